@@ -1,0 +1,66 @@
+"""Command line: ``python -m analysis {validate,synth,results,render}``.
+
+Each sub-command lives in its own module; this file only parses arguments and
+turns data problems into a clean report with exit status 2 (no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import import_module
+
+# sub-command -> module with a ``run(args) -> int`` function
+COMMANDS = {
+    "validate": "analysis.data.validate_cmd",
+    "synth": "analysis.synth",
+    "results": "analysis.results",
+    "render": "analysis.render.command",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    validate = sub.add_parser("validate", help="validate a data directory and print a summary")
+    validate.add_argument("--data", help="data directory (default: the shipped synthetic data)")
+    validate.add_argument("--plan", help="analysis plan (default: analysis_plan.yml)")
+
+    synth = sub.add_parser("synth", help="write a synthetic cohort in the data contract's format")
+    synth.add_argument("--seed", type=int, default=None, help="random seed (default: the shipped seed)")
+    synth.add_argument("--patients", type=int, default=62, help="number of patients (default 62)")
+    synth.add_argument("--out", default=None, help="output directory (default: data/synthetic)")
+
+    results = sub.add_parser("results", help="compute every statistic and write the results JSON")
+    results.add_argument("--data", help="data directory (default: the shipped synthetic data)")
+    results.add_argument("--plan", help="analysis plan (default: analysis_plan.yml)")
+    results.add_argument("--out", default=None, help="results file (default: _output/results.json)")
+
+    render = sub.add_parser("render", help="render the manuscript and supplement")
+    render.add_argument("path", nargs="?", default=None, help=".qmd file or project folder (default: the project)")
+    render.add_argument("--to", default="html,pdf,docx", help="comma-separated formats: html,pdf,docx")
+    render.add_argument("--engine", choices=["auto", "quarto", "embedded"], default="auto")
+    render.add_argument("--out", default=None, help="output directory (default: _output)")
+    render.add_argument("--data", help="data directory (default: the shipped synthetic data)")
+    render.add_argument("--plan", help="analysis plan (default: analysis_plan.yml)")
+    render.add_argument("--no-cache", action="store_true", help="ignore cached outputs and render anew")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from analysis.data.errors import DataError
+
+    args = build_parser().parse_args(argv)
+    module = import_module(COMMANDS[args.command])
+    try:
+        return int(module.run(args) or 0)
+    except DataError as error:
+        print(error.report(), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

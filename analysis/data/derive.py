@@ -1,0 +1,112 @@
+"""Derived analysis variables, computed from validated tables by the plan's rules.
+
+Nothing here is typed in by hand: survival times, event flags, radical treatment,
+PO timing, PO counts and sizes, complications and the plan factors all come from
+the raw columns and ``analysis_plan.yml``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.data.cohort import Cohort
+from analysis.data.load import RawTables
+from analysis.plan import Factor, Plan
+
+
+def months_between(start: pd.Series, end: pd.Series, plan: Plan) -> pd.Series:
+    """Elapsed time in the plan's unit: days / days_per_unit (30.4375 for months)."""
+    return (end - start).dt.days / plan.days_per_unit
+
+
+def endpoint_times(patients: pd.DataFrame, spec: dict, plan: Plan) -> tuple[pd.Series, pd.Series]:
+    """Time from time zero to the earliest event date, else to last follow-up; event flag 1/0."""
+    event_date = patients[spec["event_dates"]].min(axis=1)  # NaT-aware: earliest present date
+    has_event = event_date.notna()
+    end = event_date.where(has_event, patients["last_followup_date"])
+    time = months_between(patients[spec["time_zero"]], end, plan)
+    return time, has_event.astype(int)
+
+
+def factor_column(values: pd.Series, factor: Factor) -> pd.Series:
+    """Recode ``values`` into the factor's ordered levels (missing stays missing)."""
+    if factor.cut is not None:
+        numeric = pd.to_numeric(values, errors="coerce")
+        coded = pd.Series(np.where(numeric < factor.cut, factor.levels[0], factor.levels[1]),
+                          index=values.index, dtype=object)
+        coded[numeric.isna()] = None
+    elif factor.mapping is not None:
+        coded = values.map(lambda v: None if pd.isna(v) else factor.mapping.get(
+            v if not isinstance(v, (np.bool_, np.integer)) else v.item()))
+    else:
+        coded = values.astype(object)
+    return pd.Series(pd.Categorical(coded, categories=list(factor.levels), ordered=factor.ordered),
+                     index=values.index, name=factor.name)
+
+
+def derive_cohort(raw: RawTables, plan: Plan, data_dir: Path) -> Cohort:
+    patients = raw.tables["patients"].copy()
+    lesions = raw.tables["lesions"].copy()
+    sessions = raw.tables["sessions"].copy()
+    complications = raw.tables["complications"].copy()
+
+    for name, spec in plan.endpoints.items():
+        patients[f"{name}_months"], patients[f"{name}_event"] = endpoint_times(patients, spec, plan)
+
+    rules = plan["derived"]
+    patients["radical_treatment"] = patients[rules["radical_treatment"]["source"]].isin(
+        rules["radical_treatment"]["radical"])
+    timing = rules["po_timing"]
+    patients["hcc_to_po_months"] = months_between(
+        patients[timing["interval_from"]], patients[timing["interval_to"]], plan)
+    patients["po_timing"] = np.where(
+        patients["hcc_to_po_months"] > timing["metachronous_after_months"], "metachronous", "synchronous")
+
+    major = set(plan.major_classes)
+    complications["major"] = complications["sir_class"].isin(major)
+    per_session = complications.groupby("session_id").agg(
+        n_complications=("sir_class", "size"), major_complication=("major", "any"))
+    sessions = sessions.merge(per_session, how="left", left_on="session_id", right_index=True)
+    sessions["n_complications"] = sessions["n_complications"].fillna(0).astype(int)
+    sessions["major_complication"] = sessions["major_complication"].astype("boolean").fillna(False).astype(bool)
+    sessions = sessions.sort_values(["patient_id", "session_date", "session_id"], kind="stable")
+
+    lesions = lesions.merge(sessions[["session_id", "session_date"]], on="session_id", how="left")
+    by_patient = lesions.groupby("patient_id").agg(
+        n_pos=("lesion_id", "size"),
+        largest_po_cm=("diameter_cm", "max"),
+        mean_po_cm=("diameter_cm", "mean"),
+        technical_success=("technical_success", lambda s: bool((s == "yes").all())),
+        technical_efficacy=("complete_ablation", lambda s: bool((s == "yes").all())),
+    )
+    session_summary = sessions.groupby("patient_id").agg(
+        n_sessions=("session_id", "size"),
+        modality_first=("modality", "first"),
+        any_complication=("n_complications", lambda s: bool((s > 0).any())),
+        major_complication=("major_complication", "any"),
+    )
+    patients = patients.merge(by_patient, how="left", left_on="patient_id", right_index=True)
+    patients = patients.merge(session_summary, how="left", left_on="patient_id", right_index=True)
+    patients["n_pos"] = patients["n_pos"].fillna(0).astype(int)
+    patients["alive"] = patients["death_date"].isna()
+    patients["followup_months"] = months_between(
+        patients["first_ablation_date"], patients["last_followup_date"], plan)
+    patients = patients.reset_index(drop=True)
+
+    factors = pd.DataFrame({name: factor_column(patients[f.source], f)
+                            for name, f in plan.factors.items()}, index=patients.index)
+
+    warnings = list(raw.warnings)
+    limit = plan["study"]["criteria"]["max_pos_per_patient"]
+    for row in patients.loc[patients["n_pos"] > limit, ["patient_id", "n_pos"]].itertuples():
+        warnings.append(f"patients.csv: patient {row.patient_id} has {row.n_pos} POs "
+                        f"(study criterion: at most {limit})")
+
+    return Cohort(
+        patients=patients, lesions=lesions, sessions=sessions, complications=complications,
+        factors=factors, screening=raw.tables.get("screening"), corrections=raw.corrections,
+        provenance=raw.provenance, data_dir=data_dir, plan=plan, warnings=warnings,
+    )

@@ -1,0 +1,34 @@
+"""Where the project's files live. Everything else asks here."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PLAN_FILE = PROJECT_ROOT / "analysis_plan.yml"
+SHIPPED_DATA = PROJECT_ROOT / "data" / "synthetic"
+PRIVATE_DATA = PROJECT_ROOT / "data" / "private"
+REPORT_DIR = PROJECT_ROOT / "report"
+DEFAULT_OUTPUT = PROJECT_ROOT / "_output"
+
+# The data directory reaches the .qmd documents through this variable, the same
+# way under Quarto and under the embedded engine (both pass the environment on
+# to the Jupyter kernel).
+DATA_ENV_VAR = "ABLATION_DATA_DIR"
+PLAN_ENV_VAR = "ABLATION_PLAN"
+
+
+def data_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """The data directory: the explicit argument, else $ABLATION_DATA_DIR, else the shipped data."""
+    if explicit:
+        return Path(explicit).resolve()
+    env = os.environ.get(DATA_ENV_VAR)
+    return Path(env).resolve() if env else SHIPPED_DATA
+
+
+def plan_file(explicit: str | os.PathLike | None = None) -> Path:
+    if explicit:
+        return Path(explicit).resolve()
+    env = os.environ.get(PLAN_ENV_VAR)
+    return Path(env).resolve() if env else PLAN_FILE
