@@ -1,0 +1,1 @@
+"""Statistical estimators: one per module, pure functions on arrays and DataFrames."""
