@@ -79,5 +79,16 @@ COLUMNS: dict[str, dict[str, tuple[str, tuple | None, bool]]] = {
     },
 }
 
+# Allowed ranges of numeric columns: (lowest, lowest allowed?, highest or None).
+RANGES: dict[str, dict[str, tuple[float, bool, float | None]]] = {
+    "patients": {"age": (0, True, 120), "afp_ng_ml": (0, True, None)},
+    "lesions": {"diameter_cm": (0, False, None)},
+}
+
 # The id column of each correctable file (corrections name records by it).
-RECORD_ID = {"patients": "patient_id", "lesions": "lesion_id", "sessions": "session_id"}
+# complications.csv has no id column, so the ledger cannot address its rows.
+RECORD_ID = {"patients": "patient_id", "lesions": "lesion_id", "sessions": "session_id",
+             "screening": "screening_id"}
+
+# Files whose rows are identified by a unique id column (checked for uniqueness).
+UNIQUE_ID = {**RECORD_ID, "corrections": "correction_id"}

@@ -39,8 +39,8 @@ def factor_column(values: pd.Series, factor: Factor) -> pd.Series:
                           index=values.index, dtype=object)
         coded[numeric.isna()] = None
     elif factor.mapping is not None:
-        coded = values.map(lambda v: None if pd.isna(v) else factor.mapping.get(
-            v if not isinstance(v, (np.bool_, np.integer)) else v.item()))
+        # vectorised lookup; YAML keys may be str, int or bool (true/false), like the column
+        coded = values.map(factor.mapping)
     else:
         coded = values.astype(object)
     return pd.Series(pd.Categorical(coded, categories=list(factor.levels), ordered=factor.ordered),
@@ -75,17 +75,21 @@ def derive_cohort(raw: RawTables, plan: Plan, data_dir: Path) -> Cohort:
     sessions = sessions.sort_values(["patient_id", "session_date", "session_id"], kind="stable")
 
     lesions = lesions.merge(sessions[["session_id", "session_date"]], on="session_id", how="left")
-    by_patient = lesions.groupby("patient_id").agg(
+    # built-in groupby reductions only (no Python call per group: stays fast at 10^6 patients)
+    by_patient = lesions.assign(
+        _success=lesions["technical_success"] == "yes",
+        _complete=lesions["complete_ablation"] == "yes",
+    ).groupby("patient_id").agg(
         n_pos=("lesion_id", "size"),
         largest_po_cm=("diameter_cm", "max"),
         mean_po_cm=("diameter_cm", "mean"),
-        technical_success=("technical_success", lambda s: bool((s == "yes").all())),
-        technical_efficacy=("complete_ablation", lambda s: bool((s == "yes").all())),
+        technical_success=("_success", "all"),
+        technical_efficacy=("_complete", "all"),
     )
-    session_summary = sessions.groupby("patient_id").agg(
+    session_summary = sessions.assign(_any=sessions["n_complications"] > 0).groupby("patient_id").agg(
         n_sessions=("session_id", "size"),
-        modality_first=("modality", "first"),
-        any_complication=("n_complications", lambda s: bool((s > 0).any())),
+        modality_first=("modality", "first"),   # sessions are sorted by date: the first session's
+        any_complication=("_any", "any"),
         major_complication=("major_complication", "any"),
     )
     patients = patients.merge(by_patient, how="left", left_on="patient_id", right_index=True)
@@ -99,11 +103,7 @@ def derive_cohort(raw: RawTables, plan: Plan, data_dir: Path) -> Cohort:
     factors = pd.DataFrame({name: factor_column(patients[f.source], f)
                             for name, f in plan.factors.items()}, index=patients.index)
 
-    warnings = list(raw.warnings)
-    limit = plan["study"]["criteria"]["max_pos_per_patient"]
-    for row in patients.loc[patients["n_pos"] > limit, ["patient_id", "n_pos"]].itertuples():
-        warnings.append(f"patients.csv: patient {row.patient_id} has {row.n_pos} POs "
-                        f"(study criterion: at most {limit})")
+    warnings = list(raw.warnings)   # study criteria, checked in analysis.data.schema.study_warnings
 
     return Cohort(
         patients=patients, lesions=lesions, sessions=sessions, complications=complications,

@@ -2,11 +2,17 @@
 
 Every problem names the file, the CSV line (header = line 1), the column, the
 value and the rule it breaks. The CLI prints them and exits with status 2.
+
+A rule broken on many rows is reported for its first :data:`MAX_PER_RULE` rows,
+then once more as a summary problem with ``more`` = the number of rows left out,
+so a broken export of a million rows still gives a readable, bounded report.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+MAX_PER_RULE = 20
 
 
 @dataclass(frozen=True)
@@ -16,12 +22,21 @@ class Problem:
     column: str | None
     value: str | None
     rule: str
+    more: int = 0   # > 0: a summary standing for this many further rows breaking ``rule``
 
     def __str__(self) -> str:
+        if self.more:
+            col = f" column '{self.column}'" if self.column else ""
+            return f"{self.file}{col}: ... and {self.more} more line(s) breaking the rule: {self.rule}"
         where = self.file + (f":{self.line}" if self.line is not None else "")
         col = f" column '{self.column}'" if self.column else ""
         val = f" value {self.value!r}" if self.value is not None else ""
         return f"{where}{col}{val}: {self.rule}"
+
+    @property
+    def count(self) -> int:
+        """How many rows this entry stands for."""
+        return self.more or 1
 
 
 class DataError(Exception):
@@ -32,6 +47,7 @@ class DataError(Exception):
         super().__init__(self.report())
 
     def report(self) -> str:
-        lines = [f"{len(self.problems)} data problem(s) found:"]
+        total = sum(p.count for p in self.problems)
+        lines = [f"{total} data problem(s) found:"]
         lines += [f"  - {p}" for p in self.problems]
         return "\n".join(lines)

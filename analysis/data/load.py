@@ -1,6 +1,16 @@
-"""Reading a data directory into typed tables (validation and corrections applied).
+"""Reading a data directory into typed, validated, corrected tables.
 
-Raw files are only ever read; corrections are applied in memory.
+Order of work (all problems of all steps are collected, then raised together):
+
+1. read every contract file as text (``rawcsv``): encoding, empty file, field counts;
+2. check each header against the contract: missing and unknown columns;
+3. apply the corrections ledger to the raw text (``corrections``), in memory;
+4. validate each file's text (``schema.file_schema``);
+5. type the tables (dates, numbers) and validate across files
+   (``schema.cross_file_schemas``);
+6. study-criteria warnings (``schema.study_warnings``).
+
+Raw files are only ever read.
 """
 
 from __future__ import annotations
@@ -11,9 +21,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.data import schema
 from analysis.data.contract import COLUMNS, OPTIONAL_FILES, REQUIRED_FILES
+from analysis.data.corrections import apply_corrections, empty_ledger
 from analysis.data.errors import DataError, Problem
+from analysis.data.rawcsv import read_raw_csv
 from analysis.plan import Plan
+
+FILES = REQUIRED_FILES + OPTIONAL_FILES
 
 
 @dataclass
@@ -30,35 +45,111 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _typed(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-    out = frame.copy()
-    for column, (kind, _codes, _required) in COLUMNS[name].items():
-        if column not in out:
-            continue
+def typed_table(name: str, text: pd.DataFrame) -> pd.DataFrame:
+    """Contract types: dates datetime64, numbers float (ecog int), text str; blank = missing.
+
+    Values that are not valid become missing here; validation reports them.
+    """
+    out = {}
+    for column in text.columns:
+        values = text[column]
+        kind = COLUMNS[name].get(column, ("str", None, False))[0]
         if kind == "date":
-            out[column] = pd.to_datetime(out[column].replace("", None), format="%Y-%m-%d")
+            out[column] = pd.to_datetime(values.where(values != ""), format="%Y-%m-%d", errors="coerce")
         elif kind == "float":
-            out[column] = pd.to_numeric(out[column].replace("", None)).astype(float)
+            out[column] = schema.as_number(values).astype(float)
         elif kind == "int":
-            out[column] = pd.to_numeric(out[column].replace("", None)).astype("Int64")
+            numbers = schema.as_number(values)
+            whole = numbers.notna().all() and (numbers == numbers.round()).all()
+            out[column] = numbers.astype("int64") if whole else numbers
+        else:
+            out[column] = values.where(values != "")
+    return pd.DataFrame(out, index=text.index)
+
+
+def _header_problems(name: str, header: list[str]) -> list[Problem]:
+    filename = f"{name}.csv"
+    contract = COLUMNS[name]
+    problems = [Problem(filename, 1, column, None, "required column is missing from the header")
+                for column in contract if column not in header]
+    problems += [Problem(filename, 1, column, None,
+                         "column is not in the data contract (misspelt? columns are case-sensitive)")
+                 for column in header if column not in contract]
+    return problems
+
+
+def _annotate(problems: list[Problem], cells: pd.DataFrame) -> list[Problem]:
+    """Say which correction put a refused value there (bounded loop over problems)."""
+    if cells.empty:
+        return problems
+    source = {(f, int(l), c): cid for f, l, c, cid in cells.itertuples(index=False)}
+    out = []
+    for p in problems:
+        cid = source.get((p.file, p.line, p.column))
+        out.append(p if cid is None else Problem(p.file, p.line, p.column, p.value,
+                                                 f"{p.rule} (value set by correction {cid} in corrections.csv)",
+                                                 p.more))
     return out
 
 
+def _order(problem: Problem) -> tuple:
+    stem = problem.file.removesuffix(".csv")
+    rank = FILES.index(stem) if stem in FILES else -1
+    return (rank, problem.more > 0, problem.line if problem.line is not None else 0)
+
+
 def read_data_dir(directory: Path, plan: Plan) -> RawTables:
-    """Read every contract file in ``directory``. Minimal version: no validation yet."""
+    """Read, check, correct and type every contract file in ``directory``.
+
+    Raises :class:`DataError` with every problem found.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError([Problem(str(directory), None, None, None,
+                                 "data directory not found" + (" (it is a file)" if directory.exists() else ""))])
     problems: list[Problem] = []
-    raw: dict[str, pd.DataFrame] = {}
+    text: dict[str, pd.DataFrame | None] = {}
+    complete: set[str] = set()   # files whose header has every contract column
     provenance: dict[str, str] = {}
-    for name in REQUIRED_FILES + OPTIONAL_FILES:
+    for name in FILES:
         path = directory / f"{name}.csv"
-        if not path.exists():
+        if not path.is_file():
             if name in REQUIRED_FILES:
-                problems.append(Problem(f"{name}.csv", None, None, None, "required file is missing"))
+                problems.append(Problem(path.name, None, None, None, "required file is missing"))
             continue
-        provenance[path.name] = sha256(path)
-        raw[name] = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        raw = read_raw_csv(path)
+        provenance[path.name] = raw.sha256
+        problems += raw.problems
+        if raw.frame is None:
+            continue
+        header_problems = _header_problems(name, raw.header)
+        problems += header_problems
+        text[name] = raw.frame
+        if not any(p.rule.startswith("required column") for p in header_problems) and not raw.problems:
+            complete.add(name)
+
+    # The ledger: its own schema, then applied to the raw text before anything else is checked.
+    ledger = text.pop("corrections", None)
+    applied = empty_ledger()
+    cells = pd.DataFrame(columns=["file", "line", "column", "correction_id"])
+    if ledger is not None:
+        problems += schema.problems_from(schema.file_schema("corrections", ledger), ledger, ledger, "corrections.csv")
+        if "corrections" in complete:
+            result = apply_corrections(text, ledger)
+            text, applied, cells = result.tables, result.applied, result.cells
+            problems += result.problems
+
+    for name, frame in text.items():
+        problems += schema.problems_from(schema.file_schema(name, frame), frame, frame, f"{name}.csv")
+
+    typed = {name: typed_table(name, frame) for name, frame in text.items()}
+    cross_ready = {name: typed[name] for name in complete if name in typed}
+    for name, file_schema in schema.cross_file_schemas(cross_ready).items():
+        problems += schema.problems_from(file_schema, cross_ready[name], text[name], f"{name}.csv")
+
     if problems:
-        raise DataError(problems)
-    tables = {name: _typed(frame, name) for name, frame in raw.items()}
-    corrections = tables.pop("corrections", pd.DataFrame(columns=list(COLUMNS["corrections"])))
-    return RawTables(tables=tables, corrections=corrections, provenance=provenance)
+        raise DataError(sorted(_annotate(problems, cells), key=_order))
+
+    warnings = schema.study_warnings(typed, text, plan)
+    tables = {name: frame.reset_index(drop=True) for name, frame in typed.items()}
+    return RawTables(tables=tables, corrections=applied, provenance=provenance, warnings=warnings)

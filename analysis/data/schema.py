@@ -1,0 +1,275 @@
+"""Validation rules as pandera schemas, built from the data contract.
+
+Two layers, both run with ``lazy=True`` so every failure is collected:
+
+1. :func:`file_schema` checks one file's raw text cells (every cell a string,
+   index = CSV line): required values, codes, ISO dates, numbers and their ranges,
+   unique ids, duplicated rows. It is built from ``contract.COLUMNS``/``RANGES``.
+2. :func:`cross_file_schemas` checks typed tables against each other: every
+   reference resolves (lesion -> patient and session, complication -> session,
+   session -> patient), a lesion's patient and modality are its session's, the
+   date order (HCC diagnosis <= PO diagnosis <= first ablation = earliest session
+   <= progression <= death <= last follow-up; every date <= last follow-up).
+
+:func:`problems_from` turns pandera's failure cases into
+:class:`~analysis.data.errors.Problem` objects (file, CSV line, column, raw value,
+rule), at most ``MAX_PER_RULE`` per rule plus a count of the rest.
+
+Study criteria that real data may break (more than 4 POs, enrolment outside the
+plan's window) are not here: they are warnings (:func:`study_warnings`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from analysis.data.contract import COLUMNS, RANGES, UNIQUE_ID
+from analysis.data.errors import MAX_PER_RULE, Problem
+
+# Rule texts (tests match on them; keep them stable).
+REQUIRED = "required value is missing"
+NOT_DATE = "not a valid date in ISO format YYYY-MM-DD"
+NOT_NUMBER = "not a number"
+NOT_CODE = "not one of the allowed codes: {codes} (case-sensitive)"
+DUPLICATE_ID = "duplicate id: must be unique"
+DUPLICATE_ROW = "duplicated row: identical to an earlier row"
+PANDERA_NAMES = {"field_uniqueness": DUPLICATE_ID}
+
+
+def _range_text(low: float, low_inclusive: bool, high: float | None) -> str:
+    text = f"must be {'>=' if low_inclusive else '>'} {low:g}"
+    return text + (f" and <= {high:g}" if high is not None else "")
+
+
+def is_iso_date(values: pd.Series) -> pd.Series:
+    """True where ``values`` is a real calendar date written YYYY-MM-DD."""
+    shaped = values.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
+    parsed = pd.to_datetime(values.where(shaped), format="%Y-%m-%d", errors="coerce")
+    return shaped & parsed.notna()
+
+
+def as_number(values: pd.Series) -> pd.Series:
+    """Numbers as float; anything else (text, blank, inf) is NaN."""
+    numbers = pd.to_numeric(values.where(values.str.strip() == values), errors="coerce")
+    return numbers.where(np.isfinite(numbers))
+
+
+def column_checks(kind: str, codes: tuple | None, required: bool,
+                  bounds: tuple[float, bool, float | None] | None) -> list[pa.Check]:
+    """The pandera checks for one text column of the contract (blank cells pass all but 'required')."""
+    checks = []
+    if required:
+        checks.append(pa.Check(lambda s: s != "", error=REQUIRED))
+    if codes is not None:
+        allowed = [str(code) for code in codes]
+        checks.append(pa.Check(lambda s: (s == "") | s.isin(allowed),
+                               error=NOT_CODE.format(codes=", ".join(allowed))))
+    elif kind == "date":
+        checks.append(pa.Check(lambda s: (s == "") | is_iso_date(s), error=NOT_DATE))
+    elif kind in ("float", "int"):
+        checks.append(pa.Check(lambda s: (s == "") | as_number(s).notna(), error=NOT_NUMBER))
+    if bounds is not None:
+        low, low_inclusive, high = bounds
+
+        def in_range(s: pd.Series) -> pd.Series:
+            x = as_number(s)
+            ok = (x >= low) if low_inclusive else (x > low)
+            if high is not None:
+                ok &= x <= high
+            return ok | x.isna()   # blanks and non-numbers are reported by the other checks
+
+        checks.append(pa.Check(in_range, error=_range_text(low, low_inclusive, high)))
+    return checks
+
+
+def file_schema(name: str, frame: pd.DataFrame) -> pa.DataFrameSchema:
+    """Schema for the raw text of contract file ``name`` (only the contract columns present)."""
+    columns = {}
+    for column, (kind, codes, required) in COLUMNS[name].items():
+        if column not in frame.columns:
+            continue
+        checks = column_checks(kind, codes, required, RANGES.get(name, {}).get(column))
+        columns[column] = pa.Column(checks=checks, unique=UNIQUE_ID.get(name) == column, nullable=False)
+    if name == "screening" and {"included", "patient_id", "exclusion_reason"} <= set(frame.columns):
+        included = frame["included"]
+        columns["patient_id"].checks.append(pa.Check(
+            lambda s: (s != "") | (included != "yes"), error="an included patient needs a patient_id"))
+        columns["patient_id"].checks.append(pa.Check(
+            lambda s: (s == "") | ~s.duplicated(keep=False),
+            error="patient_id listed more than once in screening.csv"))
+        columns["exclusion_reason"].checks.append(pa.Check(
+            lambda s: (s != "") | (included != "no"), error="an excluded patient needs an exclusion_reason"))
+    return pa.DataFrameSchema(
+        columns, strict=False, name=name,
+        checks=[pa.Check(lambda d: ~d.duplicated(keep="first"), error=DUPLICATE_ROW)])
+
+
+def cross_file_schemas(typed: dict[str, pd.DataFrame]) -> dict[str, pa.DataFrameSchema]:
+    """Schemas for the typed tables that look across files (references, agreement, date order).
+
+    ``typed`` maps file name to its typed table (index = CSV line; a value that failed
+    its file check is missing here, so it is not reported twice). Checks on a missing
+    date pass: a blank optional date has no order to break.
+    """
+    p, lesions, sessions, c = (typed.get(n) for n in ("patients", "lesions", "sessions", "complications"))
+    screening = typed.get("screening")
+    out: dict[str, dict[str, list[pa.Check]]] = {}
+
+    def add(file: str, column: str, check: pa.Check) -> None:
+        out.setdefault(file, {}).setdefault(column, []).append(check)
+
+    def not_before(later: pd.Series, earlier: pd.Series) -> pd.Series:
+        return ~(later < earlier)   # NaT on either side compares False: passes
+
+    if p is not None:
+        order = [("po_diagnosis_date", "hcc_diagnosis_date"), ("first_ablation_date", "po_diagnosis_date"),
+                 ("progression_date", "first_ablation_date"), ("death_date", "first_ablation_date"),
+                 ("death_date", "progression_date"), ("last_followup_date", "first_ablation_date"),
+                 ("last_followup_date", "progression_date"), ("last_followup_date", "death_date")]
+        for later, earlier in order:
+            add("patients", later, pa.Check(
+                lambda x, e=earlier: not_before(x, p[e]),
+                error=f"date order: {later} is before {earlier}"))
+
+    if p is not None and sessions is not None:
+        first_session = sessions.groupby("patient_id")["session_date"].min()
+        earliest = p["patient_id"].map(first_session)
+        add("patients", "first_ablation_date", pa.Check(
+            lambda x: ~(p["patient_id"].isin(sessions["patient_id"])) | earliest.isna() | x.isna() | (x == earliest),
+            error="first_ablation_date differs from the patient's earliest session_date in sessions.csv"))
+        add("patients", "patient_id", pa.Check(
+            lambda x: x.isin(sessions["patient_id"]), error="patient has no session in sessions.csv"))
+        add("sessions", "patient_id", pa.Check(
+            lambda x: x.isin(p["patient_id"]), error="patient_id not found in patients.csv"))
+        session_last_fu = sessions["patient_id"].map(
+            p.drop_duplicates("patient_id").set_index("patient_id")["last_followup_date"])
+        add("sessions", "session_date", pa.Check(
+            lambda x: not_before(session_last_fu, x), error="date order: session_date is after the patient's last_followup_date"))
+
+    if p is not None and lesions is not None:
+        add("patients", "patient_id", pa.Check(
+            lambda x: x.isin(lesions["patient_id"]), error="patient has no lesion in lesions.csv"))
+        add("lesions", "patient_id", pa.Check(
+            lambda x: x.isin(p["patient_id"]), error="patient_id not found in patients.csv"))
+        lesion_last_fu = lesions["patient_id"].map(
+            p.drop_duplicates("patient_id").set_index("patient_id")["last_followup_date"])
+        add("lesions", "local_progression_date", pa.Check(
+            lambda x: not_before(lesion_last_fu, x),
+            error="date order: local_progression_date is after the patient's last_followup_date"))
+
+    if lesions is not None and sessions is not None:
+        by_session = sessions.drop_duplicates("session_id").set_index("session_id")
+        add("lesions", "session_id", pa.Check(
+            lambda x: x.isin(sessions["session_id"]), error="session_id not found in sessions.csv"))
+        session_patient = lesions["session_id"].map(by_session["patient_id"])
+        add("lesions", "patient_id", pa.Check(
+            lambda x: session_patient.isna() | (x == session_patient),
+            error="patient_id differs from its session's patient_id in sessions.csv"))
+        session_modality = lesions["session_id"].map(by_session["modality"])
+        add("lesions", "modality", pa.Check(
+            lambda x: session_modality.isna() | x.isna() | (x == session_modality),
+            error="modality differs from its session's modality in sessions.csv"))
+        session_date = lesions["session_id"].map(by_session["session_date"])
+        add("lesions", "local_progression_date", pa.Check(
+            lambda x: not_before(x, session_date),
+            error="date order: local_progression_date is before its session_date"))
+
+    if c is not None and sessions is not None:
+        add("complications", "session_id", pa.Check(
+            lambda x: x.isin(sessions["session_id"]), error="session_id not found in sessions.csv"))
+
+    if screening is not None and p is not None:
+        included = screening["included"] == "yes"
+        add("screening", "patient_id", pa.Check(
+            lambda x: ~included | x.isna() | (x == "") | x.isin(p["patient_id"]),
+            error="included patient's patient_id not found in patients.csv"))
+
+    return {file: pa.DataFrameSchema({col: pa.Column(checks=checks, nullable=True)
+                                      for col, checks in columns.items()}, strict=False, name=file)
+            for file, columns in out.items()}
+
+
+def problems_from(schema: pa.DataFrameSchema, checked: pd.DataFrame, raw: pd.DataFrame,
+                  filename: str) -> list[Problem]:
+    """Run ``schema`` on ``checked`` (index = CSV line) and return its failures as Problems.
+
+    Values are quoted from ``raw`` (the text as read, after corrections), so a
+    problem shows exactly what is in the file. At most MAX_PER_RULE problems per
+    (column, rule), then one summary problem counting the rest.
+    """
+    try:
+        schema.validate(checked, lazy=True)
+        return []
+    except SchemaErrors as error:
+        cases = error.failure_cases
+    cases = cases[cases["index"].notna()].copy()
+    cases["rule"] = cases["check"].astype(str).map(lambda c: PANDERA_NAMES.get(c, c))
+    frame_level = cases["schema_context"] == "DataFrameSchema"
+    cases.loc[frame_level, "column"] = None
+    cases = cases.drop_duplicates(["column", "rule", "index"])
+    cases["line"] = cases["index"].astype(int)
+    cases = cases.sort_values(["line"], kind="stable")
+    groups = cases.groupby(["column", "rule"], dropna=False, sort=False)
+    shown = groups.head(MAX_PER_RULE)
+    counts = groups.size()
+
+    problems = []
+    for row in shown.itertuples(index=False):   # bounded: MAX_PER_RULE per rule
+        column = row.column if isinstance(row.column, str) else None
+        if column is None:
+            value = ",".join(raw.loc[row.line].astype(str))[:80]
+        else:
+            value = str(raw.at[row.line, column]) if column in raw.columns else str(row.failure_case)
+        problems.append(Problem(filename, row.line, column, value, row.rule))
+    for (column, rule), n in counts.items():
+        if n > MAX_PER_RULE:
+            problems.append(Problem(filename, None, column if isinstance(column, str) else None,
+                                    None, rule, more=int(n - MAX_PER_RULE)))
+    return problems
+
+
+def capped_messages(filename: str, frame: pd.DataFrame, mask: pd.Series, column: str,
+                    text: str, values: pd.Series | None = None) -> list[str]:
+    """Human-readable lines for rows where ``mask`` holds (first MAX_PER_RULE, then a count)."""
+    hits = frame.index[mask.to_numpy()]
+    shown = values if values is not None else frame[column].astype(str)
+    lines = [f"{filename}:{line} column '{column}' value {str(shown.loc[line])!r}: {text}"
+             for line in hits[:MAX_PER_RULE]]
+    if len(hits) > MAX_PER_RULE:
+        lines.append(f"{filename} column '{column}': ... and {len(hits) - MAX_PER_RULE} more line(s): {text}")
+    return lines
+
+
+def study_warnings(typed: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame], plan) -> list[str]:
+    """Study criteria that valid data may break: reported, not refused."""
+    warnings: list[str] = []
+    patients, lesions = typed.get("patients"), typed.get("lesions")
+    sessions, screening = typed.get("sessions"), typed.get("screening")
+    study = plan["study"]
+    if patients is not None and lesions is not None:
+        limit = study["criteria"]["max_pos_per_patient"]
+        n_pos = patients["patient_id"].map(lesions.groupby("patient_id").size()).fillna(0).astype(int)
+        warnings += capped_messages(
+            "patients.csv", patients, n_pos > limit, "patient_id",
+            f"more than {limit} POs in lesions.csv (study criterion: at most {limit}; warning)")
+    if patients is not None and study.get("enrolment"):
+        start, end = (pd.Timestamp(str(d)) for d in study["enrolment"])
+        first = patients["first_ablation_date"]
+        outside = (first < start) | (first > end)
+        warnings += capped_messages(
+            "patients.csv", patients, outside, "first_ablation_date",
+            f"first ablation outside the study's enrolment window {start.date()} to {end.date()} (warning)",
+            values=raw["patients"]["first_ablation_date"])
+    if sessions is not None and lesions is not None:
+        warnings += capped_messages(
+            "sessions.csv", sessions, ~sessions["session_id"].isin(lesions["session_id"]), "session_id",
+            "session has no lesion in lesions.csv (warning)")
+    if screening is not None and patients is not None:
+        included = screening.loc[screening["included"] == "yes", "patient_id"]
+        warnings += capped_messages(
+            "patients.csv", patients, ~patients["patient_id"].isin(included), "patient_id",
+            "patient not listed as included in screening.csv (warning: the flow diagram will not add up)")
+    return warnings
