@@ -1,0 +1,251 @@
+"""Kaplan-Meier figures: overall (with the 95% CI band) or stratified by a plan factor.
+
+Step curves with censor marks, time in months with ticks every 6 (or 12) months,
+the number-at-risk table aligned under the time axis, the log-rank P (read from
+the results dict, never recomputed here) and group sizes in the legend.
+
+Number at risk at time t is the size of the Kaplan-Meier risk set at t,
+n(t) = #{i : T_i >= t} (Kaplan & Meier 1958; the "n.risk" of R's
+``summary(survfit, times=)``, and the KMunicate proposals, Morris et al.,
+BMJ Open 2019;9:e030215). lifelines' ``add_at_risk_counts`` is not used: it
+counts at the end of each period (T_i > t at event times) by default, places the
+table by a guessed offset in inches through pyplot's global state, and gives no
+access to the numbers it prints.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from matplotlib import transforms
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from analysis.figures import style
+from analysis.figures.notes import add_footer, is_synthetic
+from analysis.stats.km import KMResult, at_risk, km_fit
+
+AT_RISK_AXES_LABEL = "at_risk_table"
+MAIN_AXES_LABEL = "km_curves"
+
+
+def km_curve(durations, events, alpha: float = 0.05, transform: str = "log-log") -> KMResult:
+    """The Kaplan-Meier fit drawn in the figure: ``analysis.stats.km.km_fit`` (Greenwood CI, plan's transform)."""
+    return km_fit(np.asarray(durations, float), np.asarray(events, int), alpha=alpha, transform=transform)
+
+
+def risk_set_sizes(curve: KMResult, times: list[float]) -> list[int]:
+    """Risk-set size n(t) = #{T_i >= t} at each of ``times``, read from the fitted curve's risk sets."""
+    return [at_risk(curve, t) for t in times]
+
+
+def time_ticks(max_time: float, plan_step: float = 6.0, max_ticks: int = 9) -> list[float]:
+    """Ticks 0, step, 2*step... up to the first multiple past ``max_time``; step 6 months, or 12 when long."""
+    step = plan_step
+    while math.ceil(max_time / step) + 1 > max_ticks:
+        step *= 2
+    last = max(step, math.ceil(max_time / step - 1e-9) * step)
+    return [float(t) for t in np.arange(0.0, last + step / 2, step)]
+
+
+def _groups(cohort, endpoint: str, factor: str | None) -> tuple[list[tuple[str, pd.DataFrame]], int, str | None]:
+    """(label, patient rows) per group; number of patients left out for a missing factor value; factor label."""
+    patients = cohort.patients
+    columns = [f"{endpoint}_months", f"{endpoint}_event"]
+    if f"{endpoint}_months" not in patients:
+        raise KeyError(f"endpoint {endpoint!r}: the cohort has no column {endpoint}_months")
+    if factor is None:
+        return [("All patients", patients[columns])], 0, None
+    if factor not in cohort.factors:
+        raise KeyError(f"factor {factor!r} is not a plan factor (known: {', '.join(cohort.factors.columns)})")
+    codes = cohort.factors[factor]
+    groups = []
+    for level in codes.cat.categories:  # plan order; empty levels are left out
+        rows = patients.loc[codes == level, columns]
+        if len(rows):
+            groups.append((str(level), rows))
+    missing = int(codes.isna().sum())
+    return groups, missing, cohort.plan.factors[factor].label
+
+
+@dataclass(frozen=True)
+class KMPanel:
+    """What a KM figure shows, before any drawing: the groups, their curves and the at-risk table.
+
+    groups    [(level label, patients in the group, fitted KMResult)] in plan order
+    ticks     time-axis ticks (months); also the columns of ``at_risk``
+    at_risk   number at risk, one row per group label, one column per tick
+    missing   patients left out because the factor value is missing
+    """
+
+    endpoint: str
+    factor: str | None
+    factor_label: str | None
+    groups: list[tuple[str, pd.DataFrame, KMResult]]
+    ticks: list[float]
+    at_risk: pd.DataFrame
+    missing: int
+
+
+def km_panel(cohort, endpoint: str, factor: str | None = None) -> KMPanel:
+    """Fit the curves of a KM figure and its number-at-risk table (see :class:`KMPanel`)."""
+    plan = cohort.plan
+    groups, missing, factor_label = _groups(cohort, endpoint, factor)
+    if not groups:
+        raise ValueError(f"KM figure {endpoint}/{factor}: no patient has a value for this factor")
+    fitted = [(label, rows, km_curve(rows.iloc[:, 0].to_numpy(), rows.iloc[:, 1].to_numpy(),
+                                     plan.alpha, plan.ci_transform))
+              for label, rows in groups]
+    max_time = max(curve.max_time for _, _, curve in fitted)
+    ticks = time_ticks(max_time, _plan_step(cohort))
+    table = pd.DataFrame([risk_set_sizes(curve, ticks) for _, _, curve in fitted],
+                         index=[label for label, _, _ in fitted], columns=ticks)
+    return KMPanel(endpoint, factor, factor_label, fitted, ticks, table, missing)
+
+
+def km_at_risk_table(cohort, endpoint: str, factor: str | None = None) -> pd.DataFrame:
+    """Numbers at risk printed under the KM figure: one row per group, one column per tick (months)."""
+    return km_panel(cohort, endpoint, factor).at_risk
+
+
+def _plan_step(cohort) -> float:
+    at_risk_times = sorted(cohort.plan.at_risk_times)
+    steps = np.diff(at_risk_times)
+    return float(steps.min()) if len(steps) else 6.0
+
+
+def _logrank_text(results: dict, endpoint: str, factor: str) -> str | None:
+    entry = (results.get("logrank") or {}).get(endpoint, {}).get(factor)
+    if not entry or entry.get("p") is None:
+        return None
+    text = f"Log-rank {style.format_p(entry['p'])}"
+    trend = entry.get("trend")
+    if trend and trend.get("p") is not None:
+        text += f"\nTrend {style.format_p(trend['p'])}"
+    return text
+
+
+def km_figure(cohort, results: dict, endpoint: str, factor: str | None = None,
+              width_mm: float = style.ONE_COLUMN_MM) -> Figure:
+    """Kaplan-Meier figure for ``endpoint`` ('pfs' or 'os'), overall or by the plan factor ``factor``.
+
+    The number-at-risk table under the axis is :func:`km_at_risk_table`; its axes
+    carries the label ``AT_RISK_AXES_LABEL`` so the printed numbers can be read back.
+    """
+    plan = cohort.plan
+    endpoint_spec = plan.endpoints[endpoint]
+    panel = km_panel(cohort, endpoint, factor)
+    curves, ticks, missing, factor_label = panel.groups, panel.ticks, panel.missing, panel.factor_label
+
+    notes = []
+    if missing:
+        notes.append(f"Not shown: {missing} patient{'s' if missing != 1 else ''} with missing "
+                     f"{_lower_first(factor_label)}.")
+    if is_synthetic(results, cohort):
+        notes.append(style.SYNTHETIC_NOTE)
+
+    with style.figure_style():
+        # Vertical layout in mm, top to bottom.
+        row_mm = style.line_height_mm(style.SMALL_PT, 1.25)
+        top_mm, plot_mm, axis_mm, title_mm = 2.5, 50.0, 9.5, row_mm + 0.5
+        table_mm = row_mm * len(curves)
+        footer_mm = (len(notes) * style.line_height_mm(style.FOOTNOTE_PT) + 1.5) if notes else 0.0
+        bottom_mm = 1.5
+        height_mm = top_mm + plot_mm + axis_mm + title_mm + table_mm + footer_mm + bottom_mm
+
+        # Left margin: wide enough for the y label + tick labels and for the risk-table row labels.
+        label_width = max(style.text_width_mm(label, style.SMALL_PT) for label, _, _ in curves)
+        left_mm = max(11.0, label_width + 5.5)
+        right_mm = 3.5
+        plot_width_mm = width_mm - left_mm - right_mm
+
+        fig = style.new_figure(width_mm, height_mm)
+        ax = fig.add_axes(_rect(left_mm, top_mm, plot_width_mm, plot_mm, width_mm, height_mm),
+                          label=MAIN_AXES_LABEL)
+        table_top = top_mm + plot_mm + axis_mm + title_mm
+        rt = fig.add_axes(_rect(left_mm, table_top, plot_width_mm, table_mm, width_mm, height_mm),
+                          label=AT_RISK_AXES_LABEL)
+
+        handles = []
+        for index, (label, rows, curve) in enumerate(curves):
+            line_style = {"color": style.OVERALL_COLOUR, "linestyle": "solid"} if factor is None \
+                else style.group_style(index)
+            _draw_curve(ax, curve, line_style, ci_band=factor is None)
+            handles.append(Line2D([], [], linewidth=style.LINE_PT, **line_style,
+                                  label=f"{label} (n = {len(rows)})"))
+        if factor is None:
+            handles.append(Patch(facecolor=style.CI_BAND_COLOUR, alpha=style.CI_BAND_ALPHA,
+                                 edgecolor="none", label="95% CI"))
+        handles.append(Line2D([], [], color="black", linestyle="none", marker=style.CENSOR_MARKER,
+                              markersize=4, markeredgewidth=style.THIN_PT, label="Censored"))
+
+        ax.set_xlim(0, ticks[-1])
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([f"{t:g}" for t in ticks])
+        ax.set_ylim(0, 1.03)
+        ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
+        ax.set_yticklabels(["0", "25", "50", "75", "100"])
+        ax.set_xlabel(f"Time since first lung ablation ({plan['time']['unit']})")
+        ax.set_ylabel(f"{endpoint_spec['label']} (%)")
+        ax.yaxis.set_label_coords(-7.5 / plot_width_mm, 0.5)
+
+        title = factor_label
+        logrank = _logrank_text(results, endpoint, factor) if factor else None
+        if logrank:
+            title = f"{title}\n{logrank}" if title else logrank
+        legend = ax.legend(handles=handles, title=title, loc="best", handlelength=2.6,
+                           borderaxespad=0.3, labelspacing=0.3, alignment="left")
+        legend._legend_box.align = "left"
+
+        _draw_at_risk(fig, rt, panel.at_risk, ticks, left_mm)
+        add_footer(fig, notes, left_mm / width_mm, bottom_mm / height_mm)
+        return style.finish(fig)
+
+
+def _lower_first(label: str | None) -> str:
+    """'Initial BCLC stage' -> 'initial BCLC stage', but 'AFP' stays 'AFP'."""
+    if not label:
+        return "value"
+    return label if label[:2].isupper() else label[0].lower() + label[1:]
+
+
+def _rect(left_mm, top_mm, width_mm, height_mm, fig_w_mm, fig_h_mm) -> list[float]:
+    """Axes rectangle in figure fractions from a position in mm measured from the top left."""
+    return [left_mm / fig_w_mm, 1 - (top_mm + height_mm) / fig_h_mm, width_mm / fig_w_mm, height_mm / fig_h_mm]
+
+
+def _draw_curve(ax, curve: KMResult, line_style: dict, ci_band: bool) -> None:
+    """Step curve from S(0) = 1 to the last observed time, optional CI band, censor marks on the curve."""
+    times = np.concatenate([[0.0], curve.times])
+    survival = np.concatenate([[1.0], curve.survival])
+    ax.step(times, survival, where="post", linewidth=style.LINE_PT, solid_joinstyle="miter", **line_style)
+    if ci_band:
+        lower = np.concatenate([[1.0], curve.ci_lower])
+        upper = np.concatenate([[1.0], curve.ci_upper])
+        # The log-log band is undefined once S = 0: leave it out there rather than invent it.
+        defined = np.isfinite(lower) & np.isfinite(upper)
+        ax.fill_between(times, np.where(defined, lower, 0.0), np.where(defined, upper, 0.0), where=defined,
+                        step="post", color=style.CI_BAND_COLOUR, alpha=style.CI_BAND_ALPHA, linewidth=0)
+    censored = curve.n_censored > 0
+    if censored.any():
+        ax.plot(curve.times[censored], curve.survival[censored], linestyle="none", marker=style.CENSOR_MARKER,
+                markersize=4, markeredgewidth=style.THIN_PT, color=line_style["color"])
+
+
+def _draw_at_risk(fig, rt, at_risk: pd.DataFrame, ticks: list[float], left_mm: float) -> None:
+    rt.set_xlim(0, ticks[-1])
+    rt.set_ylim(len(at_risk) - 0.5, -0.5)
+    rt.axis("off")
+    # Title flush with the figure's left edge, just above the first row.
+    title_at = transforms.blended_transform_factory(fig.transFigure, rt.transData)
+    rt.text(1.5 / (fig.get_figwidth() * 25.4), -0.6, "Number at risk", transform=title_at,
+            ha="left", va="bottom", fontsize=style.SMALL_PT, fontweight="bold")
+    for row, (label, counts) in enumerate(at_risk.iterrows()):
+        rt.annotate(label, xy=(0, row), xycoords=("axes fraction", "data"), xytext=(-4.0 / 25.4 * 72, 0),
+                    textcoords="offset points", ha="right", va="center", fontsize=style.SMALL_PT)
+        for t, n in zip(ticks, counts):
+            rt.text(t, row, f"{int(n)}", ha="center", va="center", fontsize=style.SMALL_PT)

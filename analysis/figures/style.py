@@ -1,0 +1,198 @@
+"""One place for the look of every figure: palette, line styles, fonts, sizes.
+
+Sizes follow the usual journal columns: 85 mm for one column, 170 mm for two.
+Text is never smaller than 6 pt at the final printed size; figures are built at
+that size, so a size in points here is the size in print.
+
+Palette: Okabe & Ito (2008), "Color Universal Design", safe for the common forms
+of colour-vision deficiency. Groups are told apart by line style as well as
+colour, so curves stay distinct when printed in greyscale.
+
+Figures are built on ``matplotlib.figure.Figure`` with the Agg canvas, never
+through pyplot, so no figure and no setting leaks from one figure into the next.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from contextlib import contextmanager
+from typing import Iterator
+
+import matplotlib as mpl
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import TextToPath
+
+MM = 1 / 25.4  # inches per millimetre
+
+ONE_COLUMN_MM = 85.0
+TWO_COLUMN_MM = 170.0
+
+# Point sizes at the printed size.
+MIN_TEXT_PT = 6.0
+TEXT_PT = 7.0          # axis labels, legend, box text
+SMALL_PT = 6.5         # tick labels, number-at-risk table
+FOOTNOTE_PT = 6.0      # footer notes (synthetic data, missing values)
+
+LINE_PT = 1.0          # survival curves, CI whiskers
+THIN_PT = 0.6          # axes, boxes, reference lines
+
+# Raster output: line art, so 600 dpi (journals ask for 300 to 1200).
+RASTER_DPI = 600
+# Resolution of the figure object itself (what pytest-mpl compares).
+SCREEN_DPI = 200
+
+FONT_FAMILY = "DejaVu Sans"  # ships with matplotlib: the same glyphs on every machine
+
+# Okabe-Ito, in the order groups receive them: blue and orange first (very
+# different lightness, so a two-group plot survives greyscale even without
+# the line styles), then green, reddish purple, vermillion, sky blue.
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+}
+GROUP_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9")
+GROUP_LINESTYLES = ("solid", (0, (4.0, 1.6)), (0, (1.0, 1.2)), (0, (5.0, 1.5, 1.0, 1.5)),
+                    (0, (7.0, 2.0)), (0, (2.0, 1.0, 2.0, 3.0)))
+OVERALL_COLOUR = "#000000"
+CI_BAND_COLOUR = "#000000"
+CI_BAND_ALPHA = 0.15
+GRID_GREY = "#BBBBBB"
+BOX_EDGE = "#000000"
+CENSOR_MARKER = "|"
+
+SYNTHETIC_NOTE = "Synthetic data \u2014 not patient results"
+
+# rcParams for every figure, applied on top of matplotlib's defaults (never the
+# user's matplotlibrc), so output does not depend on the machine.
+RC: dict = {
+    "font.family": "sans-serif",
+    "font.sans-serif": [FONT_FAMILY],
+    "font.size": TEXT_PT,
+    "axes.labelsize": TEXT_PT,
+    "axes.titlesize": TEXT_PT,
+    "axes.linewidth": THIN_PT,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "xtick.labelsize": SMALL_PT,
+    "ytick.labelsize": SMALL_PT,
+    "xtick.major.width": THIN_PT,
+    "ytick.major.width": THIN_PT,
+    "xtick.major.size": 2.5,
+    "ytick.major.size": 2.5,
+    "xtick.minor.visible": False,
+    "ytick.minor.visible": False,
+    "legend.fontsize": SMALL_PT,
+    "legend.title_fontsize": SMALL_PT,
+    "legend.frameon": False,
+    "lines.linewidth": LINE_PT,
+    "figure.dpi": SCREEN_DPI,
+    "savefig.dpi": RASTER_DPI,
+    "savefig.facecolor": "white",
+    "figure.facecolor": "white",
+    # Vector output: TrueType (Type 42) fonts in PDF, as journals ask (no Type 3);
+    # text as paths in SVG so it looks the same without the font installed.
+    "pdf.fonttype": 42,
+    "svg.fonttype": "path",
+    # Fixed salt: SVG element ids are hashes, otherwise random per run.
+    "svg.hashsalt": "ablation-manuscript",
+    "path.simplify": False,
+}
+
+
+@contextmanager
+def figure_style() -> Iterator[None]:
+    """Matplotlib defaults + ``RC`` for the duration of the block, then the caller's settings back."""
+    with mpl.rc_context():
+        mpl.rcdefaults()  # style-blacklisted keys (the backend) are left alone
+        mpl.rcParams.update(RC)
+        yield
+
+
+def new_figure(width_mm: float, height_mm: float) -> Figure:
+    """A figure of the printed size, on an Agg canvas (no pyplot, no global figure registry)."""
+    fig = Figure(figsize=(width_mm * MM, height_mm * MM), dpi=SCREEN_DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def finish(fig: Figure) -> Figure:
+    """Lay the figure out once inside the style, so lazily created artists (ticks) take it."""
+    fig.draw_without_rendering()
+    return fig
+
+
+def group_style(index: int) -> dict:
+    """Colour and line style of the index-th group (cycling if there are more groups than styles)."""
+    return {"color": GROUP_COLOURS[index % len(GROUP_COLOURS)],
+            "linestyle": GROUP_LINESTYLES[index % len(GROUP_LINESTYLES)]}
+
+
+_TEXT_TO_PATH = TextToPath()
+
+
+def text_width_mm(text: str, size_pt: float = TEXT_PT, weight: str = "normal") -> float:
+    """Printed width of one line of ``text`` in the figure font (no figure needed)."""
+    if not text:
+        return 0.0
+    prop = FontProperties(family=[FONT_FAMILY], size=size_pt, weight=weight)
+    width_pt, _, _ = _TEXT_TO_PATH.get_text_width_height_descent(text, prop, ismath=False)
+    return width_pt / 72.0 * 25.4
+
+
+def line_height_mm(size_pt: float = TEXT_PT, spacing: float = 1.2) -> float:
+    return size_pt * spacing / 72.0 * 25.4
+
+
+def wrap_to_width(text: str, width_mm: float, size_pt: float = TEXT_PT, weight: str = "normal") -> list[str]:
+    """Greedy word wrap so every line fits ``width_mm`` at ``size_pt`` (a single long word stays whole)."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        words = paragraph.split()
+        if not words:
+            lines.append("")
+            continue
+        current = words[0]
+        for word in words[1:]:
+            candidate = f"{current} {word}"
+            if text_width_mm(candidate, size_pt, weight) <= width_mm:
+                current = candidate
+            else:
+                lines.append(current)
+                current = word
+        lines.append(current)
+    return lines
+
+
+def format_p(p: float | None) -> str:
+    """P as printed: 'P < 0.001' below 0.001, otherwise three decimals ('P = 0.049').
+
+    Kept in line with the tables' theme (three decimals, '<0.001'), so a P in a
+    figure reads exactly as in the text.
+    """
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "P = NA"
+    if p < 0.001:
+        return "P < 0.001"
+    return f"P = {p:.3f}"
+
+
+def format_ratio(value: float) -> str:
+    """A hazard ratio or CI bound with two decimals (infinite bounds shown as such)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "NA"
+    if math.isinf(value):
+        return "\u221e" if value > 0 else "0"
+    return f"{value:.2f}"
+
+
+def shorten(text: str, width: int) -> str:
+    return textwrap.shorten(text, width=width, placeholder="\u2026")
