@@ -1,0 +1,186 @@
+"""``python -m analysis render [PATH] [--to html,pdf,docx] [--engine auto|quarto|embedded] [--out DIR] [--data DIR]``.
+
+PATH is a .qmd file or a project folder (holding ``_quarto.yml``), as for
+``quarto render``; it defaults to the project in the current directory, else
+this repository's. ``auto`` runs ``quarto render`` when ``quarto`` is on PATH and
+the embedded engine otherwise, and says which.
+
+Both engines see the same environment: ``ABLATION_DATA_DIR`` (``--data``, else
+the variable, else the shipped data), ``ABLATION_PLAN`` (``--plan``) and
+``ABLATION_RESULTS`` (a ``results.json`` in the staging directory unless set).
+Everything is rendered into a staging directory inside the output directory
+first; only when every document and format is complete are the files moved
+over the previous ones (``os.replace``, atomic per file). A failure leaves the
+previous outputs untouched. Document errors print ``file:line: message`` and
+exit with status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from analysis import paths
+from analysis.render.errors import RenderError
+from analysis.render.project import Project, find_project, load_project, output_path, parse_to
+
+
+def run(args) -> int:
+    try:
+        return render(path=args.path, to=args.to, engine=args.engine, out=args.out, data=args.data,
+                      plan=getattr(args, "plan", None), no_cache=getattr(args, "no_cache", False))
+    except RenderError as error:
+        print(f"render error: {error.report()}", file=sys.stderr)
+        return 2
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def resolve_target(path: str | None, out: str | None) -> tuple[Project, list[Path], bool, bool]:
+    """(project, documents, project_mode, render_all) for PATH as ``quarto render`` reads it."""
+    if path is None:
+        root = Path.cwd() if (Path.cwd() / "_quarto.yml").is_file() else paths.PROJECT_ROOT
+        project = load_project(root, Path(out) if out else None)
+        return project, project.render, True, True
+    target = Path(path).resolve()
+    if target.is_dir():
+        if not (target / "_quarto.yml").is_file():
+            raise RenderError("folder has no _quarto.yml (not a Quarto project); give a .qmd file", target)
+        project = load_project(target, Path(out) if out else None)
+        return project, project.render, True, True
+    if not target.is_file():
+        raise RenderError("no such file or folder", target)
+    if target.suffix != ".qmd":
+        raise RenderError("only .qmd documents can be rendered", target)
+    root = find_project(target)
+    if root is not None:
+        return load_project(root, Path(out) if out else None), [target], True, False
+    project = Project(root=target.parent, config_file=None, config={}, source=None,
+                      output_dir=Path(out).resolve() if out else target.parent, render=[target])
+    return project, [target], False, False
+
+
+def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: str = "auto", out: str | None = None,
+           data: str | None = None, plan: str | None = None, no_cache: bool = False,
+           progress: Callable[[str], None] = _say) -> int:
+    started = time.perf_counter()
+    formats = parse_to(to)
+    project, documents, project_mode, render_all = resolve_target(path, out)
+    quarto = shutil.which("quarto")
+    if engine == "quarto" and not quarto:
+        raise RenderError("--engine quarto: 'quarto' is not on PATH (use --engine embedded or auto)")
+    use_quarto = engine == "quarto" or (engine == "auto" and quarto is not None)
+    if use_quarto:
+        progress(f"engine: quarto ({quarto})")
+    else:
+        reason = "quarto not on PATH" if quarto is None else "--engine embedded"
+        progress(f"engine: embedded ({reason})")
+    progress(f"documents: {', '.join(_rel(d, project.root) for d in documents)}; formats: {', '.join(formats)}")
+
+    env = dict(os.environ)
+    env[paths.DATA_ENV_VAR] = str(paths.data_dir(data))
+    if plan:
+        env[paths.PLAN_ENV_VAR] = str(Path(plan).resolve())
+    progress(f"data: {env[paths.DATA_ENV_VAR]}")
+
+    output_dir = project.output_dir
+    output_dir.mkdir(parents=True, exist_ok=True)
+    staging = output_dir / f".render-staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    env.setdefault("ABLATION_RESULTS", str(staging / "results.json"))
+    timings: dict[str, dict[str, float]] = {}
+    try:
+        if use_quarto:
+            _render_with_quarto(quarto, path or str(project.root), formats, staging, env, progress)
+        else:
+            _render_embedded(project, documents, project_mode, render_all, formats, staging, env, timings, progress)
+        written = _swap_in(staging, output_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+    progress("")
+    progress(f"rendered {len(documents)} document(s) in {time.perf_counter() - started:.1f} s "
+             f"(engine: {'quarto' if use_quarto else 'embedded'}; cache: {'off (--no-cache)' if no_cache else 'none yet'}):")
+    for file in written:
+        progress(f"  {file}  ({file.stat().st_size:,} bytes)")
+    for name, steps in timings.items():
+        progress(f"  timings {name}: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
+    return 0
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _render_embedded(project: Project, documents: list[Path], project_mode: bool, render_all: bool, formats: list[str],
+                     staging: Path, env: dict[str, str], timings: dict[str, dict[str, float]],
+                     progress: Callable[[str], None]) -> None:
+    from analysis.render.engine import prepare, render_document
+
+    # Every document is parsed and validated before any code runs or any kernel starts.
+    prepared = [prepare(doc, project) for doc in documents]
+    progress(f"checked {len(prepared)} document(s): syntax and options supported")
+    if project.pre_render:
+        _pre_render(project, documents, render_all, staging, env, progress)
+    for doc, settings in prepared:
+        relative = output_path(doc.path, project, formats[0], project_mode).relative_to(project.output_dir).with_suffix("")
+        kernel_env = dict(env, QUARTO_PROJECT_ROOT=str(project.root), QUARTO_DOCUMENT_PATH=str(doc.path.parent),
+                          QUARTO_DOCUMENT_FILE=doc.path.name)
+        progress(f"rendering {_rel(doc.path, project.root)}")
+        rendered = render_document(doc, settings, formats, staging, relative, kernel_env, progress)
+        timings[doc.path.name] = rendered.timings
+
+
+def _pre_render(project: Project, documents: list[Path], render_all: bool, staging: Path, env: dict[str, str],
+                progress: Callable[[str], None]) -> None:
+    """Quarto's ``project: pre-render:``: scripts (.py with this Python) or commands, run in the project folder."""
+    script_env = dict(env, QUARTO_PROJECT_OUTPUT_DIR=str(staging), QUARTO_PROJECT_DIR=str(project.root),
+                      QUARTO_PROJECT_INPUT_FILES="\n".join(_rel(d, project.root) for d in documents))
+    if render_all:
+        script_env["QUARTO_PROJECT_RENDER_ALL"] = "1"
+    else:
+        script_env.pop("QUARTO_PROJECT_RENDER_ALL", None)
+    for entry in project.pre_render:
+        argv = shlex.split(entry)
+        if argv and argv[0].endswith(".py"):
+            argv = [sys.executable, *argv]
+        progress(f"pre-render: {entry}")
+        try:
+            process = subprocess.run(argv, cwd=project.root, env=script_env)
+        except OSError as error:
+            raise RenderError(f"pre-render '{entry}' could not start: {error}", project.config_file) from None
+        if process.returncode != 0:
+            raise RenderError(f"pre-render '{entry}' failed with exit status {process.returncode}", project.config_file)
+
+
+def _render_with_quarto(quarto: str, path: str, formats: list[str], staging: Path, env: dict[str, str],
+                        progress: Callable[[str], None]) -> None:
+    argv = [quarto, "render", path] + ["--to", ",".join(formats), "--output-dir", str(staging)]
+    progress("running: " + " ".join(shlex.quote(a) for a in argv))
+    process = subprocess.run(argv, env=env)
+    if process.returncode != 0:
+        raise RenderError(f"quarto render failed with exit status {process.returncode}")
+
+
+def _swap_in(staging: Path, output_dir: Path) -> list[Path]:
+    """Move every staged file over its destination (``os.replace``: atomic per file)."""
+    staged = sorted(p for p in staging.rglob("*") if p.is_file())
+    written = []
+    for file in staged:
+        final = output_dir / file.relative_to(staging)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(file, final)
+        written.append(final)
+    return written

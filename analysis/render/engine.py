@@ -1,0 +1,91 @@
+"""The embedded engine: one .qmd -> HTML / PDF / DOCX files in a staging directory.
+
+Steps, each timed: parse + validate (no kernel is started for a document with
+errors) -> execute (one kernel) -> Markdown -> AST -> cross-references ->
+citeproc -> one writer per format.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from analysis.render import formats
+from analysis.render.crossref import resolve_crossrefs
+from analysis.render.errors import RenderError
+from analysis.render.execute import execute_document
+from analysis.render.markdown import assemble_markdown
+from analysis.render.project import DocSettings, Project, document_settings
+from analysis.render.qmd import QmdDocument, parse_qmd
+
+
+@dataclass
+class RenderedDocument:
+    source: Path
+    files: dict[str, Path] = field(default_factory=dict)        # format -> staged file
+    timings: dict[str, float] = field(default_factory=dict)     # step -> seconds
+
+
+def prepare(path: Path, project: Project) -> tuple[QmdDocument, DocSettings]:
+    """Parse and validate everything that can be checked without running code."""
+    doc = parse_qmd(path)
+    settings = document_settings(doc, project)
+    return doc, settings
+
+
+def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], staging: Path, relative_out: Path,
+                    env: dict[str, str], progress: Callable[[str], None] = print) -> RenderedDocument:
+    """Render ``doc`` into ``staging / relative_out`` (``relative_out`` = output path without suffix)."""
+    rendered = RenderedDocument(source=doc.path)
+    work = Path(tempfile.mkdtemp(prefix=f"qmd-{doc.path.stem}-"))
+    try:
+        started = time.perf_counter()
+        progress(f"  [{doc.path.name}] executing {len(doc.cells)} cell(s)")
+        executed = execute_document(doc, settings.execute, env, progress=progress)
+        rendered.timings["kernel_start"] = executed.kernel_start_seconds
+        rendered.timings["cells"] = executed.run_seconds
+        rendered.timings["execute_total"] = time.perf_counter() - started
+
+        step = time.perf_counter()
+        markdown = assemble_markdown(doc, executed, settings.execute, work / f"{doc.path.stem}_files")
+        (work / f"{doc.path.stem}.md").write_text(markdown, encoding="utf-8")  # kept for debugging while rendering
+        ast = formats.markdown_to_ast(markdown, settings.meta, work)
+        formats.absolutize_images(ast["blocks"], doc.path.parent)
+        index = resolve_crossrefs(ast, doc, settings.number_sections)
+        if index.citations:
+            if not settings.bibliography:
+                key = index.citations[0]
+                raise RenderError(f"citation '@{key}' but the document has no 'bibliography:'", doc.path, doc.line_of("@" + key))
+            ast = formats.run_citeproc(ast, settings.bibliography, settings.csl, doc, work)
+        rendered.timings["markdown_ast_citeproc"] = time.perf_counter() - step
+
+        target = staging / relative_out
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for fmt in to:
+            options = settings.formats.get(fmt, {})
+            toc = bool(options.get("toc", settings.toc))
+            step = time.perf_counter()
+            if fmt == "html":
+                out = target.with_suffix(".html")
+                formats.write_html(ast, out, options, toc, doc.path.parent, work)
+            elif fmt == "docx":
+                out = target.with_suffix(".docx")
+                formats.write_docx(ast, out, options, toc, doc.path.parent, work)
+            else:
+                out = target.with_suffix(".pdf")
+                typ = formats.write_typst(ast, work / out.name, options, toc, work)
+                rendered.timings["pandoc_typst"] = time.perf_counter() - step
+                step_compile = time.perf_counter()
+                formats.compile_typst(typ, out)
+                rendered.timings["typst_compile"] = time.perf_counter() - step_compile
+            rendered.timings[f"write_{fmt}"] = time.perf_counter() - step
+            rendered.files[fmt] = out
+            fmt = "pdf" if fmt == "typst" else fmt
+            progress(f"  [{doc.path.name}] {fmt} written ({time.perf_counter() - step:.1f} s)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return rendered

@@ -1,0 +1,202 @@
+"""Run a document's ``{python}`` cells and inline expressions in one Jupyter kernel.
+
+Quarto's Jupyter engine does the same: one kernel per document, started in the
+document's directory, cells run top to bottom, inline `` `{python} expr` ``
+evaluated where they appear in the text (after the cells above them).
+
+Figures: matplotlib's inline backend returns PNG (``image/png``) at
+``FIGURE_DPI``; Software metadata is removed and ``svg.hashsalt`` fixed so that
+two runs give the same bytes. ``fig-width``/``fig-height`` set
+``rcParams['figure.figsize']`` for that cell only (Quarto's default 7 x 5 in).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import nbformat
+from jupyter_client import KernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from analysis.render.errors import RenderError
+from analysis.render.qmd import Cell, InlineExpr, QmdDocument
+
+FIG_WIDTH, FIG_HEIGHT, FIGURE_DPI = 7.0, 5.0, 150
+CELL_TIMEOUT_SECONDS = 600
+
+_SETUP = f"""
+import matplotlib as __qmd_mpl
+__qmd_mpl.use("module://matplotlib_inline.backend_inline")
+import matplotlib.pyplot as __qmd_plt
+from matplotlib_inline.backend_inline import set_matplotlib_formats as __qmd_formats
+__qmd_formats("png")
+get_ipython().run_line_magic("config", "InlineBackend.print_figure_kwargs = {{'bbox_inches': 'tight', 'metadata': {{'Software': None}}}}")
+__qmd_mpl.rcParams.update({{"figure.figsize": ({FIG_WIDTH}, {FIG_HEIGHT}), "figure.dpi": {FIGURE_DPI},
+                           "savefig.dpi": {FIGURE_DPI}, "svg.hashsalt": "qmd", "pdf.compression": 6}})
+
+import warnings as __qmd_warnings
+
+def __qmd_formatwarning(message, category, filename, lineno, line=None):
+    # Quarto-like warning text without the kernel's temporary file name (reproducible output)
+    return f"{{category.__name__}}: {{message}}\\n"
+
+__qmd_warnings.formatwarning = __qmd_formatwarning
+
+def __qmd_inline(value):
+    \"\"\"Inline result as Quarto shows it: strings bare, objects by their Markdown repr.\"\"\"
+    if isinstance(value, str):
+        text = value
+    elif hasattr(value, "_repr_markdown_"):
+        text = value._repr_markdown_()
+    else:
+        text = str(value)
+    print("\\x1eQMD-INLINE" + text, end="")
+"""
+
+
+@dataclass
+class ExecutedDocument:
+    """Outputs of every executed cell (nbformat dicts) and the text of every inline expression."""
+
+    outputs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    inline_values: list[str] = field(default_factory=list)
+    kernel_start_seconds: float = 0.0
+    run_seconds: float = 0.0
+
+
+def cache_key(doc: QmdDocument, env: dict[str, str]) -> str:
+    """Hash of everything that determines the outputs (for a future freeze-like cache).
+
+    The document source, the engine's setup code and the data/plan locations.
+    A cache must also hash the data files themselves (the results-file step does).
+    """
+    digest = hashlib.sha256()
+    digest.update(doc.source.encode())
+    digest.update(_SETUP.encode())
+    digest.update(json.dumps({k: env.get(k) for k in sorted(env) if k.startswith("ABLATION_")}, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def execute_document(doc: QmdDocument, execute_defaults: dict[str, Any], env: dict[str, str],
+                     progress: Callable[[str], None] = print) -> ExecutedDocument:
+    """Run ``doc`` in a fresh kernel whose environment is ``env`` and cwd the document's folder."""
+    result = ExecutedDocument()
+    steps = _plan_steps(doc, execute_defaults)
+    if not any(kind in ("cell", "inline") for kind, _ in steps):
+        return result
+    nb = nbformat.v4.new_notebook()
+    # IPC transport: a local kernel needs no TCP ports (and ipykernel warns about unencrypted TCP)
+    socket_dir = Path(tempfile.mkdtemp(prefix="qmd-kernel-"))
+    manager = KernelManager(kernel_name="python3", transport="ipc", ip=str(socket_dir / "kernel"))
+    client = NotebookClient(nb, km=manager, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3",
+                            resources={"metadata": {"path": str(doc.path.parent)}})
+    try:
+        _run_in_kernel(client, nb, doc, steps, execute_defaults, env, result, progress)
+    finally:  # nbclient leaves a kernel manager it did not create running
+        if manager.has_kernel:
+            manager.shutdown_kernel(now=True)
+        shutil.rmtree(socket_dir, ignore_errors=True)
+    return result
+
+
+def _run_in_kernel(client: NotebookClient, nb: Any, doc: QmdDocument, steps: list[tuple[str, Any]],
+                   execute_defaults: dict[str, Any], env: dict[str, str], result: ExecutedDocument,
+                   progress: Callable[[str], None]) -> None:
+    started = time.perf_counter()
+    with client.setup_kernel(env=env):
+        _run_hidden(client, nb, _SETUP)
+        result.kernel_start_seconds = time.perf_counter() - started
+        progress(f"    kernel ready ({result.kernel_start_seconds:.1f} s)")
+        run_started = time.perf_counter()
+        for kind, item in steps:
+            if kind == "cell":
+                result.outputs[item.index] = _run_cell(client, nb, doc, item, execute_defaults)
+            elif kind == "inline":
+                result.inline_values.append(_run_inline(client, nb, doc, item))
+        result.run_seconds = time.perf_counter() - run_started
+
+
+def _plan_steps(doc: QmdDocument, defaults: dict[str, Any]) -> list[tuple[str, Any]]:
+    steps: list[tuple[str, Any]] = []
+    for chunk in doc.chunks:
+        if isinstance(chunk, Cell):
+            if chunk.options.get("eval", defaults["eval"]):
+                steps.append(("cell", chunk))
+        else:
+            steps.extend(("inline", expr) for expr in chunk.inlines)
+    return steps
+
+
+def _execute(client: NotebookClient, nb: Any, code: str, tags: list[str] | None = None) -> dict[str, Any]:
+    cell = nbformat.v4.new_code_cell(code)
+    if tags:
+        cell.metadata["tags"] = tags
+    nb.cells.append(cell)
+    client.execute_cell(cell, len(nb.cells) - 1)
+    return cell
+
+
+def _run_hidden(client: NotebookClient, nb: Any, code: str) -> None:
+    try:
+        _execute(client, nb, code)
+    except CellExecutionError as error:  # the engine's own code: a bug, not a document error
+        raise RuntimeError(f"render engine setup failed in the kernel: {error.ename}: {error.evalue}") from None
+
+
+def _run_cell(client: NotebookClient, nb: Any, doc: QmdDocument, cell: Cell, defaults: dict[str, Any]) -> list[dict[str, Any]]:
+    width = cell.options.get("fig-width")
+    height = cell.options.get("fig-height")
+    if width or height:
+        _run_hidden(client, nb, f"__qmd_mpl.rcParams['figure.figsize'] = ({width or FIG_WIDTH}, {height or FIG_HEIGHT})")
+    allow_error = cell.options.get("error", defaults["error"])
+    try:
+        executed = _execute(client, nb, cell.code, tags=["raises-exception"] if allow_error else None)
+    except CellExecutionError as error:
+        line = _error_qmd_line(error, cell, doc)
+        raise RenderError(f"{cell.describe()} (cell starts at line {cell.line}) failed: {error.ename}: {error.evalue}",
+                          doc.path, line) from None
+    finally:
+        if width or height:
+            _run_hidden(client, nb, f"__qmd_mpl.rcParams['figure.figsize'] = ({FIG_WIDTH}, {FIG_HEIGHT})")
+    return list(executed.outputs)
+
+
+_CELL_LINE = re.compile(r"Cell In\[\d+\], line (\d+)")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _code_first_line(doc: QmdDocument, cell: Cell) -> int:
+    """1-based .qmd line of the first code line of ``cell`` (after the fence and ``#|`` lines)."""
+    lines = doc.source.splitlines()
+    i = cell.line  # index of the line after the fence
+    while i < len(lines) and lines[i].startswith("#|"):
+        i += 1
+    while i < len(lines) and not lines[i].strip():  # code is stripped of leading blank lines
+        i += 1
+    return i + 1
+
+
+def _error_qmd_line(error: CellExecutionError, cell: Cell, doc: QmdDocument) -> int:
+    """The .qmd line of the failing statement (the cell's own frame in the traceback), else the fence line."""
+    match = _CELL_LINE.search(_ANSI.sub("", error.traceback or ""))
+    return _code_first_line(doc, cell) + int(match.group(1)) - 1 if match else cell.line
+
+
+def _run_inline(client: NotebookClient, nb: Any, doc: QmdDocument, expr: InlineExpr) -> str:
+    try:
+        executed = _execute(client, nb, f"__qmd_inline({expr.expr})")
+    except CellExecutionError as error:
+        raise RenderError(f"inline expression `{{python}} {expr.expr}` failed: {error.ename}: {error.evalue}", doc.path, expr.line) from None
+    text = "".join(o.get("text", "") for o in executed.outputs if o.get("output_type") == "stream" and o.get("name") == "stdout")
+    marker = "\x1eQMD-INLINE"
+    return text.split(marker, 1)[1] if marker in text else text

