@@ -74,14 +74,16 @@ def column_checks(kind: str, codes: tuple | None, required: bool,
     if bounds is not None:
         low, low_inclusive, high = bounds
 
-        def in_range(s: pd.Series) -> pd.Series:
+        # (not named ``in_range``: pandera silently drops failures of a check function
+        # that shares a name with one of its built-in checks)
+        def within_bounds(s: pd.Series) -> pd.Series:
             x = as_number(s)
             ok = (x >= low) if low_inclusive else (x > low)
             if high is not None:
                 ok &= x <= high
             return ok | x.isna()   # blanks and non-numbers are reported by the other checks
 
-        checks.append(pa.Check(in_range, error=_range_text(low, low_inclusive, high)))
+        checks.append(pa.Check(within_bounds, error=_range_text(low, low_inclusive, high)))
     return checks
 
 
@@ -121,6 +123,12 @@ def cross_file_schemas(typed: dict[str, pd.DataFrame]) -> dict[str, pa.DataFrame
     def add(file: str, column: str, check: pa.Check) -> None:
         out.setdefault(file, {}).setdefault(column, []).append(check)
 
+    def rule(fn, error: str) -> pa.Check:
+        # ignore_na=False: pandera would otherwise drop the missing values from the
+        # checked column before the call, misaligning it with the other columns the
+        # rule reads (every rule here is written to pass on a missing date itself)
+        return pa.Check(fn, error=error, ignore_na=False)
+
     def not_before(later: pd.Series, earlier: pd.Series) -> pd.Series:
         return ~(later < earlier)   # NaT on either side compares False: passes
 
@@ -130,60 +138,60 @@ def cross_file_schemas(typed: dict[str, pd.DataFrame]) -> dict[str, pa.DataFrame
                  ("death_date", "progression_date"), ("last_followup_date", "first_ablation_date"),
                  ("last_followup_date", "progression_date"), ("last_followup_date", "death_date")]
         for later, earlier in order:
-            add("patients", later, pa.Check(
+            add("patients", later, rule(
                 lambda x, e=earlier: not_before(x, p[e]),
                 error=f"date order: {later} is before {earlier}"))
 
     if p is not None and sessions is not None:
         first_session = sessions.groupby("patient_id")["session_date"].min()
         earliest = p["patient_id"].map(first_session)
-        add("patients", "first_ablation_date", pa.Check(
+        add("patients", "first_ablation_date", rule(
             lambda x: ~(p["patient_id"].isin(sessions["patient_id"])) | earliest.isna() | x.isna() | (x == earliest),
             error="first_ablation_date differs from the patient's earliest session_date in sessions.csv"))
-        add("patients", "patient_id", pa.Check(
+        add("patients", "patient_id", rule(
             lambda x: x.isin(sessions["patient_id"]), error="patient has no session in sessions.csv"))
-        add("sessions", "patient_id", pa.Check(
+        add("sessions", "patient_id", rule(
             lambda x: x.isin(p["patient_id"]), error="patient_id not found in patients.csv"))
         session_last_fu = sessions["patient_id"].map(
             p.drop_duplicates("patient_id").set_index("patient_id")["last_followup_date"])
-        add("sessions", "session_date", pa.Check(
+        add("sessions", "session_date", rule(
             lambda x: not_before(session_last_fu, x), error="date order: session_date is after the patient's last_followup_date"))
 
     if p is not None and lesions is not None:
-        add("patients", "patient_id", pa.Check(
+        add("patients", "patient_id", rule(
             lambda x: x.isin(lesions["patient_id"]), error="patient has no lesion in lesions.csv"))
-        add("lesions", "patient_id", pa.Check(
+        add("lesions", "patient_id", rule(
             lambda x: x.isin(p["patient_id"]), error="patient_id not found in patients.csv"))
         lesion_last_fu = lesions["patient_id"].map(
             p.drop_duplicates("patient_id").set_index("patient_id")["last_followup_date"])
-        add("lesions", "local_progression_date", pa.Check(
+        add("lesions", "local_progression_date", rule(
             lambda x: not_before(lesion_last_fu, x),
             error="date order: local_progression_date is after the patient's last_followup_date"))
 
     if lesions is not None and sessions is not None:
         by_session = sessions.drop_duplicates("session_id").set_index("session_id")
-        add("lesions", "session_id", pa.Check(
+        add("lesions", "session_id", rule(
             lambda x: x.isin(sessions["session_id"]), error="session_id not found in sessions.csv"))
         session_patient = lesions["session_id"].map(by_session["patient_id"])
-        add("lesions", "patient_id", pa.Check(
+        add("lesions", "patient_id", rule(
             lambda x: session_patient.isna() | (x == session_patient),
             error="patient_id differs from its session's patient_id in sessions.csv"))
         session_modality = lesions["session_id"].map(by_session["modality"])
-        add("lesions", "modality", pa.Check(
+        add("lesions", "modality", rule(
             lambda x: session_modality.isna() | x.isna() | (x == session_modality),
             error="modality differs from its session's modality in sessions.csv"))
         session_date = lesions["session_id"].map(by_session["session_date"])
-        add("lesions", "local_progression_date", pa.Check(
+        add("lesions", "local_progression_date", rule(
             lambda x: not_before(x, session_date),
             error="date order: local_progression_date is before its session_date"))
 
     if c is not None and sessions is not None:
-        add("complications", "session_id", pa.Check(
+        add("complications", "session_id", rule(
             lambda x: x.isin(sessions["session_id"]), error="session_id not found in sessions.csv"))
 
     if screening is not None and p is not None:
         included = screening["included"] == "yes"
-        add("screening", "patient_id", pa.Check(
+        add("screening", "patient_id", rule(
             lambda x: ~included | x.isna() | (x == "") | x.isin(p["patient_id"]),
             error="included patient's patient_id not found in patients.csv"))
 
@@ -205,7 +213,12 @@ def problems_from(schema: pa.DataFrameSchema, checked: pd.DataFrame, raw: pd.Dat
         return []
     except SchemaErrors as error:
         cases = error.failure_cases
-    cases = cases[cases["index"].notna()].copy()
+    broken = cases[cases["index"].isna()]
+    if not broken.empty:   # a rule that raised (pandera records it without a row): a bug, never hide it
+        first = broken.iloc[0]
+        raise RuntimeError(f"validation rule {first['check']!r} on {filename} column {first['column']!r} "
+                           f"could not run: {first['failure_case']}")
+    cases = cases.copy()
     cases["rule"] = cases["check"].astype(str).map(lambda c: PANDERA_NAMES.get(c, c))
     frame_level = cases["schema_context"] == "DataFrameSchema"
     cases.loc[frame_level, "column"] = None
