@@ -133,7 +133,7 @@ def forest_figure(results: dict, endpoint: str, plan=None, width_mm: float = sty
         header_y = -0.5 - header_mm / row_mm / 2
         put(x_variable, header_y, "Variable", fontweight="bold")
         put(x_hr, header_y, "HR (95% CI)", fontweight="bold")
-        put(x_p, header_y, "P", fontweight="bold", fontstyle="italic")
+        put(x_p, header_y, "P", fontweight="bold")
 
         if not rows:
             put((plot_left + plot_right) / 2, 0, "No factor entered the multivariable model", ha="center")

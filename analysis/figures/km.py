@@ -35,7 +35,8 @@ MAIN_AXES_LABEL = "km_curves"
 
 def km_curve(durations, events, alpha: float = 0.05, transform: str = "log-log") -> KMResult:
     """The Kaplan-Meier fit drawn in the figure: ``analysis.stats.km.km_fit`` (Greenwood CI, plan's transform)."""
-    return km_fit(np.asarray(durations, float), np.asarray(events, int), alpha=alpha, transform=transform)
+    with np.errstate(invalid="ignore"):  # S = 0 after the last event: SE undefined (NaN), as in R
+        return km_fit(np.asarray(durations, float), np.asarray(events, int), alpha=alpha, transform=transform)
 
 
 def risk_set_sizes(curve: KMResult, times: list[float]) -> list[int]:

@@ -17,11 +17,11 @@ def is_synthetic(results: dict | None, cohort=None) -> bool:
 def add_footer(fig: Figure, notes: list[str], left: float, bottom: float) -> None:
     """Print ``notes`` one per line at the bottom left of ``fig`` (figure fractions), the last line lowest.
 
+    Upright only (an italic face would be one more font to embed in every PDF).
     The synthetic-data note is bold, so nobody mistakes the figure for patient results.
     """
     height_in = fig.get_figheight()
     line = style.line_height_mm(style.FOOTNOTE_PT) / 25.4 / height_in
     for index, note in enumerate(reversed(notes)):
         fig.text(left, bottom + index * line, note, ha="left", va="bottom", fontsize=style.FOOTNOTE_PT,
-                 fontweight="bold" if note == style.SYNTHETIC_NOTE else "normal",
-                 fontstyle="italic")
+                 fontweight="bold" if note == style.SYNTHETIC_NOTE else "normal")

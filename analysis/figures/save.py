@@ -2,9 +2,9 @@
 
 PDF and SVG (vector), PNG and TIFF (raster, ``style.RASTER_DPI``, 600 dpi: line art).
 Nothing that changes between runs goes into a file: no creation date, no software
-version, SVG ids from a fixed hash salt (``style.RC['svg.hashsalt']``). The TIFF is
-the PNG's pixels as RGB (no alpha channel: some submission systems reject it), LZW
-compressed, with its resolution tags set.
+version, SVG ids from a fixed hash salt (``style.RC['svg.hashsalt']``). PNG and TIFF
+hold the same pixels, RGB without an alpha channel (some submission systems reject
+one), with their resolution tags set; the TIFF is LZW compressed.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ FORMATS = ("pdf", "svg", "png", "tiff")
 # Metadata written into each format: only fixed values (None removes a key).
 _PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None}
 _SVG_METADATA = {"Creator": None, "Date": None, "Format": None, "Type": None}
-_PNG_METADATA = {"Software": None}
 
 
 def save_figure(fig: Figure, name: str, out_dir: str | Path, formats: tuple[str, ...] = FORMATS,
@@ -39,7 +38,7 @@ def save_figure(fig: Figure, name: str, out_dir: str | Path, formats: tuple[str,
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    png_bytes: bytes | None = None
+    raster: Image.Image | None = None
     with style.figure_style():
         for fmt in formats:
             path = out / f"{name}.{fmt}"
@@ -47,22 +46,23 @@ def save_figure(fig: Figure, name: str, out_dir: str | Path, formats: tuple[str,
                 fig.savefig(path, format="pdf", metadata=_PDF_METADATA)
             elif fmt == "svg":
                 fig.savefig(path, format="svg", metadata=_SVG_METADATA)
-            elif fmt == "png":
-                png_bytes = _png(fig, dpi)
-                path.write_bytes(png_bytes)
-            elif fmt == "tiff":
-                _tiff(png_bytes or _png(fig, dpi), path, dpi)
+            else:
+                raster = raster or _render_rgb(fig, dpi)  # one Agg render for PNG and TIFF
+                if fmt == "png":
+                    # Pillow writes no text chunks (no software name, no time) unless asked.
+                    raster.save(path, format="PNG", dpi=(dpi, dpi))
+                else:
+                    raster.save(path, format="TIFF", compression="tiff_lzw", dpi=(dpi, dpi))
             written.append(path)
     return written
 
 
-def _png(fig: Figure, dpi: int) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata=_PNG_METADATA)
-    return buffer.getvalue()
-
-
-def _tiff(png_bytes: bytes, path: Path, dpi: int) -> None:
-    with Image.open(io.BytesIO(png_bytes)) as image:
-        rgb = image.convert("RGB")
-    rgb.save(path, format="TIFF", compression="tiff_lzw", dpi=(dpi, dpi))
+def _render_rgb(fig: Figure, dpi: int) -> Image.Image:
+    """The figure's pixels at ``dpi`` as an RGB image (white background, no alpha)."""
+    screen_dpi = fig.dpi
+    fig.set_dpi(dpi)
+    try:
+        rgba, size = fig.canvas.print_to_buffer()  # Agg: the buffer and its exact pixel size
+    finally:
+        fig.set_dpi(screen_dpi)
+    return Image.frombuffer("RGBA", size, rgba, "raw", "RGBA", 0, 1).convert("RGB")
