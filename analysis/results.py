@@ -1,0 +1,435 @@
+"""Every number the manuscript prints, computed from a Cohort into one dict / JSON file.
+
+``compute_results(cohort) -> dict`` follows the results-file contract of
+docs/ARCHITECTURE.md; ``write_results(results, path)`` writes it as valid,
+deterministic JSON (sorted keys, NaN -> null, no timestamps);
+``python -m analysis results [--data DIR] [--plan FILE] [--out FILE]`` does both
+(default output ``_output/results.json``).
+
+Methods and their references live in the estimator modules of
+``analysis.stats``; docs/STATISTICS.md summarises them and lists the factor
+and term names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis import paths
+
+SCHEMA_VERSION = 1
+SOFTWARE = ("pandas", "numpy", "scipy", "lifelines", "statsmodels", "tableone", "matplotlib")
+SIR_CLASSES = ["A", "B", "C", "D", "E", "F"]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _time_key(t: float) -> str:
+    """12.0 -> "12", 1.5 -> "1.5": the results file's keys for times."""
+    return f"{float(t):g}"
+
+
+def _finite(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def to_jsonable(value):
+    """Plain JSON types: numpy scalars/arrays -> Python, NaN/inf -> None, keys -> str."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [to_jsonable(v) for v in value.tolist()]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return _finite(value)
+    if isinstance(value, Path):
+        return str(value)
+    if value is None or isinstance(value, str):
+        return value
+    if value is pd.NaT or (hasattr(pd, "isna") and not isinstance(value, (list, dict)) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return str(value)
+
+
+def _software_versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": ".".join(str(p) for p in sys.version_info[:3])}
+    for name in SOFTWARE:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _display_path(path: Path) -> str:
+    """Project-relative when inside the project (so results do not depend on the checkout location)."""
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(paths.PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def flow(cohort) -> dict | None:
+    """Patient flow for the STROBE diagram: {screened, excluded: {reason: n}, included, analysed}."""
+    screening = cohort.screening
+    if screening is None:
+        return None
+    included = screening["included"].astype(str).str.lower().eq("yes")
+    reasons = screening.loc[~included, "exclusion_reason"].fillna("").astype(str).str.strip()
+    reasons = reasons.replace("", "not stated")
+    return {
+        "screened": int(len(screening)),
+        "excluded": {str(k): int(v) for k, v in sorted(reasons.value_counts().items())},
+        "n_excluded": int((~included).sum()),
+        "included": int(included.sum()),
+        "analysed": int(len(cohort.patients)),
+    }
+
+
+def _curve_summary(km, plan, method: str) -> dict:
+    from analysis.stats.km import at_risk, survival_at
+    from analysis.stats.median_ci import METHODS, median_ci
+
+    by_method = {m: median_ci(km, m) for m in METHODS}
+    chosen = by_method[method]
+    rates = {}
+    for landmark in plan.landmarks:
+        estimate = survival_at(km, landmark)
+        rates[_time_key(landmark)] = {
+            "estimate": _finite(estimate.estimate),
+            "ci": [_finite(estimate.lo), _finite(estimate.hi)],
+            "se": _finite(estimate.se),
+        }
+    return {
+        "n": km.n,
+        "events": km.events,
+        "median": _finite(chosen.estimate),
+        "median_ci": [_finite(chosen.lo), _finite(chosen.hi)],
+        "median_ci_method": method,
+        "median_by_method": {m: _finite(r.estimate) for m, r in by_method.items()},
+        "median_ci_by_method": {m: [_finite(r.lo), _finite(r.hi)] for m, r in by_method.items()},
+        "rates": rates,
+        "at_risk": {_time_key(t): at_risk(km, t) for t in plan.at_risk_times},
+    }
+
+
+def _endpoint_data(cohort, endpoint: str) -> tuple[np.ndarray, np.ndarray]:
+    time = cohort.patients[f"{endpoint}_months"].to_numpy(dtype=float)
+    event = cohort.patients[f"{endpoint}_event"].to_numpy(dtype=int)
+    return time, event
+
+
+def group_curves(cohort, endpoint: str) -> dict:
+    """{factor: {level: KMResult}} for every log-rank factor (levels with patients only)."""
+    from analysis.stats.km import km_fit
+
+    plan = cohort.plan
+    time, event = _endpoint_data(cohort, endpoint)
+    curves = {}
+    for name in plan.logrank_factors:
+        column = cohort.factors[name]
+        curves[name] = {}
+        for level in column.cat.categories:
+            mask = (column == level).to_numpy()
+            if mask.any():
+                curves[name][str(level)] = km_fit(time[mask], event[mask], alpha=plan.alpha, transform=plan.ci_transform)
+    return curves
+
+
+def endpoint_results(cohort, endpoint: str, groups: dict) -> tuple[dict, dict]:
+    """(summary for ``results[endpoint]``, curves for ``results["km"][endpoint]``)."""
+    from analysis.stats.km import km_fit
+
+    plan = cohort.plan
+    time, event = _endpoint_data(cohort, endpoint)
+    km = km_fit(time, event, alpha=plan.alpha, transform=plan.ci_transform)
+    summary = _curve_summary(km, plan, plan.median_ci_method)
+    curves = {
+        "overall": km.to_dict(),
+        "factors": {name: {level: fit.to_dict() for level, fit in levels.items()} for name, levels in groups.items()},
+    }
+    return summary, curves
+
+
+def logrank_results(cohort, endpoint: str, curves: dict) -> tuple[dict, list[str]]:
+    from analysis.stats.km import km_fit
+    from analysis.stats.logrank import logrank_test
+
+    plan = cohort.plan
+    time, event = _endpoint_data(cohort, endpoint)
+    out, notes = {}, []
+    for name in plan.logrank_factors:
+        factor = plan.factors[name]
+        column = cohort.factors[name]
+        levels = [str(level) for level in column.cat.categories]
+        groups_raw = column.astype(object).where(column.notna(), None).to_numpy()
+        test = logrank_test(time, event, groups_raw, levels=levels, trend=factor.ordered)
+        groups = {}
+        for level in levels:
+            km = curves[name].get(level) or km_fit([], [], alpha=plan.alpha, transform=plan.ci_transform)
+            summary = _curve_summary(km, plan, plan.median_ci_method)
+            summary["expected"] = test["groups"][level]["expected"]
+            groups[level] = summary
+        n_missing = int(column.isna().sum())
+        entry = {
+            "label": factor.label,
+            "chi2": test["chi2"],
+            "df": test["df"],
+            "p": test["p"],
+            "applicable": test["applicable"],
+            "note": test["note"],
+            "trend": {"chi2": test["trend"]["chi2"], "df": 1, "p": test["trend"]["p"], "scores": test["trend"]["scores"]}
+            if test["trend"]
+            else None,
+            "groups": groups,
+            "n_missing": n_missing,
+        }
+        if test["note"]:
+            notes.append(f"log-rank {endpoint.upper()} {name}: {test['note']}")
+        out[name] = entry
+    return out, notes
+
+
+def cox_results(cohort, endpoint: str) -> dict:
+    """Univariable models for every candidate, then the multivariable model by the plan's rule."""
+    from analysis.stats.cox import TIES, fit_cox
+
+    plan = cohort.plan
+    alpha = plan.alpha
+    spec = plan["cox"]
+    threshold = float(spec["selection"]["threshold"])
+    min_epv = float(spec.get("min_events_per_variable", 10))
+    time, event = _endpoint_data(cohort, endpoint)
+    label = endpoint.upper()
+    notes: list[str] = []
+
+    def ph_notes(model: dict, where: str) -> None:
+        ph = model.get("ph_test")
+        if not ph:
+            return
+        if ph["global"]["p"] is not None and ph["global"]["p"] < alpha:
+            notes.append(f"{label} {where}: proportional-hazards test fails (global P = {ph['global']['p']:.3g})")
+        for term, test in ph["terms"].items():
+            if test["p"] < alpha and len(ph["terms"]) > 1:
+                notes.append(f"{label} {where}: proportional-hazards test fails for {term} (P = {test['p']:.3g})")
+
+    univariable, models, selected = [], {}, []
+    for name in plan.cox_candidates:
+        model = fit_cox(time, event, cohort.factors, [name], alpha=alpha)
+        models[name] = {k: model[k] for k in ("n", "events", "references", "factor_p", "ph_test", "converged", "warnings", "epv")}
+        univariable.extend(model["terms"])
+        notes.extend(f"{label} univariable: {w}" for w in model["warnings"])
+        ph_notes(model, f"univariable {name}")
+        factor_p = model["factor_p"].get(name, {}).get("p")
+        unestimable = any(t["hr"] is None for t in model["terms"])
+        if factor_p is not None and factor_p < threshold:
+            if unestimable:
+                notes.append(f"{label}: {name} not entered in the multivariable model (hazard ratio not estimable)")
+            else:
+                selected.append(name)
+
+    result = {
+        "univariable": univariable,
+        "univariable_models": models,
+        "selected": selected,
+        "selection": {"rule": spec["selection"]["rule"], "threshold": threshold},
+        "ties": TIES,
+        "multivariable": [],
+        "multivariable_model": None,
+        "epv": None,
+        "ph_test": None,
+    }
+    if selected:
+        model = fit_cox(time, event, cohort.factors, selected, alpha=alpha)
+        result["multivariable"] = model["terms"]
+        result["multivariable_model"] = {
+            k: model[k] for k in ("n", "events", "n_parameters", "references", "factor_p", "converged", "log_likelihood", "warnings")
+        }
+        result["epv"] = model["epv"]
+        result["ph_test"] = model["ph_test"]
+        notes.extend(f"{label} multivariable: {w}" for w in model["warnings"])
+        if model["epv"] is not None and model["epv"] < min_epv:
+            notes.append(
+                f"{label} multivariable: {model['events']} events for {model['n_parameters']} parameters "
+                f"(EPV {model['epv']:.1f} < {min_epv:g}); estimates may be unstable"
+            )
+        ph_notes(model, "multivariable")
+    else:
+        notes.append(f"{label}: no factor with univariable P < {threshold:g}; no multivariable model")
+    result["warnings"] = notes
+    return result
+
+
+def table1_results(cohort) -> dict:
+    from analysis.stats.baseline import describe
+
+    spec = cohort.plan["table1"]
+    out = {
+        "patient": describe(cohort.patients, spec["patient"]),
+        "lesion": describe(cohort.lesions, spec["lesion"]),
+        "n_patients": int(len(cohort.patients)),
+        "n_lesions": int(len(cohort.lesions)),
+    }
+    # optional: the plan may name factors to stratify Table 1 by (``table1.stratify_by``)
+    stratified = {}
+    for name in spec.get("stratify_by", []) or []:
+        column = cohort.factors[name]
+        levels = [str(level) for level in column.cat.categories]
+        stratified[name] = {
+            "levels": levels,
+            "n": {level: int((column == level).sum()) for level in levels},
+            "rows": describe(cohort.patients, spec["patient"], groupby=column, group_levels=levels),
+        }
+    out["stratified"] = stratified
+    return out
+
+
+def _plan_section(plan) -> dict:
+    spec = plan["cox"]
+    return {
+        "file": _display_path(plan.path),
+        "sha256": _sha256(Path(plan.path)),
+        "alpha": plan.alpha,
+        "median_ci_method": plan.median_ci_method,
+        "ci_transform": plan.ci_transform,
+        "ties": plan["survival"].get("ties", "efron"),
+        "landmarks": plan.landmarks,
+        "at_risk_times": plan.at_risk_times,
+        "time_unit": plan["time"]["unit"],
+        "days_per_unit": plan.days_per_unit,
+        "selection_rule": {"rule": spec["selection"]["rule"], "threshold": spec["selection"]["threshold"]},
+        "min_events_per_variable": spec.get("min_events_per_variable"),
+        "ph_test": spec.get("ph_test"),
+        "major_classes": plan.major_classes,
+        "factors": {
+            name: {"label": f.label, "levels": list(f.levels), "reference": f.reference, "ordered": f.ordered}
+            for name, f in plan.factors.items()
+        },
+        "logrank_factors": plan.logrank_factors,
+        "cox_candidates": plan.cox_candidates,
+    }
+
+
+def compute_results(cohort) -> dict:
+    """The results dict of docs/ARCHITECTURE.md for ``cohort`` (JSON-ready after ``to_jsonable``)."""
+    from analysis.stats.followup import median_followup
+    from analysis.stats.technical import complication_outcomes, technical_outcomes
+
+    plan = cohort.plan
+    patients = cohort.patients
+    results: dict = {
+        "schema_version": SCHEMA_VERSION,
+        "synthetic": bool(cohort.is_synthetic),
+        "data": {
+            "directory": _display_path(cohort.data_dir),
+            "files": dict(sorted(cohort.provenance.items())),
+            "corrections": cohort.corrections.to_dict(orient="records") if cohort.corrections is not None else [],
+            "warnings": list(cohort.warnings),
+        },
+        "plan": _plan_section(plan),
+        "software": _software_versions(),
+        "n_patients": int(len(patients)),
+        "n_lesions": int(len(cohort.lesions)),
+        "n_sessions": int(len(cohort.sessions)),
+        "flow": flow(cohort),
+    }
+    warnings = [f"data: {w}" for w in cohort.warnings]
+
+    results["km"] = {}
+    results["logrank"] = {}
+    results["cox"] = {}
+    for endpoint in plan.endpoints:
+        groups = group_curves(cohort, endpoint)
+        summary, curves = endpoint_results(cohort, endpoint, groups)
+        summary["label"] = plan.endpoints[endpoint].get("label", endpoint)
+        results[endpoint] = summary
+        results["km"][endpoint] = curves
+        results["logrank"][endpoint], notes = logrank_results(cohort, endpoint, groups)
+        warnings.extend(notes)
+        results["cox"][endpoint] = cox_results(cohort, endpoint)
+        warnings.extend(results["cox"][endpoint]["warnings"])
+
+    results["followup"] = median_followup(
+        patients["followup_months"].to_numpy(dtype=float),
+        patients["os_event"].to_numpy(dtype=int),
+        alpha=plan.alpha,
+        transform=plan.ci_transform,
+        median_ci_method=plan.median_ci_method,
+    )
+
+    technical = technical_outcomes(patients, cohort.lesions, alpha=plan.alpha)
+    complications = complication_outcomes(
+        patients, cohort.sessions, cohort.complications, SIR_CLASSES, plan.major_classes, alpha=plan.alpha
+    )
+    results["technical"] = technical
+    results["complications"] = complications
+    results["technical_success"] = technical["patient"]["success"]
+    results["technical_efficacy"] = technical["patient"]["efficacy"]
+    results["major_complications"] = complications["per_patient"]["major"]
+
+    results["table1"] = table1_results(cohort)
+    results["warnings"] = warnings
+    return to_jsonable(results)
+
+
+def dumps(results: dict) -> str:
+    """Deterministic, strictly valid JSON text (sorted keys; NaN was mapped to null)."""
+    return json.dumps(to_jsonable(results), sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_results(results: dict, path: str | Path) -> Path:
+    """Write ``results`` to ``path`` (parents created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dumps(results), encoding="utf-8")
+    return path
+
+
+def default_output() -> Path:
+    return paths.DEFAULT_OUTPUT / "results.json"
+
+
+def run(args) -> int:
+    """``python -m analysis results``: load, compute, write; prints where the file went."""
+    from analysis.data import load_cohort
+    from analysis.plan import load_plan
+
+    plan = load_plan(getattr(args, "plan", None))
+    cohort = load_cohort(getattr(args, "data", None), plan=plan)
+    results = compute_results(cohort)
+    out = write_results(results, getattr(args, "out", None) or default_output())
+    print(f"results: {len(results['warnings'])} warning(s); written to {out}")
+    for warning in results["warnings"]:
+        print(f"  warning: {warning}", file=sys.stderr)
+    return 0

@@ -1,0 +1,113 @@
+"""Log-rank test across the levels of a factor, and the log-rank test for trend.
+
+At each distinct event time t_j, with n_j at risk and d_j events in all, and
+n_kj at risk / d_kj events in group k (Collett, Modelling Survival Data in
+Medical Research, 3rd ed. 2015, chapter 2; Klein & Moeschberger 2003,
+sections 7.3-7.4; R ``survdiff``)::
+
+    O_k = sum_j d_kj          E_k = sum_j d_j n_kj / n_j
+    V_kl = sum_j d_j (n_j - d_j) / (n_j - 1) * (n_kj / n_j) (delta_kl - n_lj / n_j)
+
+Log-rank statistic over K groups: (O - E)' V^- (O - E) on K - 1 df (any K - 1
+groups); computed by lifelines' ``multivariate_logrank_test`` (for two
+groups identical to ``logrank_test``).
+
+Trend test for an ordered factor with scores w_k (1, 2, ..., K in level
+order of the plan; an empty level keeps its place, so the scores
+of the others do not shift)::
+
+    U = sum_k w_k (O_k - E_k),   V_U = w' V w,   chi2_trend = U^2 / V_U on 1 df.
+
+Groups without patients are left out. With fewer than two non-empty groups
+the test is not applicable: the result says so (``applicable: False``,
+statistics None).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def observed_expected(time, event, group, levels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(O, E, V) per the module docstring; ``levels`` fixes the order of the groups."""
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=bool)
+    group = np.asarray(group, dtype=object)
+    k = len(levels)
+    observed, expected = np.zeros(k), np.zeros(k)
+    variance = np.zeros((k, k))
+    membership = np.array([[g == level for g in group] for level in levels], dtype=bool)  # k x n
+    for t in np.unique(time[event]):
+        at_risk = time >= t
+        dies = event & (time == t)
+        n_j, d_j = at_risk.sum(), dies.sum()
+        n_kj = (membership & at_risk).sum(axis=1).astype(float)
+        d_kj = (membership & dies).sum(axis=1).astype(float)
+        observed += d_kj
+        expected += d_j * n_kj / n_j
+        if n_j > 1:
+            share = n_kj / n_j
+            variance += d_j * (n_j - d_j) / (n_j - 1) * (np.diag(share) - np.outer(share, share))
+    return observed, expected, variance
+
+
+def trend_test(time, event, group, levels, scores=None) -> dict:
+    """Log-rank test for trend over ordered ``levels`` (scores default 1..K)."""
+    from scipy.stats import chi2
+
+    scores = np.arange(1, len(levels) + 1, dtype=float) if scores is None else np.asarray(scores, dtype=float)
+    observed, expected, variance = observed_expected(time, event, group, levels)
+    u = float(scores @ (observed - expected))
+    v = float(scores @ variance @ scores)
+    if v <= 0:
+        return {"chi2": None, "df": 1, "p": None, "scores": scores.tolist()}
+    statistic = u * u / v
+    return {"chi2": statistic, "df": 1, "p": float(chi2.sf(statistic, 1)), "scores": scores.tolist()}
+
+
+def logrank_test(time, event, group, levels=None, trend: bool = False) -> dict:
+    """Log-rank test of equal survival across the groups in ``group``.
+
+    Returns {applicable, note, chi2, df, p, trend, groups: {level: {n, events, expected}}};
+    ``trend`` holds the trend test when asked and more than two groups exist
+    (with two groups it equals the log-rank test itself, and is reported too).
+    """
+    from lifelines.statistics import multivariate_logrank_test
+
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=int)
+    group = np.asarray(group, dtype=object)
+    keep = np.array([g is not None and g == g for g in group])  # drop missing (None / NaN)
+    time, event, group = time[keep], event[keep], group[keep]
+    if levels is None:
+        levels = sorted(set(group.tolist()))
+    present = [level for level in levels if np.any(group == level)]
+    observed, expected, _ = observed_expected(time, event, group, present) if present else ([], [], None)
+    groups = {
+        str(level): {
+            "n": int(np.sum(group == level)),
+            "events": int(event[group == level].sum()),
+            "expected": float(expected[present.index(level)]) if level in present else 0.0,
+        }
+        for level in levels
+    }
+    result = {"applicable": True, "note": None, "chi2": None, "df": None, "p": None, "trend": None, "groups": groups}
+    empty = [str(level) for level in levels if level not in present]
+    if len(present) < 2:
+        result["applicable"] = False
+        result["note"] = "single group: log-rank test not applicable"
+        return result
+    if event.sum() == 0:
+        result["applicable"] = False
+        result["note"] = "no events: log-rank test not applicable"
+        return result
+    test = multivariate_logrank_test(time, group.astype(str), event)
+    result["chi2"] = float(test.test_statistic)
+    result["df"] = int(test.degrees_of_freedom)
+    result["p"] = float(test.p_value)
+    if empty:
+        result["note"] = f"no patients in {', '.join(empty)}; compared {len(present)} groups"
+    if trend:
+        scores = [levels.index(level) + 1 for level in present]
+        result["trend"] = trend_test(time, event, group, present, scores)
+    return result
