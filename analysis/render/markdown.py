@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.render.errors import RenderError
-from analysis.render.execute import ExecutedDocument
+from analysis.render.execute import FIGURE_DPI, ExecutedDocument
 from analysis.render.qmd import Cell, InlineExpr, QmdDocument
 
 TABLE_CAPTION_CLASS = "qmd-tbl-cap"
@@ -91,18 +91,32 @@ def _cell_markdown(doc: QmdDocument, cell: Cell, outputs: list[dict[str, Any]], 
         if len(images) != 1:
             raise RenderError(f"cell '{label}' must produce exactly one image for its figure, it produced {len(images)}", doc.path, line)
         alt = cell.options.get("fig-alt")
-        attrs = f'#{label}' + (f' fig-alt="{_attr(alt)}"' if alt else "")
+        attrs = f'#{label}' + _size(images[0]) + (f' alt="{_attr(alt)}"' if alt else "")
         figure = f"![{cell.options['fig-cap']}]({images[0].as_posix()}){{{attrs}}}\n"
         body = [figure if b is None else b for b in body]
     else:
         queue = iter(images)
-        body = [f"![]({next(queue).as_posix()})\n" if b is None else b for b in body]
+        body = [_plain_image(next(queue)) if b is None else b for b in body]
     content = "\n".join(b.rstrip("\n") + "\n" for b in body)
     if label.startswith("tbl-"):
         content = (f"::: {{#{label}}}\n\n{content}\n"
                    f"::: {{.{TABLE_CAPTION_CLASS}}}\n{cell.options['tbl-cap']}\n:::\n\n:::\n")
     parts.append(content)
     return "\n" + "\n".join(parts) + "\n"
+
+
+def _plain_image(path: Path) -> str:
+    size = _size(path).strip()
+    return f"![]({path.as_posix()})" + (f"{{{size}}}" if size else "") + "\n"
+
+
+def _size(path: Path) -> str:
+    """`` width="Xin"``: the figure's physical width (pixels / dpi), the same in every format."""
+    if path.suffix != ".png":
+        return ""
+    header = path.read_bytes()[:24]
+    width_px = int.from_bytes(header[16:20], "big")  # PNG IHDR width
+    return f' width="{width_px / FIGURE_DPI:.2f}in"'
 
 
 def _text(value: Any) -> str:

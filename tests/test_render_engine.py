@@ -1,0 +1,287 @@
+"""Render engine: parsing, option checks, cross-references, command behaviour (no Jupyter kernel).
+
+Every document error must name the file and line; the command exits with 2
+and leaves previous outputs byte-for-byte untouched. The ``quarto`` branch is
+checked with a stand-in ``quarto`` executable that records what it was given.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from analysis.cli import main
+from analysis.render import crossref, formats
+from analysis.render.errors import RenderError
+from analysis.render.project import document_settings, load_project, parse_to
+from analysis.render.qmd import Cell, parse_qmd, quarto_cell_options
+
+FIXTURES = Path(__file__).parent / "fixtures" / "qmd"
+PROJECT = FIXTURES / "project"
+ERRORS = FIXTURES / "errors"
+
+
+def write(tmp_path: Path, text: str, name: str = "doc.qmd") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def error_of(path: Path) -> RenderError:
+    with pytest.raises(RenderError) as info:
+        doc = parse_qmd(path)
+        document_settings(doc, load_project(path.parent))
+    return info.value
+
+
+# --- parsing -----------------------------------------------------------------
+
+def test_parse_front_matter_cells_options_and_inline(tmp_path):
+    path = write(tmp_path, """
+        ---
+        title: "T"
+        ---
+
+        Text with `{python} 1 + 1` inline.
+
+        ```{python}
+        #| label: tbl-a
+        #| tbl-cap: "Cap"
+        x = 1
+        ```
+        """)
+    doc = parse_qmd(path)
+    assert doc.meta == {"title": "T"}
+    cell = doc.cells[0]
+    assert isinstance(cell, Cell)
+    assert cell.label == "tbl-a" and cell.options["tbl-cap"] == "Cap"
+    assert cell.line == 7 and cell.option_lines == {"label": 8, "tbl-cap": 9}
+    assert cell.code == "x = 1"
+    inline = doc.chunks[0].inlines[0]
+    assert (inline.expr, inline.line) == ("1 + 1", 5)
+
+
+def test_quarto_option_list_is_quartos():
+    options = quarto_cell_options()
+    # a few names from Quarto's schema, and that the list is not trivially small
+    assert {"label", "echo", "tbl-cap", "fig-cap", "tbl-colwidths", "code-fold"} <= options
+    assert len(options) > 80
+
+
+@pytest.mark.parametrize("fixture, line, words", [
+    ("unsupported_option.qmd", 8, "'tbl-colwidths' is a Quarto option the embedded engine does not implement"),
+    ("unknown_option.qmd", 7, "unknown cell option 'colour'"),
+    ("shortcode.qmd", 5, "shortcodes"),
+    ("missing_bibliography.qmd", 3, "bibliography file 'does-not-exist.bib' not found"),
+])
+def test_document_errors_name_file_and_line(fixture, line, words):
+    error = error_of(ERRORS / fixture)
+    assert error.file.endswith(fixture)
+    assert error.line == line
+    assert words in error.message
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("```{r}\n1\n```\n", 1, "'{r}' is not supported"),
+    ("::: {.callout-note}\nx\n:::\n", 1, "'callout-note'"),
+    ("::: {#fig-a}\n![x](y.png)\n:::\n", 1, "cross-reference div '#fig-a'"),
+    ("::: {layout-ncol=2}\nx\n:::\n", 1, "layout-ncol"),
+    ("```{python}\n#| echo: fenced\nx\n```\n", 2, "must be true or false"),
+    ("```{python}\n#| output: maybe\nx\n```\n", 2, "true, false or asis"),
+    ("```{python}\n#| fig-cap: A\nx\n```\n", 2, "needs a cell label starting with 'fig-'"),
+    ("```{python}\n#| label: tbl-a\nx\n```\n", 2, "needs '#| tbl-cap:'"),
+    ("```{python}\nx\n", 1, "never closed"),
+])
+def test_unsupported_syntax_is_an_error(tmp_path, text, line, words):
+    error = error_of(write(tmp_path, text))
+    assert error.line == line and words in error.message
+
+
+@pytest.mark.parametrize("front, line, words", [
+    ("format:\n  pdf: default\n", 3, "format 'pdf' (LaTeX) is not supported"),
+    ("format:\n  html:\n    theme: cosmo\n", 4, "'html: theme' is not implemented"),
+    ("format:\n  html:\n    embed-resources: false\n", 4, "always writes self-contained HTML"),
+    ("execute:\n  freeze: auto\n", 3, "execute option 'freeze'"),
+    ("date: today\n", 2, "depends on the clock"),
+    ("filters:\n  - x.lua\n", 2, "option 'filters' is not implemented"),
+    ("author:\n  - name: A\n    affiliations: B\n", 2, "affiliations"),
+    ("csl: no-such-style-anywhere\n", 2, "CSL style 'no-such-style-anywhere' not found"),
+])
+def test_unsupported_front_matter_is_an_error(tmp_path, front, line, words):
+    error = error_of(write(tmp_path, f"---\n{front}---\n\nText.\n"))
+    assert error.line == line and words in error.message
+
+
+def test_project_and_front_matter_merge_as_quarto(tmp_path):
+    project = load_project(PROJECT)
+    assert [p.name for p in project.render] == ["features.qmd", "second.qmd"]
+    assert project.output_dir == PROJECT / "_out"
+    assert project.pre_render == ["prerender.py"]
+    settings = document_settings(parse_qmd(PROJECT / "features.qmd"), project)
+    # _quarto.yml says echo/warning false; the front matter turns warnings back on
+    assert settings.execute["echo"] is False and settings.execute["warning"] is True
+    assert settings.bibliography == [PROJECT / "refs.bib"]
+    assert settings.csl.name == "biomed-central.csl"
+    assert set(settings.formats) == {"html", "typst", "docx"}
+    assert settings.number_sections is True
+
+
+def test_parse_to():
+    assert parse_to("html,pdf,docx") == ["html", "typst", "docx"]
+    assert parse_to("pdf") == ["typst"]
+    with pytest.raises(RenderError, match="unknown format 'odt'"):
+        parse_to("odt")
+
+
+# --- cross-references on the pandoc AST (no kernel) ----------------------------
+
+def crossref_doc(tmp_path: Path, body: str, number_sections: bool = False):
+    path = write(tmp_path, body)
+    doc = parse_qmd(path)
+    ast = formats.markdown_to_ast(doc.source, {}, tmp_path)
+    index = crossref.resolve_crossrefs(ast, doc, number_sections)
+    return ast, index, doc
+
+
+def plain_text(node) -> str:
+    if isinstance(node, list):
+        return "".join(plain_text(n) for n in node)
+    if isinstance(node, dict):
+        if node.get("t") == "Str":
+            return node["c"]
+        if node.get("t") in ("Space", "SoftBreak"):
+            return " "
+        return plain_text(node.get("c", []))
+    return ""
+
+
+def test_numbers_in_order_of_appearance_and_resolves_references(tmp_path):
+    ast, index, _ = crossref_doc(tmp_path, """
+        # Intro {#sec-intro}
+
+        See @fig-b, @tbl-b and [-@fig-a]; also [see @tbl-a; @tbl-b].
+
+        ![First](a.png){#fig-b}
+
+        | x |
+        |---|
+        | 1 |
+
+        : Second caption {#tbl-b}
+
+        ## Sub {#sec-sub}
+
+        ![Second](b.png){#fig-a}
+
+        | y |
+        |---|
+        | 2 |
+
+        : Third caption {#tbl-a}
+        """, number_sections=True)
+    assert index.numbers == {"sec-intro": "1", "fig-b": "1", "tbl-b": "1", "sec-sub": "1.1", "fig-a": "2", "tbl-a": "2"}
+    text = plain_text(ast["blocks"]).replace(crossref.NBSP, " ")
+    assert "See Figure 1, Table 1 and 2; also see Table 2, Table 1." in text
+    assert "Figure 1: First" in text and "Figure 2: Second" in text
+    assert "Table 1: Second caption" in text and "Table 2: Third caption" in text
+    assert "1 Intro" in text and "1.1 Sub" in text
+
+
+@pytest.mark.parametrize("body, number_sections, words, line", [
+    ("Text.\n\nSee @fig-none.\n", False, "'@fig-none' does not match any label", 3),
+    ("# A {#sec-a}\n\nSee @sec-a.\n", False, "need 'number-sections: true'", 3),
+    ("$$x$$ {#eq-a}\n\nSee @eq-a.\n", False, "'@eq-' is not supported", 3),
+    ("![a](a.png){#fig-a}\n\n![b](b.png){#fig-a}\n", False, "label 'fig-a' is used twice", 1),
+])
+def test_crossref_errors(tmp_path, body, number_sections, words, line):
+    with pytest.raises(RenderError) as info:
+        crossref_doc(tmp_path, body, number_sections)
+    assert words in info.value.message and info.value.line == line
+
+
+# --- the command (no kernel: documents without cells, or failing before execution) ----
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("fixture, expected", [
+    ("unsupported_option.qmd", "unsupported_option.qmd:8: cell option 'tbl-colwidths'"),
+    ("missing_bibliography.qmd", "missing_bibliography.qmd:3: bibliography file 'does-not-exist.bib' not found"),
+    ("no_bibliography.qmd", "no_bibliography.qmd:5: citation '@smith2020' but the document has no 'bibliography:'"),
+    ("bad_reference.qmd", "bad_reference.qmd:5: cross-reference '@tbl-nowhere' does not match any label"),
+])
+def test_command_error_exit_2_and_previous_outputs_untouched(tmp_path, capsys, fixture, expected):
+    out = tmp_path / "out"
+    out.mkdir()
+    stem = Path(fixture).stem
+    for suffix in (".html", ".pdf", ".docx"):
+        (out / f"{stem}{suffix}").write_bytes(f"previous {suffix} output".encode())
+    before = snapshot(out)
+    status = main(["render", str(ERRORS / fixture), "--engine", "embedded", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert expected in captured.err
+    assert "Traceback" not in captured.err + captured.out
+    assert snapshot(out) == before  # nothing replaced, no staging directory left behind
+
+
+def test_document_without_cells_renders_without_a_kernel(tmp_path, capsys):
+    status = main(["render", str(PROJECT / "second.qmd"), "--to", "html", "--engine", "embedded", "--out", str(tmp_path)])
+    output = capsys.readouterr().out
+    assert status == 0
+    assert "engine: embedded" in output and "kernel ready" not in output
+    html = (tmp_path / "second.html").read_text(encoding="utf-8")
+    assert "Figure\u00a01: A one-pixel dot." in html or "Figure&nbsp;1: A one-pixel dot." in html
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["prerender.txt", "second.html"]
+    assert (tmp_path / "prerender.txt").read_text().startswith("render_all=\n")  # one file: not a full render
+
+
+@pytest.fixture
+def fake_quarto(tmp_path, monkeypatch):
+    """A ``quarto`` on PATH that records its arguments and environment and writes the outputs."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "quarto-call.txt"
+    script = bin_dir / "quarto"
+    script.write_text(textwrap.dedent(f"""\
+        #!{sys.executable}
+        import os, sys
+        from pathlib import Path
+        args = sys.argv[1:]
+        Path({str(log)!r}).write_text(repr(args) + "\\n" + os.environ.get("ABLATION_DATA_DIR", ""))
+        out = Path(args[args.index("--output-dir") + 1])
+        for fmt, ext in (("html", "html"), ("typst", "pdf"), ("docx", "docx")):
+            if fmt in args[args.index("--to") + 1].split(","):
+                (out / ("features." + ext)).write_text("from quarto")
+        """))
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return log
+
+
+def test_auto_uses_quarto_when_on_path(tmp_path, capsys, fake_quarto):
+    out = tmp_path / "out"
+    data = tmp_path / "my-data"
+    status = main(["render", str(PROJECT), "--to", "html,pdf", "--out", str(out), "--data", str(data)])
+    output = capsys.readouterr().out
+    assert status == 0
+    assert "engine: quarto (" in output
+    args_line, data_env = fake_quarto.read_text().splitlines()
+    args = eval(args_line)  # noqa: S307 - our own repr() of a list of str
+    assert args[:2] == ["render", str(PROJECT)]
+    assert args[args.index("--to") + 1] == "html,typst"
+    assert data_env == str(data.resolve())
+    assert sorted(p.name for p in out.iterdir()) == ["features.html", "features.pdf"]  # staged, then swapped in
+
+
+def test_engine_embedded_ignores_quarto_and_quarto_missing_is_an_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no quarto here
+    status = main(["render", str(PROJECT / "second.qmd"), "--engine", "quarto", "--out", str(tmp_path / "o")])
+    assert status == 2
+    assert "'quarto' is not on PATH" in capsys.readouterr().err
