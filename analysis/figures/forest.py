@@ -123,7 +123,7 @@ def forest_figure(results: dict, endpoint: str, plan=None, width_mm: float = sty
 
         ax = fig.add_axes([plot_left / width_mm, 1 - (top_mm + header_mm + body_mm) / height_mm,
                            (plot_right - plot_left) / width_mm, body_mm / height_mm], label=FOREST_AXES_LABEL)
-        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.set_ylim(max(len(rows), 1) - 0.5, -0.5)
         text_at = transforms.blended_transform_factory(fig.transFigure, ax.transData)
 
         def put(x_mm, y, text, **kwargs):

@@ -1,0 +1,406 @@
+"""Publication figures: at-risk tables against the risk sets, what each figure prints,
+text sizes, reproducible bytes, raster resolution, and image comparison (pytest-mpl).
+
+Images are made from the fixed example dataset (tests/fixtures/example_data) and
+hand-built results dicts that follow the results contract (docs/ARCHITECTURE.md),
+so they change neither when the shipped synthetic data are regenerated nor when
+the statistics engine changes a number.
+Baselines: ``pytest tests/test_figures.py --mpl-generate-path=tests/baseline_images``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+from pathlib import Path
+from types import SimpleNamespace
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.text import Annotation, Text
+from PIL import Image
+
+from analysis.data import load_cohort
+from analysis.figures import (figure_names, flow_figure, forest_figure, km_at_risk_table, km_figure,
+                              save_figure, write_all_figures)
+from analysis.figures import style
+from analysis.figures.flow import flow_boxes
+from analysis.figures.forest import forest_rows, hr_text
+from analysis.figures.km import AT_RISK_AXES_LABEL, MAIN_AXES_LABEL, time_ticks
+from analysis.plan import Plan, load_plan
+
+EXAMPLE_DATA = Path(__file__).parent / "fixtures" / "example_data"
+BASELINES = "baseline_images"
+# 2 RMS (of 255) absorbs anti-aliasing noise only: a moved label, a changed number
+# or a different line style is well above it.
+MPL = dict(baseline_dir=BASELINES, style="default", tolerance=2)
+
+
+# --------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def cohort():
+    return load_cohort(EXAMPLE_DATA)
+
+
+def make_results(synthetic: bool = False) -> dict:
+    """A results dict by hand, keys as in docs/ARCHITECTURE.md (numbers invented, figures only print them)."""
+    logrank = {
+        "pfs": {"radical_treatment": {"chi2": 6.27, "df": 1, "p": 0.0123, "trend": None},
+                "pos_count": {"chi2": 2.9, "df": 2, "p": 0.234, "trend": {"chi2": 2.1, "p": 0.147}}},
+        "os": {"radical_treatment": {"chi2": 0.4, "df": 1, "p": 0.5271, "trend": None},
+               "pos_count": {"chi2": 5.1, "df": 2, "p": 0.0781, "trend": {"chi2": 4.5, "p": 0.0339}}},
+    }
+    multivariable = [
+        {"factor": "radical_treatment", "level": "Non-radical", "term": "radical_treatment[Non-radical]",
+         "hr": 2.45, "ci": [1.2, 5.01], "p": 0.0138, "factor_p": 0.0138, "n": 20, "events": 19, "warning": None},
+        {"factor": "po_timing", "level": "Synchronous", "term": "po_timing[Synchronous]",
+         "hr": 3.1, "ci": [1.4, 6.9], "p": 0.00061, "factor_p": 0.00061, "n": 20, "events": 19, "warning": None},
+        {"factor": "pos_count", "level": "2", "term": "pos_count[2]",
+         "hr": 0.8, "ci": [0.3, 2.1], "p": 0.6512, "factor_p": 0.031, "n": 20, "events": 19, "warning": None},
+        {"factor": "pos_count", "level": "3-4", "term": "pos_count[3-4]",
+         "hr": 12.0, "ci": [1.5, math.inf], "p": 0.0201, "factor_p": 0.031, "n": 20, "events": 19,
+         "warning": "separation"},
+    ]
+    return {
+        "schema_version": 1,
+        "synthetic": synthetic,
+        "n_patients": 20,
+        "logrank": logrank,
+        "cox": {"pfs": {"univariable": [], "multivariable": multivariable},
+                "os": {"univariable": [], "multivariable": multivariable[:1]}},
+        # Counts of tests/fixtures/example_data/screening.csv (checked in test_flow_counts_match_screening_file).
+        "flow": {"screened": 25, "excluded": {"more than 4 pulmonary metastases": 5},
+                 "included": 20, "analysed": 20},
+    }
+
+
+@pytest.fixture(scope="module")
+def results():
+    return make_results()
+
+
+def fake_cohort(times, events, levels=None, factor="radical_treatment"):
+    """A Cohort stand-in: exactly the attributes the KM figure reads."""
+    plan = load_plan()
+    patients = pd.DataFrame({"pfs_months": np.asarray(times, float), "pfs_event": np.asarray(events, int),
+                             "os_months": np.asarray(times, float), "os_event": np.asarray(events, int)})
+    factors = pd.DataFrame({factor: pd.Categorical(levels if levels is not None else [None] * len(times),
+                                                   categories=list(plan.factors[factor].levels))})
+    return SimpleNamespace(patients=patients, factors=factors, plan=plan, is_synthetic=False)
+
+
+def texts(fig) -> list[Text]:
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+def all_text(fig) -> str:
+    return "\n".join(t.get_text() for t in texts(fig))
+
+
+def axes_labelled(fig, label):
+    (ax,) = [a for a in fig.axes if a.get_label() == label]
+    return ax
+
+
+def printed_at_risk(fig) -> pd.DataFrame:
+    """The number-at-risk table as printed: read back from the table axes' text artists."""
+    table_ax = axes_labelled(fig, AT_RISK_AXES_LABEL)
+    # Cells are texts in data coordinates (x = time, y = row); row labels are annotations of a row.
+    cells = [(t.get_position()[1], t.get_position()[0], int(t.get_text())) for t in table_ax.texts
+             if not isinstance(t, Annotation) and t.get_transform() == table_ax.transData]
+    labels = {t.xy[1]: t.get_text() for t in table_ax.texts if isinstance(t, Annotation)}
+    frame = pd.DataFrame(cells, columns=["row", "time", "n"]).pivot(index="row", columns="time", values="n")
+    frame.index = [labels[row] for row in frame.index]
+    return frame
+
+
+def direct_risk_counts(durations: pd.Series, times) -> list[int]:
+    """Independent reference: n(t) = number of patients whose observed time is >= t."""
+    return [int((durations >= t).sum()) for t in times]
+
+
+# --------------------------------------------------------------------------- number at risk
+
+@pytest.mark.parametrize("endpoint", ["pfs", "os"])
+@pytest.mark.parametrize("factor", [None, "radical_treatment", "pos_count"])
+def test_at_risk_table_equals_risk_sets_counted_from_the_data(cohort, results, endpoint, factor):
+    fig = km_figure(cohort, results, endpoint, factor)
+    table = km_at_risk_table(cohort, endpoint, factor)
+    durations = cohort.patients[f"{endpoint}_months"]
+    if factor is None:
+        groups = {"All patients": durations}
+    else:
+        codes = cohort.factors[factor]
+        groups = {str(level): durations[codes == level] for level in codes.cat.categories}
+    assert list(table.index) == list(groups)
+    for label, group_durations in groups.items():
+        assert list(table.loc[label]) == direct_risk_counts(group_durations, table.columns), label
+    # What is printed is that table, under the axis ticks it belongs to.
+    printed = printed_at_risk(fig)
+    pd.testing.assert_frame_equal(printed.loc[table.index], table, check_names=False, check_dtype=False)
+    ticks = list(axes_labelled(fig, MAIN_AXES_LABEL).get_xticks())
+    assert ticks == list(table.columns)
+    assert axes_labelled(fig, AT_RISK_AXES_LABEL).get_xlim() == axes_labelled(fig, MAIN_AXES_LABEL).get_xlim()
+
+
+def test_at_risk_counts_patients_whose_time_equals_the_tick():
+    """n(t) counts T >= t: a patient with an event or censoring exactly at 6 months is at risk at 6.
+
+    (lifelines' add_at_risk_counts counts T > t by default and would print 3, 1 here.)
+    """
+    cohort = fake_cohort([3.0, 6.0, 6.0, 9.0, 12.0], [1, 1, 0, 0, 1])
+    table = km_at_risk_table(cohort, "pfs")
+    assert list(table.columns) == [0.0, 6.0, 12.0]
+    assert list(table.loc["All patients"]) == [5, 4, 1]
+
+
+def test_missing_factor_values_are_left_out_and_said_so():
+    cohort = fake_cohort([2.0, 5.0, 7.0, 11.0, 13.0], [1, 0, 1, 1, 0],
+                         levels=["Radical", None, "Non-radical", "Radical", None])
+    fig = km_figure(cohort, {}, "pfs", "radical_treatment")
+    table = km_at_risk_table(cohort, "pfs", "radical_treatment")
+    assert list(table.index) == ["Radical", "Non-radical"]
+    assert list(table.loc["Radical"]) == [2, 1, 0]
+    assert "Not shown: 2 patients with missing treatment of primary HCC." in all_text(fig)
+
+
+def test_time_ticks_every_6_months_or_12_when_long():
+    assert time_ticks(18.5) == [0, 6, 12, 18, 24]
+    assert time_ticks(46.8) == [0, 6, 12, 18, 24, 30, 36, 42, 48]
+    assert time_ticks(50.0) == [0, 12, 24, 36, 48, 60]
+    assert time_ticks(6.0) == [0, 6]
+
+
+# --------------------------------------------------------------------------- what the panels print
+
+def test_km_legend_has_group_sizes_and_the_logrank_p_from_results(cohort, results):
+    fig = km_figure(cohort, results, "pfs", "radical_treatment")
+    legend = axes_labelled(fig, MAIN_AXES_LABEL).get_legend()
+    counts = cohort.factors["radical_treatment"].value_counts()
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels == [f"Radical (n = {counts['Radical']})", f"Non-radical (n = {counts['Non-radical']})",
+                      "Censored"]
+    assert legend.get_title().get_text() == "Treatment of primary HCC\nLog-rank P = 0.012"
+
+
+def test_km_ordered_factor_shows_the_trend_p(cohort, results):
+    fig = km_figure(cohort, results, "os", "pos_count")
+    title = axes_labelled(fig, MAIN_AXES_LABEL).get_legend().get_title().get_text()
+    assert title == "Number of POs\nLog-rank P = 0.078\nTrend P = 0.034"
+
+
+def test_km_overall_has_ci_band_and_censor_marks(cohort, results):
+    fig = km_figure(cohort, results, "os")
+    ax = axes_labelled(fig, MAIN_AXES_LABEL)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["All patients (n = 20)", "95% CI", "Censored"]
+    assert len(ax.collections) == 1  # the CI band
+    censored = cohort.patients.loc[cohort.patients["os_event"] == 0, "os_months"]
+    marks = [line for line in ax.lines if line.get_marker() == style.CENSOR_MARKER]
+    assert len(marks) == 1
+    assert sorted(marks[0].get_xdata()) == pytest.approx(sorted(censored.unique()))
+
+
+def test_groups_differ_in_line_style_as_well_as_colour(cohort, results):
+    fig = km_figure(cohort, results, "os", "pos_count")
+    steps = [line for line in axes_labelled(fig, MAIN_AXES_LABEL).lines if line.get_marker() in ("None", "")]
+    assert len(steps) == 3
+    # Dash patterns (matplotlib keeps the unscaled one privately; no public getter).
+    assert len({str(line._unscaled_dash_pattern) for line in steps}) == 3
+    assert len({line.get_color() for line in steps}) == 3
+
+
+def test_forest_prints_hr_ci_and_p_beside_each_level(results):
+    plan = load_plan()
+    rows = forest_rows(results, "pfs", plan)
+    kinds = [(row["kind"], row["text"]) for row in rows]
+    assert kinds == [("factor", "Treatment of primary HCC"), ("reference", "Radical"), ("level", "Non-radical"),
+                     ("factor", "PO timing"), ("reference", "Metachronous"), ("level", "Synchronous"),
+                     ("factor", "Number of POs"), ("reference", "1"), ("level", "2"), ("level", "3-4")]
+    fig = forest_figure(results, "pfs", plan)
+    printed = all_text(fig)
+    for expected in ["2.45 (1.20\u20135.01)", "3.10 (1.40\u20136.90)", "0.80 (0.30\u20132.10)",
+                     "12.00 (1.50\u2013\u221e)", "0.014", "<0.001", "0.651", "0.020", "0.031", "1 (reference)"]:
+        assert expected in printed.split("\n"), expected
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    assert any(list(line.get_xdata()) == [1.0, 1.0] for line in ax.lines)  # reference line at HR = 1
+
+
+def test_hr_text_rounds_to_two_decimals():
+    assert hr_text(0.5, [0.2345, 1.0]) == "0.50 (0.23\u20131.00)"
+
+
+def test_forest_without_multivariable_rows_says_so(results):
+    empty = dict(results, cox={"pfs": {"multivariable": []}})
+    assert "No factor entered the multivariable model" in all_text(forest_figure(empty, "pfs"))
+
+
+def test_flow_counts_match_screening_file(cohort, results):
+    screening = cohort.screening
+    flow = results["flow"]
+    assert flow["screened"] == len(screening)
+    assert flow["included"] == int((screening["included"] == "yes").sum()) == len(cohort.patients)
+    excluded = screening.loc[screening["included"] == "no", "exclusion_reason"].value_counts().to_dict()
+    assert flow["excluded"] == excluded
+
+
+def test_flow_boxes_show_each_stage_and_reasons_largest_first():
+    results = {"flow": {"screened": 30, "excluded": {"lost to follow-up": 2, "more than 4 POs": 5},
+                        "included": 23, "analysed": 22}}
+    main, side = flow_boxes(results)
+    assert main == ["Patients screened\n(n = 30)", "Patients included\n(n = 23)", "Patients analysed\n(n = 22)"]
+    assert side == ["Excluded (n = 7)\n\u2022 More than 4 POs (n = 5)\n\u2022 Lost to follow-up (n = 2)",
+                    "Not analysed (n = 1)", None]
+    printed = all_text(flow_figure(results))
+    assert "Patients screened\n(n = 30)" in printed and "Not analysed (n = 1)" in printed
+
+
+def test_flow_without_screening_starts_at_included():
+    main, side = flow_boxes({"n_patients": 62, "flow": None})
+    assert main == ["Patients included\n(n = 62)", "Patients analysed\n(n = 62)"]
+    assert side == [None, None]
+
+
+# --------------------------------------------------------------------------- every figure type
+
+FIGURE_TYPES = ["km_overall", "km_stratified", "forest", "flow"]
+
+
+def build(kind: str, cohort, results) -> mpl.figure.Figure:
+    if kind == "km_overall":
+        return km_figure(cohort, results, "pfs")
+    if kind == "km_stratified":
+        return km_figure(cohort, results, "os", "pos_count")
+    if kind == "forest":
+        return forest_figure(results, "pfs")
+    return flow_figure(results)
+
+
+@pytest.mark.parametrize("kind", FIGURE_TYPES)
+def test_text_is_at_least_6_pt_at_the_printed_size(cohort, results, kind):
+    fig = build(kind, cohort, make_results(synthetic=True))
+    width_mm = fig.get_figwidth() * 25.4
+    assert width_mm == pytest.approx(style.TWO_COLUMN_MM if kind == "forest" else style.ONE_COLUMN_MM)
+    sizes = {t.get_text(): t.get_fontsize() for t in texts(fig)}
+    assert len(sizes) >= 4
+    too_small = {text: size for text, size in sizes.items() if size < style.MIN_TEXT_PT}
+    assert not too_small
+
+
+@pytest.mark.parametrize("kind", FIGURE_TYPES)
+def test_synthetic_data_note_only_on_synthetic_figures(cohort, kind):
+    assert style.SYNTHETIC_NOTE in all_text(build(kind, cohort, make_results(synthetic=True)))
+    assert style.SYNTHETIC_NOTE not in all_text(build(kind, cohort, make_results(synthetic=False)))
+
+
+def test_synthetic_cohort_alone_triggers_the_note(cohort):
+    synthetic = SimpleNamespace(**{f.name: getattr(cohort, f.name) for f in dataclasses.fields(cohort)},
+                                is_synthetic=True)
+    assert style.SYNTHETIC_NOTE in all_text(km_figure(synthetic, {"synthetic": False}, "pfs"))
+
+
+def test_building_figures_leaves_no_global_state(cohort, results):
+    from matplotlib import pyplot as plt
+
+    before = dict(mpl.rcParams)
+    figures_before = plt.get_fignums()
+    for kind in FIGURE_TYPES:
+        build(kind, cohort, results)
+    assert plt.get_fignums() == figures_before
+    after = dict(mpl.rcParams)
+    assert {k for k in before if before[k] != after[k]} == set()
+
+
+# --------------------------------------------------------------------------- files
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("kind", ["km_stratified", "forest"])
+def test_two_runs_write_identical_bytes_in_every_format(cohort, tmp_path, kind):
+    results = make_results(synthetic=True)
+    first = save_figure(build(kind, cohort, results), kind, tmp_path / "run1")
+    second = save_figure(build(kind, cohort, results), kind, tmp_path / "run2")
+    assert [p.suffix for p in first] == [".pdf", ".svg", ".png", ".tiff"]
+    for a, b in zip(first, second):
+        assert a.stat().st_size > 1000
+        assert sha256(a) == sha256(b), a.name
+    pdf = first[0].read_bytes()
+    assert b"CreationDate" not in pdf and b"/Type3" not in pdf  # no timestamp; TrueType, not Type 3
+    assert b"/FontFile2" in pdf  # fonts embedded
+    svg = first[1].read_text(encoding="utf-8")
+    assert "<dc:date>" not in svg
+
+
+def test_raster_files_resolution_and_format(cohort, results, tmp_path):
+    fig = km_figure(cohort, results, "pfs")
+    paths = {p.suffix: p for p in save_figure(fig, "km", tmp_path)}
+    expected_px = round(style.ONE_COLUMN_MM / 25.4 * style.RASTER_DPI)
+    with Image.open(paths[".png"]) as png:
+        assert min(png.info["dpi"]) >= 300
+        assert abs(png.size[0] - expected_px) <= 1
+        assert png.mode == "RGB"
+        assert not {k for k in png.info if k not in ("dpi",)}  # no text chunks (software, time)
+        png_pixels = np.asarray(png)
+    with Image.open(paths[".tiff"]) as tiff:
+        tiff.load()
+        assert tiff.info["compression"] == "tiff_lzw"
+        assert min(tiff.info["dpi"]) >= 300
+        assert np.array_equal(np.asarray(tiff), png_pixels)
+
+
+def test_save_figure_rejects_unknown_format_and_path_names(cohort, results, tmp_path):
+    fig = flow_figure(results)
+    with pytest.raises(ValueError, match="unknown format"):
+        save_figure(fig, "flow", tmp_path, formats=("jpg",))
+    with pytest.raises(ValueError, match="plain file name"):
+        save_figure(fig, "../flow", tmp_path)
+
+
+def test_unknown_factor_is_a_clear_error(cohort, results):
+    with pytest.raises(KeyError, match="not a plan factor"):
+        km_figure(cohort, results, "pfs", "eye_colour")
+
+
+def test_write_all_figures_writes_every_name_in_every_format(cohort, tmp_path):
+    # One log-rank factor keeps the test short; the loop over factors is the same for thirteen.
+    raw = dict(cohort.plan.raw, logrank_factors=["radical_treatment"])
+    small = dataclasses.replace(cohort, plan=Plan(raw=raw, path=cohort.plan.path))
+    written = write_all_figures(small, make_results(), tmp_path / "figures")
+    assert list(written) == figure_names(small) == [
+        "km_pfs_overall", "km_pfs_radical_treatment", "km_os_overall", "km_os_radical_treatment",
+        "forest_pfs", "forest_os", "flow"]
+    for name, paths in written.items():
+        assert [p.name for p in paths] == [f"{name}.{ext}" for ext in ("pdf", "svg", "png", "tiff")]
+        assert all(p.parent == tmp_path / "figures" and p.stat().st_size > 0 for p in paths)
+
+
+# --------------------------------------------------------------------------- image comparison
+
+@pytest.mark.mpl_image_compare(**MPL)
+def test_image_km_overall(cohort):
+    return km_figure(cohort, make_results(), "pfs")
+
+
+@pytest.mark.mpl_image_compare(**MPL)
+def test_image_km_stratified(cohort):
+    return km_figure(cohort, make_results(), "os", "pos_count")
+
+
+@pytest.mark.mpl_image_compare(**MPL)
+def test_image_forest():
+    return forest_figure(make_results(), "pfs")
+
+
+@pytest.mark.mpl_image_compare(**MPL)
+def test_image_flow():
+    results = make_results(synthetic=True)  # also guards the synthetic-data footer
+    results["flow"] = {"screened": 30, "excluded": {"more than 4 pulmonary metastases": 5,
+                                                    "primary tumour other than HCC": 2},
+                       "included": 23, "analysed": 22}
+    return flow_figure(results)
