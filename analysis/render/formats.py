@@ -55,23 +55,28 @@ def markdown_to_ast(markdown: str, meta: dict[str, Any], work: Path) -> dict[str
     return json.loads(process.stdout)
 
 
-def absolutize_images(node: Any, doc_dir: Path) -> None:
-    """Make relative image paths absolute (relative to the .qmd), as every writer runs elsewhere."""
+def absolutize_images(node: Any, doc_dir: Path, work: Path) -> None:
+    """Make the document's own relative image paths absolute (they are relative to the .qmd).
+
+    Figures written by cells stay relative to the work directory (where every
+    writer runs), so no temporary path ends up in the outputs (DOCX keeps it).
+    """
     if isinstance(node, list):
         for item in node:
-            absolutize_images(item, doc_dir)
+            absolutize_images(item, doc_dir, work)
     elif isinstance(node, dict):
         if node.get("t") == "Image":
             target = node["c"][2]
             url = target[0]
-            if url and not re.match(r"^[a-z][a-z0-9+.-]*:", url, re.I) and not Path(url).is_absolute():
+            if (url and not re.match(r"^[a-z][a-z0-9+.-]*:", url, re.I) and not Path(url).is_absolute()
+                    and not (work / url).is_file()):
                 path = (doc_dir / url).resolve()
                 if not path.is_file():
                     raise RenderError(f"image '{url}' not found (looked for {path})")
                 target[0] = str(path)
         for value in node.values():
             if isinstance(value, (list, dict)):
-                absolutize_images(value, doc_dir)
+                absolutize_images(value, doc_dir, work)
 
 
 _MISSING_CITATION = re.compile(r"Citeproc: citation (\S+) not found")

@@ -31,7 +31,8 @@ TABLE_CAPTION_CLASS = "qmd-tbl-cap"
 
 def assemble_markdown(doc: QmdDocument, executed: ExecutedDocument, execute_defaults: dict[str, Any],
                       figure_dir: Path) -> str:
-    """Pandoc Markdown for ``doc``; images are written to ``figure_dir`` (absolute paths in the text)."""
+    """Pandoc Markdown for ``doc``; images are written to ``figure_dir``, referenced relative to its parent
+    (the work directory every writer runs in)."""
     blocks: list[str] = []
     inline_values = iter(executed.inline_values)
     for chunk in doc.chunks:
@@ -92,7 +93,7 @@ def _cell_markdown(doc: QmdDocument, cell: Cell, outputs: list[dict[str, Any]], 
             raise RenderError(f"cell '{label}' must produce exactly one image for its figure, it produced {len(images)}", doc.path, line)
         alt = cell.options.get("fig-alt")
         attrs = f'#{label}' + _size(images[0]) + (f' alt="{_attr(alt)}"' if alt else "")
-        figure = f"![{cell.options['fig-cap']}]({images[0].as_posix()}){{{attrs}}}\n"
+        figure = f"![{cell.options['fig-cap']}]({_relative(images[0])}){{{attrs}}}\n"
         body = [figure if b is None else b for b in body]
     else:
         queue = iter(images)
@@ -107,7 +108,12 @@ def _cell_markdown(doc: QmdDocument, cell: Cell, outputs: list[dict[str, Any]], 
 
 def _plain_image(path: Path) -> str:
     size = _size(path).strip()
-    return f"![]({path.as_posix()})" + (f"{{{size}}}" if size else "") + "\n"
+    return f"![]({_relative(path)})" + (f"{{{size}}}" if size else "") + "\n"
+
+
+def _relative(path: Path) -> str:
+    """``<stem>_files/<name>``: relative to the work directory, so no temporary path reaches an output."""
+    return f"{path.parent.name}/{path.name}"
 
 
 def _size(path: Path) -> str:
