@@ -51,18 +51,25 @@ def observed_expected(time, event, group, levels) -> tuple[np.ndarray, np.ndarra
     return observed, expected, variance
 
 
-def trend_test(time, event, group, levels, scores=None) -> dict:
-    """Log-rank test for trend over ordered ``levels`` (scores default 1..K)."""
+def trend_statistic(observed, expected, variance, scores) -> dict:
+    """U^2 / (w' V w) on 1 df from O, E, V (as R ``survdiff`` stores them) and scores w."""
     from scipy.stats import chi2
 
+    scores = np.asarray(scores, dtype=float)
+    u = float(scores @ (np.asarray(observed, dtype=float) - np.asarray(expected, dtype=float)))
+    v = float(scores @ np.asarray(variance, dtype=float) @ scores)
+    if v <= 0:
+        return {"chi2": None, "df": 1, "p": None, "z": None, "scores": scores.tolist()}
+    statistic = u * u / v
+    return {"chi2": statistic, "df": 1, "p": float(chi2.sf(statistic, 1)), "z": u / np.sqrt(v), "scores": scores.tolist()}
+
+
+def trend_test(time, event, group, levels, scores=None) -> dict:
+    """Log-rank test for trend over ordered ``levels`` (scores default 1..K); ``z`` > 0 when
+    higher-scored groups have more events than expected."""
     scores = np.arange(1, len(levels) + 1, dtype=float) if scores is None else np.asarray(scores, dtype=float)
     observed, expected, variance = observed_expected(time, event, group, levels)
-    u = float(scores @ (observed - expected))
-    v = float(scores @ variance @ scores)
-    if v <= 0:
-        return {"chi2": None, "df": 1, "p": None, "scores": scores.tolist()}
-    statistic = u * u / v
-    return {"chi2": statistic, "df": 1, "p": float(chi2.sf(statistic, 1)), "scores": scores.tolist()}
+    return trend_statistic(observed, expected, variance, scores)
 
 
 def logrank_test(time, event, group, levels=None, trend: bool = False) -> dict:

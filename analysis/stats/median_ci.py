@@ -25,7 +25,10 @@ Survival Analysis 2nd ed., section 4.5 Practical Note 3; Collett 2015, 2.4.1)::
     l    = smallest event time with S(l) <= 1 - p - 0.05
     f    = (S(u) - S(l)) / (l - u)                      (crude density at t_p)
     SE   = SE_Greenwood(S(t_p)) / f
-    CI   = t_p -/+ z_{1 - alpha/2} * SE                  (not truncated at 0)
+    CI   = t_p -/+ z_{1 - alpha/2} * SE
+
+  A lower limit below 0 is truncated to 0 (a time cannot be negative; SPSS
+  prints the negative number). ``spss_standard_error`` gives SE(t_p) itself.
 
   When no l exists (the curve never reaches 1 - p - 0.05) f and the CI are
   undefined (NaN).
@@ -103,37 +106,31 @@ def _spss(km: KMResult, p: float, alpha: float) -> PercentileCI:
     from scipy.stats import norm
 
     nan = float("nan")
-    level = 1.0 - p
     has_event = km.n_events > 0
-    times = km.times[has_event]
-    surv = km.survival[has_event]
-    se = km.se[has_event]
-    reached = np.nonzero(surv <= level + TOLERANCE)[0]
+    reached = np.nonzero(km.survival[has_event] <= 1.0 - p + TOLERANCE)[0]
     if len(reached) == 0:
         return PercentileCI(nan, nan, nan)
-    k = int(reached[0])
-    t_p = float(times[k])
-
-    upper_side = np.nonzero(surv >= level + 0.05 - TOLERANCE)[0]
-    u, s_u = (float(times[upper_side[-1]]), float(surv[upper_side[-1]])) if len(upper_side) else (0.0, 1.0)
-    lower_side = np.nonzero(surv <= level - 0.05 + TOLERANCE)[0]
-    if len(lower_side) == 0:
-        return PercentileCI(t_p, nan, nan)
-    l, s_l = float(times[lower_side[0]]), float(surv[lower_side[0]])
-    density = (s_u - s_l) / (l - u)
-    se_tp = float(se[k]) / density
-    z = float(norm.ppf(1 - alpha / 2))
+    t_p = float(km.times[has_event][reached[0]])
+    se_tp = spss_standard_error(km, p)
     if not np.isfinite(se_tp):
         return PercentileCI(t_p, nan, nan)
-    return PercentileCI(t_p, t_p - z * se_tp, t_p + z * se_tp)
+    z = float(norm.ppf(1 - alpha / 2))
+    return PercentileCI(t_p, max(t_p - z * se_tp, 0.0), t_p + z * se_tp)
 
 
 def spss_standard_error(km: KMResult, p: float = 0.5) -> float:
-    """SE(t_p) of the SPSS method (NaN when undefined); see the module docstring."""
-    from scipy.stats import norm
-
-    result = _spss(km, p, 0.05)
-    return float((result.hi - result.estimate) / norm.ppf(0.975))
+    """SE(t_p) of the SPSS method, SE_Greenwood(S(t_p)) / f (NaN when undefined)."""
+    level = 1.0 - p
+    has_event = km.n_events > 0
+    times, surv, se = km.times[has_event], km.survival[has_event], km.se[has_event]
+    reached = np.nonzero(surv <= level + TOLERANCE)[0]
+    lower_side = np.nonzero(surv <= level - 0.05 + TOLERANCE)[0]
+    if len(reached) == 0 or len(lower_side) == 0:
+        return float("nan")
+    upper_side = np.nonzero(surv >= level + 0.05 - TOLERANCE)[0]
+    u, s_u = (float(times[upper_side[-1]]), float(surv[upper_side[-1]])) if len(upper_side) else (0.0, 1.0)
+    l, s_l = float(times[lower_side[0]]), float(surv[lower_side[0]])
+    return float(se[reached[0]]) / ((s_u - s_l) / (l - u))
 
 
 def percentile_ci(km: KMResult, p: float = 0.5, method: str = "spss", alpha: float | None = None) -> PercentileCI:
