@@ -234,9 +234,28 @@ def test_hr_text_rounds_to_two_decimals():
     assert hr_text(0.5, [0.2345, 1.0]) == "0.50 (0.23\u20131.00)"
 
 
-def test_forest_without_multivariable_rows_says_so(results):
-    empty = dict(results, cox={"pfs": {"multivariable": []}})
-    assert "No factor entered the multivariable model" in all_text(forest_figure(empty, "pfs"))
+def test_forest_without_multivariable_rows_says_why(results):
+    empty = dict(results, cox={"pfs": {"multivariable": [], "selection": {"rule": "univariable_p_below",
+                                                                          "threshold": 0.05}}})
+    assert "No factor with univariable P < 0.05: no multivariable model" in all_text(forest_figure(empty, "pfs"))
+
+
+def test_forest_row_without_estimate_says_not_estimable(results):
+    row = {"factor": "sex", "level": "Female", "term": "sex[Female]", "hr": None, "ci": [None, None], "p": None}
+    fig = forest_figure(dict(results, cox={"pfs": {"multivariable": [row]}}), "pfs")
+    assert "Not estimable" in all_text(fig).split("\n")
+
+
+def test_figures_accept_the_statistics_engines_results(cohort):
+    """Integration: the real results dict (analysis.results) has the keys the figures read."""
+    from analysis.results import compute_results
+
+    real = compute_results(cohort)
+    fig = km_figure(cohort, real, "pfs", "radical_treatment")
+    title = axes_labelled(fig, MAIN_AXES_LABEL).get_legend().get_title().get_text()
+    assert title.endswith(style.format_p(real["logrank"]["pfs"]["radical_treatment"]["p"]))
+    assert "(n = 20)" in all_text(flow_figure(real))
+    forest_figure(real, "os")
 
 
 def test_flow_counts_match_screening_file(cohort, results):

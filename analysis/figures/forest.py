@@ -112,8 +112,8 @@ def forest_figure(results: dict, endpoint: str, plan=None, width_mm: float = sty
                        + [style.text_width_mm(r["text"], weight="bold" if r["kind"] == "factor" else "normal")
                           + (x_level - x_variable if r["kind"] != "factor" else 0.0) for r in rows])
         p_column_mm = style.text_width_mm("<0.001") + 2.0
-        hr_column_mm = max(style.text_width_mm(hr_text(r["hr"], r["ci"])) for r in rows
-                           if r["kind"] == "level") + 5.0 if rows else 30.0
+        hr_texts = [hr_text(r["hr"], r["ci"]) for r in rows if r["kind"] == "level"] + ["Not estimable"]
+        hr_column_mm = max(style.text_width_mm(text) for text in hr_texts) + 5.0
         plot_left = x_variable + label_mm + 5.0
         x_p = width_mm - p_column_mm
         x_hr = x_p - hr_column_mm
@@ -136,7 +136,7 @@ def forest_figure(results: dict, endpoint: str, plan=None, width_mm: float = sty
         put(x_p, header_y, "P", fontweight="bold")
 
         if not rows:
-            put((plot_left + plot_right) / 2, 0, "No factor entered the multivariable model", ha="center")
+            put((plot_left + plot_right) / 2, 0, _no_model_text(results, endpoint), ha="center")
             low, high = 0.5, 2.0
         else:
             low, high = _axis_limits(rows)
@@ -151,7 +151,8 @@ def forest_figure(results: dict, endpoint: str, plan=None, width_mm: float = sty
                 put(x_hr, y, "1 (reference)")
             else:
                 put(x_level, y, row["text"])
-                put(x_hr, y, hr_text(row["hr"], row["ci"]))
+                estimable = math.isfinite(row["hr"]) and row["hr"] > 0
+                put(x_hr, y, hr_text(row["hr"], row["ci"]) if estimable else "Not estimable")
                 if row["p"] is not None:
                     put(x_p, y, _p_value(row["p"]))
                 _draw_estimate(ax, y, row["hr"], row["ci"], low, high)
@@ -169,6 +170,14 @@ def forest_figure(results: dict, endpoint: str, plan=None, width_mm: float = sty
 
         add_footer(fig, notes, x_variable / width_mm, bottom_mm / height_mm)
         return style.finish(fig)
+
+
+def _no_model_text(results: dict, endpoint: str) -> str:
+    selection = results["cox"][endpoint].get("selection") or {}
+    threshold = selection.get("threshold")
+    if selection.get("rule") == "univariable_p_below" and threshold is not None:
+        return f"No factor with univariable P < {threshold:g}: no multivariable model"
+    return "No factor entered the multivariable model"
 
 
 def _p_value(p: float) -> str:
