@@ -126,9 +126,13 @@ def write_docx(ast: dict[str, Any], out: Path, options: dict[str, Any], toc: boo
 
 def write_typst(ast: dict[str, Any], out: Path, options: dict[str, Any], toc: bool, work: Path) -> Path:
     typ = out.with_suffix(".typ")
+    # template variables of pandoc's Typst template (margin is a map, so metadata rather than -V)
+    variables = {"mainfont": TYPST_FONT, "papersize": options.get("papersize", "a4"),
+                 "fontsize": options.get("fontsize", "11pt"), "margin": options.get("margin", {"x": "2.5cm", "y": "2.5cm"})}
+    variables_file = work / "typst-variables.json.yml"
+    variables_file.write_text(json.dumps(variables), encoding="utf-8")
     args = _common_args(toc) + ["-t", "typst-citations", f"--include-in-header={ASSETS / 'header.typ'}",
-                                "-V", f"mainfont={TYPST_FONT}", "-V", f"papersize={options.get('papersize', 'a4')}",
-                                "-V", f"fontsize={options.get('fontsize', '11pt')}", "-o", str(typ)]
+                                f"--metadata-file={variables_file}", "-o", str(typ)]
     pandoc(args, json.dumps(ast), cwd=work, what="pandoc (Typst writer)")
     return typ
 

