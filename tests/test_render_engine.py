@@ -286,3 +286,56 @@ def test_engine_embedded_ignores_quarto_and_quarto_missing_is_an_error(tmp_path,
     status = main(["render", str(PROJECT / "second.qmd"), "--engine", "quarto", "--out", str(tmp_path / "o")])
     assert status == 2
     assert "'quarto' is not on PATH" in capsys.readouterr().err
+
+
+# --- Markdown assembly from outputs (no kernel: outputs as nbformat dicts) ------
+
+def assemble(tmp_path, cell_text: str, outputs: list[dict]):
+    from analysis.render.execute import ExecutedDocument
+    from analysis.render.markdown import assemble_markdown
+    from analysis.render.project import EXECUTE_DEFAULTS
+
+    doc = parse_qmd(write(tmp_path, cell_text))
+    executed = ExecutedDocument(outputs={doc.cells[0].index: outputs})
+    return assemble_markdown(doc, executed, dict(EXECUTE_DEFAULTS, echo=False), tmp_path / "work" / "doc_files")
+
+
+PNG_1x1 = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+
+
+def test_asis_table_cell_becomes_a_captioned_table(tmp_path):
+    markdown = assemble(tmp_path, "```{python}\n#| label: tbl-a\n#| tbl-cap: Cap\n#| output: asis\nprint(t)\n```\n",
+                        [{"output_type": "stream", "name": "stdout", "text": "| a |\n|---|\n| 1 |\n\nNote: n = 1.\n"},
+                         {"output_type": "stream", "name": "stderr", "text": "a warning\n"}])
+    ast = formats.markdown_to_ast(markdown, {}, tmp_path)
+    doc = parse_qmd(tmp_path / "doc.qmd")
+    crossref.resolve_crossrefs(ast, doc, False)
+    kinds = [b["t"] for b in ast["blocks"]]
+    assert kinds == ["Table", "Para", "CodeBlock"]  # the note stays after the table; stderr verbatim even under asis
+    assert ast["blocks"][0]["c"][0][0] == "tbl-a"
+    assert plain_text(ast["blocks"][0]["c"][1][1]).replace(crossref.NBSP, " ") == "Table 1: Cap"
+    assert "a warning" in markdown                  # default warning: true keeps stderr
+    hidden = assemble(tmp_path, "```{python}\n#| warning: false\nx\n```\n",
+                      [{"output_type": "stream", "name": "stderr", "text": "a warning\n"}])
+    assert "a warning" not in hidden
+
+
+def test_figure_cell_needs_exactly_one_image(tmp_path):
+    image = {"output_type": "display_data", "data": {"image/png": PNG_1x1, "text/plain": "<Figure>"}, "metadata": {}}
+    text = "```{python}\n#| label: fig-a\n#| fig-cap: Cap\nplot()\n```\n"
+    markdown = assemble(tmp_path, text, [image])
+    assert "![Cap](doc_files/fig-a-1.png){#fig-a width=" in markdown
+    assert (tmp_path / "work" / "doc_files" / "fig-a-1.png").read_bytes()[:4] == b"\x89PNG"
+    for outputs in ([], [image, image]):
+        with pytest.raises(RenderError, match="exactly one image") as info:
+            assemble(tmp_path, text, outputs)
+        assert info.value.line == 2
+
+
+def test_table_cell_without_a_table_is_an_error(tmp_path):
+    markdown = assemble(tmp_path, "```{python}\n#| label: tbl-a\n#| tbl-cap: Cap\nx\n```\n",
+                        [{"output_type": "execute_result", "data": {"text/plain": "42"}, "metadata": {}, "execution_count": 1}])
+    ast = formats.markdown_to_ast(markdown, {}, tmp_path)
+    with pytest.raises(RenderError, match="exactly one Markdown table") as info:
+        crossref.resolve_crossrefs(ast, parse_qmd(tmp_path / "doc.qmd"), False)
+    assert info.value.line == 2

@@ -54,7 +54,7 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
         markdown = assemble_markdown(doc, executed, settings.execute, work / f"{doc.path.stem}_files")
         (work / f"{doc.path.stem}.md").write_text(markdown, encoding="utf-8")  # kept for debugging while rendering
         ast = formats.markdown_to_ast(markdown, settings.meta, work)
-        formats.absolutize_images(ast["blocks"], doc.path.parent, work)
+        formats.absolutize_images(ast["blocks"], doc, work)
         index = resolve_crossrefs(ast, doc, settings.number_sections)
         if index.citations:
             if not settings.bibliography:

@@ -55,7 +55,7 @@ def markdown_to_ast(markdown: str, meta: dict[str, Any], work: Path) -> dict[str
     return json.loads(process.stdout)
 
 
-def absolutize_images(node: Any, doc_dir: Path, work: Path) -> None:
+def absolutize_images(node: Any, doc: QmdDocument, work: Path) -> None:
     """Make the document's own relative image paths absolute (they are relative to the .qmd).
 
     Figures written by cells stay relative to the work directory (where every
@@ -63,20 +63,20 @@ def absolutize_images(node: Any, doc_dir: Path, work: Path) -> None:
     """
     if isinstance(node, list):
         for item in node:
-            absolutize_images(item, doc_dir, work)
+            absolutize_images(item, doc, work)
     elif isinstance(node, dict):
         if node.get("t") == "Image":
             target = node["c"][2]
             url = target[0]
             if (url and not re.match(r"^[a-z][a-z0-9+.-]*:", url, re.I) and not Path(url).is_absolute()
                     and not (work / url).is_file()):
-                path = (doc_dir / url).resolve()
+                path = (doc.path.parent / url).resolve()
                 if not path.is_file():
-                    raise RenderError(f"image '{url}' not found (looked for {path})")
+                    raise RenderError(f"image '{url}' not found (looked for {path})", doc.path, doc.line_of(url))
                 target[0] = str(path)
         for value in node.values():
             if isinstance(value, (list, dict)):
-                absolutize_images(value, doc_dir, work)
+                absolutize_images(value, doc, work)
 
 
 _MISSING_CITATION = re.compile(r"Citeproc: citation (\S+) not found")

@@ -71,7 +71,9 @@ def _cell_markdown(doc: QmdDocument, cell: Cell, outputs: list[dict[str, Any]], 
                 if output.get("name") == "stderr" and not option("warning"):
                     continue
                 text = output.get("text", "")
-                body.append(text if asis else _fence(text, " {.cell-output}"))
+                # stderr (warnings) stays verbatim even under asis: it is never meant as Markdown
+                raw = asis and output.get("name") == "stdout"
+                body.append(text if raw else _fence(text, " {.cell-output}"))
             elif kind in ("display_data", "execute_result"):
                 data = output.get("data", {})
                 if "text/markdown" in data:
