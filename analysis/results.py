@@ -209,7 +209,7 @@ def logrank_results(cohort, endpoint: str, curves: dict) -> tuple[dict, list[str
             "p": test["p"],
             "applicable": test["applicable"],
             "note": test["note"],
-            "trend": {"chi2": test["trend"]["chi2"], "df": 1, "p": test["trend"]["p"], "scores": test["trend"]["scores"]}
+            "trend": {k: test["trend"][k] for k in ("chi2", "df", "p", "z", "scores")}
             if test["trend"]
             else None,
             "groups": groups,

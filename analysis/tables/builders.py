@@ -1,0 +1,282 @@
+"""Table builders: results dict -> ``Table``. They read the results dict only.
+
+Every number is formatted by ``analysis.tables.theme``; every label comes
+from the results (which carry the plan's labels), so the builders know no
+study facts.
+"""
+
+from __future__ import annotations
+
+from analysis.tables import theme
+from analysis.tables.model import Table
+
+MEDIAN_CI_NAMES = {
+    "spss": "symmetric CI, SE from Greenwood's formula and a density estimate (Klein & Moeschberger; as SPSS)",
+    "brookmeyer_crowley": "Brookmeyer-Crowley CI from the log-log pointwise band (as R survfit)",
+}
+
+
+def _factor_label(results: dict, name: str) -> str:
+    return results.get("plan", {}).get("factors", {}).get(name, {}).get("label", name)
+
+
+def _endpoint_label(results: dict, endpoint: str) -> str:
+    return results.get(endpoint, {}).get("label") or endpoint.upper()
+
+
+# --------------------------------------------------------------------------- Table 1
+
+
+def _describe_cells(row: dict) -> tuple[str, list[tuple[str, str]]]:
+    """(value for the variable's own line, [(level label, value)] for its level lines)."""
+    if row["type"] == "continuous":
+        if row.get("summary") == "median_iqr":
+            return theme.median_iqr(row.get("median"), row.get("q1"), row.get("q3")), []
+        return theme.mean_sd(row.get("mean"), row.get("sd")), []
+    return "", [(lvl["level"], theme.n_percent(lvl["count"], lvl["proportion"])) for lvl in row["levels"]]
+
+
+def _label_with_summary(row: dict) -> str:
+    if row["type"] == "continuous":
+        suffix = "median (IQR)" if row.get("summary") == "median_iqr" else f"mean {theme.PLUS_MINUS} SD"
+        return f"{row['label']}, {suffix}"
+    return f"{row['label']}, n (%)"
+
+
+def _describe_table(rows: list[dict], title: str, first_header: str, n: int, name: str, unit: str) -> Table:
+    table = Table(title=title, header=["Characteristic", f"{first_header} (n = {n})"], name=name)
+    any_missing = False
+    for row in rows:
+        value, levels = _describe_cells(row)
+        table.add(_label_with_summary(row), value)
+        for level, text in levels:
+            table.add(level, text, indent=1)
+        if row.get("missing"):
+            any_missing = True
+            table.add("Missing", str(row["missing"]), indent=1)
+    table.note(f"Percentages are of the {unit} with a known value.")
+    if any_missing:
+        table.note("Missing: number of " + unit + " without a recorded value.")
+    table.note("IQR, interquartile range; SD, standard deviation.")
+    return table
+
+
+def tbl_baseline(results: dict, stratified_by: str | None = None) -> Table:
+    """Baseline characteristics of the patients (Table 1); optionally stratified with P and SMD."""
+    t1 = results["table1"]
+    if stratified_by is None:
+        table = _describe_table(t1["patient"], "Baseline characteristics of the patients", "All patients",
+                                t1["n_patients"], "baseline", "patients")
+        table.note("AFP, alpha-fetoprotein; BCLC, Barcelona Clinic Liver Cancer; ECOG, Eastern Cooperative "
+                   "Oncology Group; HCC, hepatocellular carcinoma; PO, pulmonary oligometastasis.")
+        return table
+    strat = t1["stratified"][stratified_by]
+    levels = strat["levels"]
+    header = ["Characteristic", f"All patients (n = {t1['n_patients']})"]
+    header += [f"{level} (n = {strat['n'][level]})" for level in levels] + ["P", "SMD"]
+    table = Table(
+        title=f"Baseline characteristics of the patients by {_factor_label(results, stratified_by).lower()}",
+        header=header,
+        name=f"baseline_by_{stratified_by}",
+    )
+    for row in strat["rows"]:
+        smd_values = [abs(v) for v in (row.get("smd") or {}).values() if v is not None]
+        smd_text = theme.smd(max(smd_values)) if smd_values else theme.MISSING
+        p_text = theme.p_value(row.get("p"))
+        if row["type"] == "continuous":
+            groups = [_describe_cells({**row["groups"][g], "type": "continuous", "summary": row.get("summary")})[0]
+                      for g in levels]
+            table.add(_label_with_summary(row), _describe_cells(row)[0], *groups, p_text, smd_text)
+            continue
+        table.add(_label_with_summary(row), "", *[""] * len(levels), p_text, smd_text)
+        for i, level in enumerate(row["levels"]):
+            groups = [theme.n_percent(row["groups"][g]["levels"][i]["count"], row["groups"][g]["levels"][i]["proportion"])
+                      for g in levels]
+            table.add(level["level"], theme.n_percent(level["count"], level["proportion"]), *groups, "", "", indent=1)
+    table.note("P: chi-squared or Fisher's exact test (categorical), Welch's t-test (mean ± SD) or "
+               "Kruskal-Wallis test (median, IQR), as computed by tableone. SMD, standardized mean difference "
+               "(largest absolute pairwise value).")
+    return table
+
+
+def tbl_lesions(results: dict) -> Table:
+    """Characteristics of the treated POs (lesion level)."""
+    t1 = results["table1"]
+    table = _describe_table(t1["lesion"], "Characteristics of the treated pulmonary oligometastases", "All POs",
+                            t1["n_lesions"], "lesions", "POs")
+    table.note("LLL, left lower lobe; LUL, left upper lobe; MWA, microwave ablation; PO, pulmonary "
+               "oligometastasis; RFA, radiofrequency ablation; RLL, right lower lobe; RML, right middle lobe; "
+               "RUL, right upper lobe.")
+    return table
+
+
+# --------------------------------------------------------------------------- technical outcomes
+
+
+def _proportion_row(table: Table, label: str, item: dict | None, indent: int = 1) -> None:
+    if not item:
+        table.add(label, theme.MISSING, theme.MISSING, indent=indent)
+        return
+    lo, hi = item["ci"]
+    table.add(label, theme.n_of_n(item["count"], item["denominator"]),
+              theme.percent_ci(item["proportion"], lo, hi), indent=indent)
+
+
+def tbl_technical_outcomes(results: dict) -> Table:
+    """Technical success and efficacy (per PO and per patient) and complications."""
+    table = Table(
+        title="Technical outcomes and complications",
+        header=["Outcome", "n/N", "% (95% CI)"],
+        name="technical",
+    )
+    technical = results["technical"]
+    table.add("Technical success", heading=True)
+    _proportion_row(table, "Per PO", technical["lesion"]["success"])
+    _proportion_row(table, "Per patient", technical["patient"]["success"])
+    table.add("Technical efficacy", heading=True)
+    _proportion_row(table, "Per PO", technical["lesion"]["efficacy"])
+    _proportion_row(table, "Per patient", technical["patient"]["efficacy"])
+
+    comp = results["complications"]
+    major = ", ".join(comp.get("major_classes", []))
+    table.add("Complications, per patient", heading=True)
+    _proportion_row(table, "Any", comp["per_patient"]["any"])
+    _proportion_row(table, f"Major (SIR class {major})" if major else "Major", comp["per_patient"]["major"])
+    _proportion_row(table, "Minor", comp["per_patient"]["minor"])
+    table.add("Complications, per session", heading=True)
+    _proportion_row(table, "Any", comp["per_session"]["any"])
+    _proportion_row(table, "Major", comp["per_session"]["major"])
+    _proportion_row(table, "Minor", comp["per_session"]["minor"])
+    table.add("Patients by complication type", heading=True)
+    for kind, item in comp["by_type"].items():
+        _proportion_row(table, kind.replace("_", " ").capitalize(), item["patients"])
+    table.add("Patients by SIR class", heading=True)
+    for cls, item in comp["by_sir_class"].items():
+        if item["events"]:
+            _proportion_row(table, f"Class {cls}", item["patients"])
+    table.note("95% CI: exact (Clopper-Pearson) confidence interval. Technical success: PO ablated as planned; "
+               "technical efficacy: complete ablation at the first follow-up CT; per patient, all of the patient's POs.")
+    table.note(f"Complications graded by the Society of Interventional Radiology (SIR) classification; "
+               f"major = class {major or 'C-F'}. A patient or session is counted once per row.")
+    table.note("PO, pulmonary oligometastasis.")
+    return table
+
+
+# --------------------------------------------------------------------------- survival
+
+
+def tbl_logrank(results: dict, endpoint: str) -> Table:
+    """Median survival by factor level with the log-rank test (and test for trend)."""
+    label = _endpoint_label(results, endpoint)
+    method = results.get(endpoint, {}).get("median_ci_method") or results.get("plan", {}).get("median_ci_method")
+    table = Table(
+        title=f"{label} by factor: Kaplan-Meier medians and log-rank tests",
+        header=["Factor", "n", "Events", "Median, months (95% CI)", "P"],
+        name=f"logrank_{endpoint}",
+    )
+    tests = results["logrank"][endpoint]
+    order = [n for n in results.get("plan", {}).get("logrank_factors", []) if n in tests]
+    for name in order + sorted(n for n in tests if n not in order):
+        test = tests[name]
+        p_text = theme.p_value(test["p"]) if test.get("applicable", True) else "n/a"
+        table.add(test.get("label") or _factor_label(results, name), "", "", "", p_text, heading=True)
+        for level, group in test["groups"].items():
+            lo, hi = group["median_ci"]
+            table.add(level, str(group["n"]), str(group["events"]), theme.median_ci(group["median"], lo, hi), "", indent=1)
+        if test.get("trend"):
+            table.add("Test for trend", "", "", "", theme.p_value(test["trend"]["p"]), indent=1)
+        if test.get("note"):
+            table.note(f"{test.get('label') or name}: {test['note']}.")
+    table.note(f"Median: Kaplan-Meier estimate; 95% CI: {MEDIAN_CI_NAMES.get(method, method)}. "
+               f"NR, not reached. P: log-rank test; test for trend: log-rank test for trend over ordered levels.")
+    return table
+
+
+def tbl_cox(results: dict, endpoint: str) -> Table:
+    """Univariable and multivariable Cox models side by side."""
+    cox = results["cox"][endpoint]
+    label = _endpoint_label(results, endpoint)
+    table = Table(
+        title=f"Univariable and multivariable Cox regression for {label.lower()}",
+        header=["Factor", "Univariable HR (95% CI)", "P", "Multivariable HR (95% CI)", "P"],
+        name=f"cox_{endpoint}",
+    )
+    uni = {row["term"]: row for row in cox["univariable"]}
+    multi = {row["term"]: row for row in cox["multivariable"]}
+    models = cox.get("univariable_models", {})
+    multi_model = cox.get("multivariable_model") or {}
+    selected = set(cox.get("selected", []))
+    present = list(models) or list(dict.fromkeys(row["factor"] for row in cox["univariable"]))
+    order = [n for n in results.get("plan", {}).get("cox_candidates", []) if n in present]
+    factors = order + sorted(n for n in present if n not in order)
+    marks_used = set()
+
+    def estimate(row: dict | None) -> str:
+        if row is None:
+            return theme.MISSING
+        if row.get("hr") is None:
+            marks_used.add("ne")
+            return "NE\u1d43"
+        lo, hi = row["ci"]
+        return theme.hr_ci(row["hr"], lo, hi)
+
+    for name in factors:
+        model = models.get(name, {})
+        reference = (model.get("references") or {}).get(name, {})
+        levels_rows = [row for row in cox["univariable"] if row["factor"] == name]
+        multilevel = len(levels_rows) > 1
+        uni_factor_p = (model.get("factor_p") or {}).get(name, {}).get("p")
+        multi_factor_p = (multi_model.get("factor_p") or {}).get(name, {}).get("p") if name in selected else None
+        if multilevel:
+            marks_used.add("lr")
+            table.add(
+                _factor_label(results, name),
+                "",
+                theme.p_value(uni_factor_p),
+                "",
+                theme.p_value(multi_factor_p) if name in selected else "",
+                heading=True,
+            )
+        else:
+            table.add(_factor_label(results, name), heading=True)
+        table.add(reference.get("level", "Reference"), theme.REFERENCE, "",
+                  theme.REFERENCE if name in selected else "", "", indent=1)
+        for row in levels_rows:
+            m_row = multi.get(row["term"])
+            table.add(
+                row["level"],
+                estimate(row),
+                "" if multilevel else theme.p_value(row.get("p")),
+                estimate(m_row) if name in selected else "",
+                "" if multilevel or name not in selected else theme.p_value(m_row.get("p") if m_row else None),
+                indent=1,
+            )
+    threshold = cox.get("selection", {}).get("threshold")
+    table.note(
+        "HR, hazard ratio; CI, confidence interval. Cox proportional-hazards models with Efron's method for tied "
+        "event times; P: Wald test."
+    )
+    if "lr" in marks_used:
+        table.note("For factors with more than two levels the P on the factor's line is a likelihood-ratio test.")
+    if threshold is not None:
+        table.note(
+            f"Multivariable model: factors with univariable P < {threshold:g}"
+            + (
+                f"; {multi_model.get('n')} patients, {multi_model.get('events')} events, "
+                f"{multi_model.get('n_parameters')} parameters (events per variable {cox['epv']:.1f})."
+                if cox.get("multivariable") and cox.get("epv") is not None
+                else "; no factor met the criterion."
+            )
+        )
+    if cox.get("ph_test"):
+        glob = cox["ph_test"]["global"]
+        table.note(
+            "Proportional-hazards assumption (scaled Schoenfeld residuals), multivariable model: global "
+            f"{theme.p_text(glob['p'])}."
+        )
+    if "ne" in marks_used:
+        table.note("\u1d43 NE, not estimable: no events in a level (perfect separation); no hazard ratio is given.")
+    for warning in cox.get("warnings", []):
+        if "EPV" in warning:
+            table.note(f"Caution: {warning.split(': ', 1)[-1]}.")
+    return table

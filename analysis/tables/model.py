@@ -1,0 +1,132 @@
+"""The table model: tables as data first, rendered to pandoc Markdown or CSV.
+
+A ``Table`` has a title, one header row, body rows (each with an indent
+level, and optionally marked as a group heading) and footnotes. Cells are
+already-formatted text (see ``analysis.tables.theme``); the model knows no
+statistics.
+
+Markdown: a pandoc *pipe table* (``to_markdown``), which pandoc turns into
+proper tables in HTML, DOCX and Typst. Indentation is written as leading
+non-breaking spaces (pandoc keeps them in every output format); group
+headings are bold; footnotes follow the table as a paragraph of lines.
+The title is written as a pandoc table caption (``: Title``) unless
+``caption=False`` (a Quarto cell with ``tbl-cap`` supplies its own).
+
+CSV: one row per body row, with a leading ``indent`` column and the header
+as the first line; footnotes are not part of the CSV (``to_csv(footnotes=True)``
+appends them as ``#`` comment lines).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+INDENT = "\u00a0" * 4  # one indent level: four non-breaking spaces
+
+
+@dataclass
+class Row:
+    cells: list[str]
+    indent: int = 0
+    heading: bool = False  # a group heading (e.g. a factor name above its levels)
+
+
+@dataclass
+class Table:
+    title: str
+    header: list[str]
+    rows: list[Row] = field(default_factory=list)
+    footnotes: list[str] = field(default_factory=list)
+    name: str = ""  # a short identifier, e.g. "cox_pfs" (used for file names)
+    align: list[str] | None = None  # per column: "l", "r" or "c" (default: first left, rest right)
+
+    def add(self, *cells, indent: int = 0, heading: bool = False) -> Row:
+        cells = [("" if c is None else str(c)) for c in cells]
+        if len(cells) < len(self.header):
+            cells += [""] * (len(self.header) - len(cells))
+        if len(cells) != len(self.header):
+            raise ValueError(f"row has {len(cells)} cells, header has {len(self.header)}: {cells}")
+        row = Row(cells=cells, indent=indent, heading=heading)
+        self.rows.append(row)
+        return row
+
+    def note(self, text: str) -> None:
+        if text and text not in self.footnotes:
+            self.footnotes.append(text)
+
+    # ------------------------------------------------------------------ renderers
+
+    def _alignments(self) -> list[str]:
+        if self.align:
+            return list(self.align)
+        return ["l"] + ["r"] * (len(self.header) - 1)
+
+    def to_markdown(self, caption: bool = True) -> str:
+        """A pandoc pipe table, its caption and its footnotes."""
+
+        def escape(text: str) -> str:
+            return text.replace("\\", "\\\\").replace("|", "\\|")
+
+        body = []
+        for row in self.rows:
+            cells = [escape(c) for c in row.cells]
+            if row.heading and cells[0]:
+                cells[0] = f"**{cells[0]}**"
+            cells[0] = INDENT * row.indent + cells[0]
+            body.append(cells)
+        header = [escape(h) for h in self.header]
+        widths = [max(3, len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
+        separators = {
+            "l": lambda w: ":" + "-" * (w + 1),
+            "r": lambda w: "-" * (w + 1) + ":",
+            "c": lambda w: ":" + "-" * w + ":",
+        }
+
+        def line(cells: list[str]) -> str:
+            return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+
+        lines = [line(header)]
+        lines.append("|" + "|".join(separators[a](w) for a, w in zip(self._alignments(), widths)) + "|")
+        lines += [line(cells) for cells in body]
+        text = "\n".join(lines) + "\n"
+        if caption and self.title:
+            text += f"\n: {self.title}\n"
+        if self.footnotes:
+            text += "\n" + "\\\n".join(escape_note(n) for n in self.footnotes) + "\n"
+        return text
+
+    def to_csv(self, footnotes: bool = False) -> str:
+        """CSV text (UTF-8, comma, minimal quoting) with a leading ``indent`` column."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["indent", *self.header])
+        for row in self.rows:
+            writer.writerow([row.indent, *row.cells])
+        if footnotes:
+            for note in self.footnotes:
+                buffer.write(f"# {note}\n")
+        return buffer.getvalue()
+
+    def to_records(self) -> list[dict]:
+        """Rows as dicts keyed by header (plus ``indent`` and ``heading``)."""
+        return [{"indent": r.indent, "heading": r.heading, **dict(zip(self.header, r.cells))} for r in self.rows]
+
+    def write(self, directory, caption: bool = True) -> dict:
+        """Write ``<name>.md`` and ``<name>.csv`` into ``directory``; returns their paths."""
+        from pathlib import Path
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        name = self.name or "table"
+        md = directory / f"{name}.md"
+        md.write_text(self.to_markdown(caption=caption), encoding="utf-8")
+        csv_path = directory / f"{name}.csv"
+        csv_path.write_text(self.to_csv(), encoding="utf-8")
+        return {"markdown": md, "csv": csv_path}
+
+
+def escape_note(text: str) -> str:
+    """A footnote line as Markdown text (only characters pandoc would misread are escaped)."""
+    return text.replace("|", "\\|")

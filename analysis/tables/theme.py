@@ -1,0 +1,184 @@
+"""Journal number formatting: the one place where a number becomes text.
+
+Every table (and the inline numbers of the documents, through the report
+layer) formats with these functions, so a style change happens here once.
+
+Style (house defaults, close to BMC / Vancouver-style journals):
+
+=====================  =========================  ===============================
+what                   function                   example
+=====================  =========================  ===============================
+P-value                ``p_value``                "<0.001", "0.049", "0.500"
+P in running text      ``p_text``                 "P < 0.001", "P = 0.049"
+confidence interval    ``ci``                     "(10.1–12.8)"  (en dash)
+estimate with CI       ``estimate_ci``            "11.4 (10.1–12.8)"
+hazard ratio           ``hr``                     "0.45"
+percent                ``percent``                "43.5%" / "43.5"
+count with percent     ``n_percent``              "13 (21.0)"
+proportion with CI     ``n_of_n_percent_ci``      "13/62 (21.0%; 95% CI 11.7–33.2)"
+months                 ``months``                 "11.4"
+mean ± SD              ``mean_sd``                "61.0 ± 8.2"
+median (IQR)           ``median_iqr``             "38.9 (8.0–80.7)"
+not available          ``MISSING``                "–"
+not reached            ``NOT_REACHED``            "NR"
+=====================  =========================  ===============================
+"""
+
+from __future__ import annotations
+
+import math
+
+# ---- the style: change here, every table follows
+DECIMALS = {
+    "p": 3,  # P-values
+    "hr": 2,  # hazard ratios and their CIs
+    "percent": 1,  # percentages
+    "months": 1,  # times
+    "continuous": 1,  # means, SDs, medians of baseline variables
+    "chi2": 2,  # test statistics
+    "smd": 2,  # standardized mean differences
+}
+P_THRESHOLD = 0.001  # below this, P prints as "<0.001"
+CI_DASH = "\u2013"  # en dash between CI limits
+CI_OPEN, CI_CLOSE = "(", ")"
+PLUS_MINUS = "\u00b1"
+MISSING = "\u2013"  # a number that cannot be given
+NOT_REACHED = "NR"
+REFERENCE = "1 (reference)"
+
+
+def _is_missing(value) -> bool:
+    if value is None:
+        return True
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return True
+
+
+def number(value, decimals: int) -> str:
+    """Fixed decimals, '–' when missing, infinity as '∞'."""
+    if _is_missing(value):
+        return MISSING
+    value = float(value)
+    if math.isinf(value):
+        return "\u221e" if value > 0 else "-\u221e"
+    text = f"{value:.{decimals}f}"
+    if text.startswith("-") and float(text) == 0:  # no "-0.0"
+        text = text[1:]
+    return text
+
+
+def p_value(p) -> str:
+    """P for a table cell: "<0.001" below the threshold, else three decimals."""
+    if _is_missing(p):
+        return MISSING
+    p = float(p)
+    if p < P_THRESHOLD:
+        return f"<{P_THRESHOLD:.{DECIMALS['p']}f}"
+    return f"{p:.{DECIMALS['p']}f}"
+
+
+def p_text(p) -> str:
+    """P for running text: "P < 0.001" / "P = 0.049"."""
+    if _is_missing(p):
+        return "P not available"
+    p = float(p)
+    if p < P_THRESHOLD:
+        return f"P < {P_THRESHOLD:.{DECIMALS['p']}f}"
+    return f"P = {p:.{DECIMALS['p']}f}"
+
+
+def ci(lo, hi, decimals: int) -> str:
+    """'(lo–hi)'; a missing limit prints as 'NR' (upper limit not reached) or '–'."""
+    lo_text = number(lo, decimals)
+    hi_text = NOT_REACHED if _is_missing(hi) and not _is_missing(lo) else number(hi, decimals)
+    return f"{CI_OPEN}{lo_text}{CI_DASH}{hi_text}{CI_CLOSE}"
+
+
+def estimate_ci(estimate, lo, hi, decimals: int, missing_text: str = MISSING) -> str:
+    """'11.4 (10.1–12.8)'; the estimate alone prints as ``missing_text`` when missing."""
+    if _is_missing(estimate):
+        if _is_missing(lo) and _is_missing(hi):
+            return missing_text
+        return f"{missing_text} {ci(lo, hi, decimals)}"
+    if _is_missing(lo) and _is_missing(hi):
+        return number(estimate, decimals)
+    return f"{number(estimate, decimals)} {ci(lo, hi, decimals)}"
+
+
+def hr(value) -> str:
+    return number(value, DECIMALS["hr"])
+
+
+def hr_ci(value, lo, hi) -> str:
+    return estimate_ci(value, lo, hi, DECIMALS["hr"])
+
+
+def months(value) -> str:
+    return NOT_REACHED if _is_missing(value) else number(value, DECIMALS["months"])
+
+
+def median_ci(median, lo, hi) -> str:
+    """Median survival with CI in months; 'NR' when not reached."""
+    return estimate_ci(median, lo, hi, DECIMALS["months"], missing_text=NOT_REACHED)
+
+
+def percent(proportion, sign: bool = False) -> str:
+    """A proportion (0-1) as a percentage: '43.5' or '43.5%'."""
+    if _is_missing(proportion):
+        return MISSING
+    return number(100 * float(proportion), DECIMALS["percent"]) + ("%" if sign else "")
+
+
+def percent_ci(proportion, lo, hi) -> str:
+    """'43.5 (30.9–56.7)' from proportions (0-1)."""
+    if _is_missing(proportion):
+        return MISSING
+    scaled = [None if _is_missing(v) else 100 * float(v) for v in (proportion, lo, hi)]
+    return estimate_ci(*scaled, decimals=DECIMALS["percent"])
+
+
+def n_percent(count, proportion) -> str:
+    """'13 (21.0)': count with its percentage."""
+    if _is_missing(count):
+        return MISSING
+    return f"{int(count)} {CI_OPEN}{percent(proportion)}{CI_CLOSE}"
+
+
+def n_of_n(count, denominator) -> str:
+    return MISSING if _is_missing(count) or _is_missing(denominator) else f"{int(count)}/{int(denominator)}"
+
+
+def n_of_n_percent_ci(count, denominator, proportion, lo, hi) -> str:
+    """'13/62 (21.0%; 95% CI 11.7–33.2)' for running text."""
+    if _is_missing(denominator) or int(denominator) == 0:
+        return MISSING
+    d = DECIMALS["percent"]
+    return (
+        f"{int(count)}/{int(denominator)} ({percent(proportion)}%; 95% CI "
+        f"{number(100 * lo, d) if not _is_missing(lo) else MISSING}{CI_DASH}"
+        f"{number(100 * hi, d) if not _is_missing(hi) else MISSING})"
+    )
+
+
+def mean_sd(mean, sd) -> str:
+    d = DECIMALS["continuous"]
+    if _is_missing(mean):
+        return MISSING
+    return f"{number(mean, d)} {PLUS_MINUS} {number(sd, d)}"
+
+
+def median_iqr(median, q1, q3) -> str:
+    d = DECIMALS["continuous"]
+    if _is_missing(median):
+        return MISSING
+    return f"{number(median, d)} {ci(q1, q3, d)}"
+
+
+def chi2(value) -> str:
+    return number(value, DECIMALS["chi2"])
+
+
+def smd(value) -> str:
+    return number(value, DECIMALS["smd"])
