@@ -168,10 +168,11 @@ def test_missing_factor_values_are_left_out_and_said_so():
     assert "Not shown: 2 patients with missing treatment of primary HCC." in all_text(fig)
 
 
-def test_time_ticks_every_6_months_or_12_when_long():
+def test_time_ticks_every_6_months_up_to_60_then_12():
     assert time_ticks(18.5) == [0, 6, 12, 18, 24]
     assert time_ticks(46.8) == [0, 6, 12, 18, 24, 30, 36, 42, 48]
-    assert time_ticks(50.0) == [0, 12, 24, 36, 48, 60]
+    assert time_ticks(50.0) == [0, 6, 12, 18, 24, 30, 36, 42, 48, 54]
+    assert time_ticks(61.0) == [0, 12, 24, 36, 48, 60, 72]
     assert time_ticks(6.0) == [0, 6]
 
 

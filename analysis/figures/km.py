@@ -44,8 +44,8 @@ def risk_set_sizes(curve: KMResult, times: list[float]) -> list[int]:
     return [at_risk(curve, t) for t in times]
 
 
-def time_ticks(max_time: float, plan_step: float = 6.0, max_ticks: int = 9) -> list[float]:
-    """Ticks 0, step, 2*step... up to the first multiple past ``max_time``; step 6 months, or 12 when long."""
+def time_ticks(max_time: float, plan_step: float = 6.0, max_ticks: int = 11) -> list[float]:
+    """Ticks 0, step, 2*step... up to the first multiple past ``max_time``: every 6 months up to 60, then 12."""
     step = plan_step
     while math.ceil(max_time / step) + 1 > max_ticks:
         step *= 2
