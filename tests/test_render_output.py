@@ -208,8 +208,10 @@ def test_second_document_shares_project_metadata(rendered):
     out = rendered[0]
     for text in (html_text(out / "second.html"), pdf_text(out / "second.pdf"), docx_text(out / "second.docx")):
         assert "Figure 1: A one-pixel dot." in text
-        assert "(Figure 1)" in text and "[1]." in text  # one citation: number 1 in this document
+        assert "(Figure 1), a citation [1] and maths" in text  # one citation: number 1 in this document
         assert BIBLIOGRAPHY[1] in text
+    html = (out / "second.html").read_text(encoding="utf-8")
+    assert "<math" in html and "mathjax" not in html.lower()  # maths as MathML: nothing to load
 
 
 def test_rendering_twice_is_identical(rendered):
