@@ -31,6 +31,7 @@ from analysis.figures.flow import flow_boxes
 from analysis.figures.forest import forest_rows, hr_text
 from analysis.figures.km import AT_RISK_AXES_LABEL, MAIN_AXES_LABEL, time_ticks
 from analysis.plan import Plan, load_plan
+from analysis.tables import theme
 
 EXAMPLE_DATA = Path(__file__).parent / "fixtures" / "example_data"
 BASELINES = "baseline_images"
@@ -254,7 +255,7 @@ def test_figures_accept_the_statistics_engines_results(cohort):
     real = compute_results(cohort)
     fig = km_figure(cohort, real, "pfs", "radical_treatment")
     title = axes_labelled(fig, MAIN_AXES_LABEL).get_legend().get_title().get_text()
-    assert title.endswith(style.format_p(real["logrank"]["pfs"]["radical_treatment"]["p"]))
+    assert title.endswith(theme.p_text(real["logrank"]["pfs"]["radical_treatment"]["p"]))
     assert "(n = 20)" in all_text(flow_figure(real))
     forest_figure(real, "os")
 

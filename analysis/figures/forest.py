@@ -18,6 +18,7 @@ from matplotlib.ticker import FixedLocator, NullLocator
 
 from analysis.figures import style
 from analysis.figures.notes import add_footer, is_synthetic
+from analysis.tables import theme  # the one place numbers become text
 
 # Axis limits never go beyond these: a CI reaching past them (separation) gets an arrow.
 HR_AXIS_MIN, HR_AXIS_MAX = 1 / 64, 64.0
@@ -72,8 +73,8 @@ def _float(value) -> float:
 
 
 def hr_text(hr: float, ci: list[float]) -> str:
-    """'2.45 (1.20\u20135.01)': the HR and its 95% CI, two decimals."""
-    return f"{style.format_ratio(hr)} ({style.format_ratio(ci[0])}\u2013{style.format_ratio(ci[1])})"
+    """'2.45 (1.20\u20135.01)': the HR and its 95% CI as the tables print them."""
+    return theme.hr_ci(hr, ci[0], ci[1])
 
 
 def _axis_limits(rows: list[dict]) -> tuple[float, float]:
@@ -111,7 +112,7 @@ def forest_figure(results: dict, endpoint: str, plan=None, width_mm: float = sty
         label_mm = max([style.text_width_mm("Variable", weight="bold")]
                        + [style.text_width_mm(r["text"], weight="bold" if r["kind"] == "factor" else "normal")
                           + (x_level - x_variable if r["kind"] != "factor" else 0.0) for r in rows])
-        p_column_mm = style.text_width_mm("<0.001") + 2.0
+        p_column_mm = style.text_width_mm(theme.p_value(0.0)) + 2.0
         hr_texts = [hr_text(r["hr"], r["ci"]) for r in rows if r["kind"] == "level"] + ["Not estimable"]
         hr_column_mm = max(style.text_width_mm(text) for text in hr_texts) + 5.0
         plot_left = x_variable + label_mm + 5.0
@@ -145,16 +146,16 @@ def forest_figure(results: dict, endpoint: str, plan=None, width_mm: float = sty
             if row["kind"] == "factor":
                 put(x_variable, y, row["text"], fontweight="bold")
                 if row["p"] is not None:
-                    put(x_p, y, _p_value(row["p"]))
+                    put(x_p, y, theme.p_value(row["p"]))
             elif row["kind"] == "reference":
                 put(x_level, y, row["text"])
-                put(x_hr, y, "1 (reference)")
+                put(x_hr, y, theme.REFERENCE)
             else:
                 put(x_level, y, row["text"])
                 estimable = math.isfinite(row["hr"]) and row["hr"] > 0
                 put(x_hr, y, hr_text(row["hr"], row["ci"]) if estimable else "Not estimable")
                 if row["p"] is not None:
-                    put(x_p, y, _p_value(row["p"]))
+                    put(x_p, y, theme.p_value(row["p"]))
                 _draw_estimate(ax, y, row["hr"], row["ci"], low, high)
 
         ax.set_xscale("log")
@@ -178,11 +179,6 @@ def _no_model_text(results: dict, endpoint: str) -> str:
     if selection.get("rule") == "univariable_p_below" and threshold is not None:
         return f"No factor with univariable P < {threshold:g}: no multivariable model"
     return "No factor entered the multivariable model"
-
-
-def _p_value(p: float) -> str:
-    # In a P column the 'P' is the header: print '<0.001' or '0.049'.
-    return style.format_p(p).removeprefix("P = ").replace("P < ", "<")
 
 
 def _draw_estimate(ax, y: float, hr: float, ci: list[float], low: float, high: float) -> None:

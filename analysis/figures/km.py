@@ -28,6 +28,7 @@ from matplotlib.patches import Patch
 from analysis.figures import style
 from analysis.figures.notes import add_footer, is_synthetic
 from analysis.stats.km import KMResult, at_risk, km_fit
+from analysis.tables import theme  # the one place numbers become text
 
 AT_RISK_AXES_LABEL = "at_risk_table"
 MAIN_AXES_LABEL = "km_curves"
@@ -123,10 +124,10 @@ def _logrank_text(results: dict, endpoint: str, factor: str) -> str | None:
     entry = (results.get("logrank") or {}).get(endpoint, {}).get(factor)
     if not entry or entry.get("p") is None:
         return None
-    text = f"Log-rank {style.format_p(entry['p'])}"
+    text = f"Log-rank {theme.p_text(entry['p'])}"
     trend = entry.get("trend")
     if trend and trend.get("p") is not None:
-        text += f"\nTrend {style.format_p(trend['p'])}"
+        text += f"\nTrend {theme.p_text(trend['p'])}"
     return text
 
 

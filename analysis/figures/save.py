@@ -9,7 +9,6 @@ one), with their resolution tags set; the TIFF is LZW compressed.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from matplotlib.figure import Figure

@@ -14,8 +14,6 @@ through pyplot, so no figure and no setting leaks from one figure into the next.
 
 from __future__ import annotations
 
-import math
-import textwrap
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -170,29 +168,3 @@ def wrap_to_width(text: str, width_mm: float, size_pt: float = TEXT_PT, weight: 
                 current = word
         lines.append(current)
     return lines
-
-
-def format_p(p: float | None) -> str:
-    """P as printed: 'P < 0.001' below 0.001, otherwise three decimals ('P = 0.049').
-
-    Kept in line with the tables' theme (three decimals, '<0.001'), so a P in a
-    figure reads exactly as in the text.
-    """
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return "P = NA"
-    if p < 0.001:
-        return "P < 0.001"
-    return f"P = {p:.3f}"
-
-
-def format_ratio(value: float) -> str:
-    """A hazard ratio or CI bound with two decimals (infinite bounds shown as such)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "NA"
-    if math.isinf(value):
-        return "\u221e" if value > 0 else "0"
-    return f"{value:.2f}"
-
-
-def shorten(text: str, width: int) -> str:
-    return textwrap.shorten(text, width=width, placeholder="\u2026")
