@@ -339,3 +339,15 @@ def test_table_cell_without_a_table_is_an_error(tmp_path):
     with pytest.raises(RenderError, match="exactly one Markdown table") as info:
         crossref.resolve_crossrefs(ast, parse_qmd(tmp_path / "doc.qmd"), False)
     assert info.value.line == 2
+
+
+def test_stale_staging_of_a_dead_render_is_removed(tmp_path, capsys):
+    import subprocess
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".render-staging-{int(dead.stdout)}"
+    stale.mkdir()
+    (stale / "half.html").write_text("incomplete")
+    status = main(["render", str(PROJECT / "second.qmd"), "--to", "html", "--engine", "embedded", "--out", str(tmp_path)])
+    assert status == 0 and not stale.exists()
+    assert not list(tmp_path.glob(".render-staging-*"))

@@ -93,7 +93,8 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
 
     output_dir = project.output_dir
     output_dir.mkdir(parents=True, exist_ok=True)
-    staging = output_dir / f".render-staging-{os.getpid()}"
+    _remove_stale_staging(output_dir)
+    staging = output_dir / f"{STAGING_PREFIX}{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     env.setdefault("ABLATION_RESULTS", str(staging / "results.json"))
@@ -115,6 +116,23 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
     for name, steps in timings.items():
         progress(f"  timings {name}: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
     return 0
+
+
+STAGING_PREFIX = ".render-staging-"
+
+
+def _remove_stale_staging(output_dir: Path) -> None:
+    """Staging folders left by a killed render (its process is gone) are removed."""
+    for folder in output_dir.glob(f"{STAGING_PREFIX}*"):
+        try:
+            pid = int(folder.name.removeprefix(STAGING_PREFIX))
+            os.kill(pid, 0)
+        except ValueError:
+            continue
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:  # alive, another user's
+            continue
 
 
 def _rel(path: Path, root: Path) -> str:
