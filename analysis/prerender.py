@@ -1,0 +1,20 @@
+"""Quarto pre-render step (``project: pre-render`` in _quarto.yml).
+
+Computes the results file and the journal figure files into the project's output
+directory before any document runs, so ``quarto render`` and the embedded engine
+leave the same set of files behind. The data directory comes from
+$ABLATION_DATA_DIR (default: the shipped synthetic data).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from analysis.publish import publish_results
+
+    out_dir = Path(os.environ.get("QUARTO_PROJECT_OUTPUT_DIR", "_output"))
+    raise SystemExit(publish_results(out_dir))

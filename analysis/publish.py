@@ -1,0 +1,52 @@
+"""Everything a render leaves beside the documents: results file, tables, figures.
+
+``publish_results(out_dir)`` loads the cohort (``$ABLATION_DATA_DIR``, default the
+shipped data), computes the results and writes into ``out_dir``:
+
+    results.json              the machine-readable results (STUDY.md contract)
+    tables/<name>.{md,csv}    every table, as pandoc Markdown and CSV
+    figures/<name>.{pdf,svg,png,tiff}   every figure, ready for a journal upload
+
+It runs as Quarto's pre-render step (``analysis/prerender.py``), so both engines
+leave the same files behind.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from analysis import paths
+
+TABLE_NAMES = ("baseline", "lesions", "technical", "cox_pfs", "cox_os", "logrank_pfs", "logrank_os",
+               "provenance", "corrections", "reproduction", "median_ci", "ph", "software")
+
+
+def publish_results(out_dir: str | os.PathLike) -> int:
+    """Write results, tables and figures into ``out_dir``; 0 on success, 2 on bad data."""
+    from analysis.data import load_cohort
+    from analysis.data.errors import DataError
+    from analysis.figures.catalog import write_all_figures
+    from analysis.plan import load_plan
+    from analysis.report import ReportContext
+    from analysis.results import compute_results, write_results
+
+    out = Path(out_dir)
+    try:
+        cohort = load_cohort(paths.data_dir(), load_plan())
+    except DataError as error:
+        print(error.report(), file=sys.stderr)
+        return 2
+    results = compute_results(cohort)
+    context = ReportContext(cohort=cohort, results=results)
+    results["reproduction"] = [row.__dict__ for row in context.reproduction_rows]
+    results_path = Path(os.environ.get("ABLATION_RESULTS") or out / "results.json")
+    write_results(results, results_path)
+    print(f"  results: {results_path}")
+    for name in TABLE_NAMES:
+        context.table(name).write(out / "tables")
+    print(f"  tables:  {out / 'tables'} ({len(TABLE_NAMES)} tables, .md and .csv)")
+    written = write_all_figures(cohort, results, out / "figures")
+    print(f"  figures: {out / 'figures'} ({len(written)} figures, .pdf .svg .png .tiff)")
+    return 0

@@ -1,0 +1,138 @@
+"""What the .qmd documents import: results, tables, figures and inline text.
+
+A document does ``from analysis import report; R = report.load()`` and then only
+reads: ``R.t.<name>`` for inline text, ``R.table_markdown(name)`` for tables and
+``R.figure(name)`` for figures. Everything comes from the results dict (the
+"analysis results data"); the cohort is used only to draw survival curves.
+
+The results come from ``$ABLATION_RESULTS`` when the render command has written
+them (so the documents print exactly what the results file holds), otherwise
+they are computed here from ``$ABLATION_DATA_DIR`` (e.g. under a plain
+``quarto render``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from analysis import paths
+from analysis.tables import theme
+
+RESULTS_ENV_VAR = "ABLATION_RESULTS"
+
+SYNTHETIC_NOTICE = (
+    "**SYNTHETIC DATA — NOT PATIENT RESULTS.** Every number, table and figure in this document "
+    "was computed from a synthetic cohort generated to reproduce the published summary results of "
+    "the original study. No patient data were used; nothing here is a clinical finding."
+)
+
+
+def _load_results(cohort) -> dict:
+    path = os.environ.get(RESULTS_ENV_VAR)
+    if path and Path(path).is_file():
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    from analysis.results import compute_results, to_jsonable
+
+    # The same JSON form the results file holds (NaN -> None, tuples -> lists).
+    return json.loads(json.dumps(to_jsonable(compute_results(cohort))))
+
+
+def load(data_dir: str | os.PathLike | None = None) -> "ReportContext":
+    """Load the cohort of ``data_dir`` (default: $ABLATION_DATA_DIR, else the shipped data) and its results."""
+    from analysis.data import load_cohort
+    from analysis.plan import load_plan
+
+    cohort = load_cohort(paths.data_dir(data_dir), load_plan())
+    return ReportContext(cohort=cohort, results=_load_results(cohort))
+
+
+@dataclass
+class ReportContext:
+    cohort: object
+    results: dict
+
+    @cached_property
+    def t(self) -> "InlineText":
+        from analysis.report_text import InlineText
+
+        return InlineText(self.results)
+
+    def notice(self) -> str:
+        """The synthetic-data notice (Markdown), or an empty string for real data."""
+        return SYNTHETIC_NOTICE + "\n" if self.results.get("synthetic") else ""
+
+    # ------------------------------------------------------------------ tables
+
+    def table(self, name: str):
+        """The ``Table`` called ``name`` (see ``TABLES``)."""
+        from analysis.tables import builders, supplement
+
+        r = self.results
+        makers = {
+            "baseline": lambda: builders.tbl_baseline(r),
+            "lesions": lambda: builders.tbl_lesions(r),
+            "technical": lambda: builders.tbl_technical_outcomes(r),
+            "cox_pfs": lambda: builders.tbl_cox(r, "pfs"),
+            "cox_os": lambda: builders.tbl_cox(r, "os"),
+            "logrank_pfs": lambda: builders.tbl_logrank(r, "pfs"),
+            "logrank_os": lambda: builders.tbl_logrank(r, "os"),
+            "provenance": lambda: supplement.tbl_provenance(r),
+            "corrections": lambda: supplement.tbl_corrections(r),
+            "reproduction": lambda: supplement.tbl_reproduction(self.reproduction_rows),
+            "median_ci": lambda: supplement.tbl_median_ci(r),
+            "ph": lambda: supplement.tbl_ph(r),
+            "software": lambda: supplement.tbl_software(r),
+        }
+        if name not in makers:
+            raise KeyError(f"no table called {name!r}; known: {', '.join(makers)}")
+        return makers[name]()
+
+    def table_markdown(self, name: str) -> str:
+        """The table as pandoc Markdown without its own caption (the cell's ``tbl-cap`` gives it)."""
+        return self.table(name).to_markdown(caption=False)
+
+    @cached_property
+    def reproduction_rows(self) -> list:
+        from analysis.reproduction import reproduction_rows
+
+        return reproduction_rows(self.results)
+
+    # ------------------------------------------------------------------ figures
+
+    def figure_object(self, name: str):
+        """The matplotlib Figure called ``name``: km_<endpoint>[_<factor>], forest_<endpoint>, flow."""
+        from analysis.figures.flow import flow_figure
+        from analysis.figures.forest import forest_figure
+        from analysis.figures.km import km_figure
+
+        plan = self.cohort.plan
+        if name == "flow":
+            return flow_figure(self.results)
+        kind, _, rest = name.partition("_")
+        endpoint, _, factor = rest.partition("_")
+        if endpoint not in plan.endpoints:
+            raise KeyError(f"no figure called {name!r}")
+        if kind == "forest" and not factor:
+            return forest_figure(self.results, endpoint, plan)
+        if kind == "km" and (not factor or factor == "overall"):
+            return km_figure(self.cohort, self.results, endpoint)
+        if kind == "km" and factor in plan.factors:
+            return km_figure(self.cohort, self.results, endpoint, factor)
+        raise KeyError(f"no figure called {name!r}")
+
+    def figure(self, name: str, dpi: int = 300):
+        """The figure as a PNG image for the document (fixed metadata: identical bytes every run)."""
+        from IPython.display import Image
+        import matplotlib.pyplot as plt
+
+        fig = self.figure_object(name)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+        plt.close(fig)
+        return Image(data=buffer.getvalue(), format="png")
