@@ -68,6 +68,10 @@ def test_parse_front_matter_cells_options_and_inline(tmp_path):
 
 def test_quarto_option_list_is_quartos():
     options = quarto_cell_options()
+    shared = Path("/work/shared/quarto/cell-options.txt")  # the team's extract of Quarto's schema, where present
+    if shared.is_file():
+        listed = {line.strip() for line in shared.read_text().splitlines() if line.strip() and not line.startswith("#")}
+        assert options == listed
     # a few names from Quarto's schema, and that the list is not trivially small
     assert {"label", "echo", "tbl-cap", "fig-cap", "tbl-colwidths", "code-fold"} <= options
     assert len(options) > 80

@@ -9,7 +9,7 @@ Syntax recognised (Quarto's own, see quarto.org/docs/computations/execution-opti
 
 Everything Quarto defines but this engine does not implement is reported as a
 :class:`RenderError` naming the file and line, never dropped silently: cell
-options (checked against Quarto's schema list in ``assets/quarto-cell-options.txt``),
+options (checked against Quarto's schema list in ``assets/quarto-cell-options.yml``),
 other engines (```` ```{r} ````), shortcodes (``{{< >}}``), callouts, tabsets,
 column classes, layout attributes and cross-reference divs.
 """
@@ -47,9 +47,9 @@ _UNSUPPORTED_DIV_ID = re.compile(r"^(fig|tbl|lst|eq|thm|lem|cor|prp|cnj|def|exm|
 
 @lru_cache(maxsize=1)
 def quarto_cell_options() -> frozenset[str]:
-    """The cell option names Quarto's schema defines (``assets/quarto-cell-options.txt``)."""
-    text = (ASSETS / "quarto-cell-options.txt").read_text(encoding="utf-8")
-    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    """The cell option names Quarto's schema defines (``assets/quarto-cell-options.yml``)."""
+    names = yaml.safe_load((ASSETS / "quarto-cell-options.yml").read_text(encoding="utf-8"))
+    return frozenset(str(name) for name in names)
 
 
 @dataclass
