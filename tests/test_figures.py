@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import math
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,7 +25,7 @@ from matplotlib.text import Annotation, Text
 from PIL import Image
 
 from analysis.data import load_cohort
-from analysis.figures import (figure_names, flow_figure, forest_figure, km_at_risk_table, km_figure,
+from analysis.figures import (figure_names, flow_figure, forest_figure, km_at_risk_table, km_figure, png_bytes,
                               save_figure, write_all_figures)
 from analysis.figures import style
 from analysis.figures.flow import flow_boxes
@@ -373,6 +374,20 @@ def test_raster_files_resolution_and_format(cohort, results, tmp_path):
         assert tiff.info["compression"] == "tiff_lzw"
         assert min(tiff.info["dpi"]) >= 300
         assert np.array_equal(np.asarray(tiff), png_pixels)
+
+
+def test_png_bytes_for_documents_are_reproducible_and_at_the_asked_dpi(results):
+    first, second = png_bytes(flow_figure(results), dpi=300), png_bytes(flow_figure(results), dpi=300)
+    assert first == second
+    with Image.open(io.BytesIO(first)) as png:
+        assert round(min(png.info["dpi"])) == 300
+
+
+def test_two_group_palette_survives_greyscale():
+    """The first two group colours differ in lightness too (ITU-R 601 luma, as Pillow's 'L' mode)."""
+    grey = [Image.new("RGB", (1, 1), colour).convert("L").getpixel((0, 0)) for colour in style.GROUP_COLOURS[:2]]
+    assert abs(grey[0] - grey[1]) >= 60
+    assert len({str(dashes) for dashes in style.GROUP_LINESTYLES}) == len(style.GROUP_LINESTYLES)
 
 
 def test_save_figure_rejects_unknown_format_and_path_names(cohort, results, tmp_path):

@@ -56,6 +56,16 @@ def save_figure(fig: Figure, name: str, out_dir: str | Path, formats: tuple[str,
     return written
 
 
+def png_bytes(fig: Figure, dpi: int = 300) -> bytes:
+    """The figure as PNG bytes (for embedding in a document), rendered in the figure style, same bytes every run."""
+    import io
+
+    buffer = io.BytesIO()
+    with style.figure_style():
+        _render_rgb(fig, dpi).save(buffer, format="PNG", dpi=(dpi, dpi))
+    return buffer.getvalue()
+
+
 def _render_rgb(fig: Figure, dpi: int) -> Image.Image:
     """The figure's pixels at ``dpi`` as an RGB image (white background, no alpha)."""
     screen_dpi = fig.dpi
