@@ -109,7 +109,8 @@ def read_data_dir(directory: Path, plan: Plan) -> RawTables:
                                  "data directory not found" + (" (it is a file)" if directory.exists() else ""))])
     problems: list[Problem] = []
     text: dict[str, pd.DataFrame | None] = {}
-    complete: set[str] = set()   # files whose header has every contract column
+    full_header: set[str] = set()   # files whose header has every contract column
+    complete: set[str] = set()      # ... and every row well-formed: ready for cross-file checks
     provenance: dict[str, str] = {}
     for name in FILES:
         path = directory / f"{name}.csv"
@@ -125,22 +126,26 @@ def read_data_dir(directory: Path, plan: Plan) -> RawTables:
         header_problems = _header_problems(name, raw.header)
         problems += header_problems
         text[name] = raw.frame
-        if not any(p.rule.startswith("required column") for p in header_problems) and not raw.problems:
-            complete.add(name)
+        if not any(p.rule.startswith("required column") for p in header_problems):
+            full_header.add(name)
+            if not raw.problems:
+                complete.add(name)
 
     # The ledger: its own schema, then applied to the raw text before anything else is checked.
     ledger = text.pop("corrections", None)
     applied = empty_ledger()
     cells = pd.DataFrame(columns=["file", "line", "column", "correction_id"])
     if ledger is not None:
-        problems += schema.problems_from(schema.file_schema("corrections", ledger), ledger, ledger, "corrections.csv")
+        problems += schema.problems_from(schema.file_schema("corrections", ledger, "corrections" in full_header),
+                                         ledger, ledger, "corrections.csv")
         if "corrections" in complete:
             result = apply_corrections(text, ledger)
             text, applied, cells = result.tables, result.applied, result.cells
             problems += result.problems
 
     for name, frame in text.items():
-        problems += schema.problems_from(schema.file_schema(name, frame), frame, frame, f"{name}.csv")
+        problems += schema.problems_from(schema.file_schema(name, frame, name in full_header), frame, frame,
+                                         f"{name}.csv")
 
     typed = {name: typed_table(name, frame) for name, frame in text.items()}
     cross_ready = {name: typed[name] for name in complete if name in typed}

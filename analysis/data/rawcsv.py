@@ -46,6 +46,11 @@ def _utf8_problem(filename: str, data: bytes) -> Problem | None:
         return Problem(filename, 1, None, None,
                        "file is UTF-16 encoded (byte-order mark); the contract requires UTF-8: "
                        "save it again as 'CSV UTF-8'")
+    nul = data.find(b"\x00")
+    if nul >= 0:   # valid UTF-8, but no text export holds NUL bytes: UTF-16 without a byte-order mark
+        return Problem(filename, data.count(b"\n", 0, nul) + 1, None, None,
+                       "file holds NUL bytes (UTF-16 without a byte-order mark?); "
+                       "the contract requires UTF-8: save it again as 'CSV UTF-8'")
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as error:

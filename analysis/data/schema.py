@@ -87,8 +87,12 @@ def column_checks(kind: str, codes: tuple | None, required: bool,
     return checks
 
 
-def file_schema(name: str, frame: pd.DataFrame) -> pa.DataFrameSchema:
-    """Schema for the raw text of contract file ``name`` (only the contract columns present)."""
+def file_schema(name: str, frame: pd.DataFrame, complete: bool = True) -> pa.DataFrameSchema:
+    """Schema for the raw text of contract file ``name`` (only the contract columns present).
+
+    ``complete``: the header has every contract column; otherwise rows are not
+    compared for duplicates (they do not hold the whole record).
+    """
     columns = {}
     for column, (kind, codes, required) in COLUMNS[name].items():
         if column not in frame.columns:
@@ -104,9 +108,8 @@ def file_schema(name: str, frame: pd.DataFrame) -> pa.DataFrameSchema:
             error="patient_id listed more than once in screening.csv"))
         columns["exclusion_reason"].checks.append(pa.Check(
             lambda s: (s != "") | (included != "no"), error="an excluded patient needs an exclusion_reason"))
-    return pa.DataFrameSchema(
-        columns, strict=False, name=name,
-        checks=[pa.Check(lambda d: ~d.duplicated(keep="first"), error=DUPLICATE_ROW)])
+    checks = [pa.Check(lambda d: ~d.duplicated(keep="first"), error=DUPLICATE_ROW)] if complete else []
+    return pa.DataFrameSchema(columns, strict=False, name=name, checks=checks)
 
 
 def cross_file_schemas(typed: dict[str, pd.DataFrame]) -> dict[str, pa.DataFrameSchema]:
