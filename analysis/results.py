@@ -332,6 +332,8 @@ def _plan_section(plan) -> dict:
         "min_events_per_variable": spec.get("min_events_per_variable"),
         "ph_test": spec.get("ph_test"),
         "major_classes": plan.major_classes,
+        "minor_classes": list(plan["complications"]["minor_classes"]),
+        "derived": plan["derived"],
         "factors": {
             name: {"label": f.label, "levels": list(f.levels), "reference": f.reference, "ordered": f.ordered}
             for name, f in plan.factors.items()
@@ -363,6 +365,11 @@ def compute_results(cohort) -> dict:
         "n_lesions": int(len(cohort.lesions)),
         "n_sessions": int(len(cohort.sessions)),
         "flow": flow(cohort),
+        # The treatment period the Methods state (first lung ablation dates).
+        "enrolment": {
+            "first_ablation": patients["first_ablation_date"].min().date().isoformat(),
+            "last_ablation": patients["first_ablation_date"].max().date().isoformat(),
+        },
     }
     warnings = [f"data: {w}" for w in cohort.warnings]
 
@@ -405,7 +412,11 @@ def compute_results(cohort) -> dict:
 
 def dumps(results: dict) -> str:
     """Deterministic, strictly valid JSON text (sorted keys; NaN was mapped to null)."""
-    return json.dumps(to_jsonable(results), sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    try:  # compute_results already returns plain JSON types; sanitise only if needed
+        text = json.dumps(results, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        text = json.dumps(to_jsonable(results), sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False)
+    return text + "\n"
 
 
 def write_results(results: dict, path: str | Path) -> Path:
