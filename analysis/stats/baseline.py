@@ -74,8 +74,6 @@ def describe(data: pd.DataFrame, spec: list[dict], groupby: pd.Series | None = N
     ``groupby``: optional Series (same index as ``data``) of group labels; rows
     then carry per-group summaries, ``p``, ``test`` and ``smd``.
     """
-    from tableone import TableOne
-
     frame = pd.DataFrame(index=data.index)
     categorical, continuous, nonnormal, order = [], [], [], {}
     for item in spec:
@@ -100,23 +98,27 @@ def describe(data: pd.DataFrame, spec: list[dict], groupby: pd.Series | None = N
             group_levels = sorted(frame[GROUP_COLUMN].unique())
         group_levels = [str(g) for g in group_levels if (frame[GROUP_COLUMN] == str(g)).any()]
         stratified = len(group_levels) >= 2
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore")  # tableone's pandas FutureWarnings and its own remarks
-        table = TableOne(
-            frame,
-            columns=columns,
-            categorical=categorical,
-            continuous=continuous,
-            nonnormal=nonnormal,
-            # tableone edits ``order`` in place and rejects absent levels: hand it a filtered copy
-            order={c: [v for v in levels if (frame[c] == v).any()] for c, levels in order.items()},
-            groupby=GROUP_COLUMN if stratified else None,
-            pval=stratified,
-            smd=stratified,
-            missing=True,
-            include_null=False,
-            decimals=3,
-        )
+    if stratified:
+        from tableone import TableOne
+    table = None
+    if stratified:  # tableone is needed for the tests and SMDs only (~50 ms a call)
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")  # tableone's pandas FutureWarnings and its own remarks
+            table = TableOne(
+                frame,
+                columns=columns,
+                categorical=categorical,
+                continuous=continuous,
+                nonnormal=nonnormal,
+                # tableone edits ``order`` in place and rejects absent levels: hand it a filtered copy
+                order={c: [v for v in levels if (frame[c] == v).any()] for c, levels in order.items()},
+                groupby=GROUP_COLUMN,
+                pval=True,
+                smd=True,
+                missing=True,
+                include_null=False,
+                decimals=3,
+            )
 
     def cont_summary(values: pd.Series) -> dict:
         values = values.dropna()

@@ -79,41 +79,40 @@ class Design:
 
 def build_design(time, event, factors: pd.DataFrame, names: list[str]) -> Design:
     """Indicators for ``names`` (columns of ``factors``, ordered Categoricals); drops incomplete rows."""
-    data = factors[names].copy()
-    data["_duration"] = np.asarray(time, dtype=float)
-    data["_event"] = np.asarray(event, dtype=int)
-    data = data.dropna()
-    out = pd.DataFrame({"_duration": data["_duration"].to_numpy(), "_event": data["_event"].to_numpy()})
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=int)
+    codes = {name: np.asarray(factors[name].cat.codes) for name in names}  # -1 = missing
+    complete = np.ones(len(time), dtype=bool)
+    for code in codes.values():
+        complete &= code >= 0
+    complete &= ~np.isnan(time)
+    event_kept = event[complete]
+    columns = {"_duration": time[complete], "_event": event_kept}
     terms, references, notes = [], {}, []
     for name in names:
-        column = data[name]
-        levels = list(column.cat.categories) if hasattr(column, "cat") else sorted(column.unique())
-        reference = levels[0]
-        is_ref = (column == reference).to_numpy()
-        references[name] = {
-            "level": str(reference),
-            "n": int(is_ref.sum()),
-            "events": int(data["_event"].to_numpy()[is_ref].sum()),
-        }
-        if is_ref.sum() == 0:
-            notes.append(f"{name}: no patient in the reference level {reference!r}")
-        for level in levels[1:]:
-            indicator = (column == level).to_numpy().astype(float)
-            if indicator.sum() == 0:
+        levels = [str(level) for level in factors[name].cat.categories]
+        code = codes[name][complete]
+        is_ref = code == 0
+        references[name] = {"level": levels[0], "n": int(is_ref.sum()), "events": int(event_kept[is_ref].sum())}
+        if not is_ref.any():
+            notes.append(f"{name}: no patient in the reference level {levels[0]!r}")
+        for index, level in enumerate(levels[1:], start=1):
+            indicator = (code == index).astype(float)
+            if not indicator.any():
                 notes.append(f"{name}: no patient in level {level!r}; term {term_name(name, level)} omitted")
                 continue
-            term = term_name(name, str(level))
-            out[term] = indicator
+            term = term_name(name, level)
+            columns[term] = indicator
             terms.append(
                 {
                     "factor": name,
-                    "level": str(level),
+                    "level": level,
                     "term": term,
                     "n": int(indicator.sum()),
-                    "events": int(data["_event"].to_numpy()[indicator == 1].sum()),
+                    "events": int(event_kept[indicator == 1].sum()),
                 }
             )
-    return Design(frame=out, terms=terms, references=references, warnings=notes)
+    return Design(frame=pd.DataFrame(columns), terms=terms, references=references, warnings=notes)
 
 
 def monotone_direction(time, event, x) -> int:
