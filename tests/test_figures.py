@@ -16,6 +16,7 @@ import io
 import math
 from pathlib import Path
 from types import SimpleNamespace
+from xml.etree import ElementTree
 
 import matplotlib as mpl
 import numpy as np
@@ -23,6 +24,7 @@ import pandas as pd
 import pytest
 from matplotlib.text import Annotation, Text
 from PIL import Image
+from pypdf import PdfReader
 
 from analysis.data import load_cohort
 from analysis.figures import (figure_names, flow_figure, forest_figure, km_at_risk_table, km_figure, png_bytes,
@@ -357,6 +359,10 @@ def test_two_runs_write_identical_bytes_in_every_format(cohort, tmp_path, kind):
     assert b"/FontFile2" in pdf  # fonts embedded
     svg = first[1].read_text(encoding="utf-8")
     assert "<dc:date>" not in svg
+    # Both vector files are well formed and have the printed size.
+    width_pt = (style.TWO_COLUMN_MM if kind == "forest" else style.ONE_COLUMN_MM) / 25.4 * 72
+    assert float(PdfReader(first[0]).pages[0].mediabox.width) == pytest.approx(width_pt, abs=0.01)
+    assert float(ElementTree.fromstring(svg.encode()).get("width").removesuffix("pt")) == pytest.approx(width_pt)
 
 
 def test_raster_files_resolution_and_format(cohort, results, tmp_path):
