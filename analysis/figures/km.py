@@ -199,11 +199,11 @@ def km_figure(cohort, results: dict, endpoint: str, factor: str | None = None,
         logrank = _logrank_text(results, endpoint, factor) if factor else None
         if logrank:
             title = f"{title}\n{logrank}" if title else logrank
-        legend = ax.legend(handles=handles, title=title, loc="best", handlelength=2.6,
-                           borderaxespad=0.3, labelspacing=0.3, alignment="left")
-        legend._legend_box.align = "left"
+        # 'best': the corner the curves cross least (deterministic: computed from the drawn data).
+        ax.legend(handles=handles, title=title, loc="best", handlelength=2.6,
+                  borderaxespad=0.3, labelspacing=0.3, alignment="left")
 
-        _draw_at_risk(fig, rt, panel.at_risk, ticks, left_mm)
+        _draw_at_risk(fig, rt, panel.at_risk, ticks)
         add_footer(fig, notes, left_mm / width_mm, bottom_mm / height_mm)
         return style.finish(fig)
 
@@ -238,7 +238,8 @@ def _draw_curve(ax, curve: KMResult, line_style: dict, ci_band: bool) -> None:
                 markersize=4, markeredgewidth=style.THIN_PT, color=line_style["color"])
 
 
-def _draw_at_risk(fig, rt, at_risk: pd.DataFrame, ticks: list[float], left_mm: float) -> None:
+def _draw_at_risk(fig, rt, at_risk: pd.DataFrame, ticks: list[float]) -> None:
+    """One row per group under the time axis, each count centred on its tick."""
     rt.set_xlim(0, ticks[-1])
     rt.set_ylim(len(at_risk) - 0.5, -0.5)
     rt.axis("off")
