@@ -13,7 +13,6 @@ they are computed here from ``$ABLATION_DATA_DIR`` (e.g. under a plain
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from dataclasses import dataclass
@@ -127,12 +126,9 @@ class ReportContext:
         raise KeyError(f"no figure called {name!r}")
 
     def figure(self, name: str, dpi: int = 300):
-        """The figure as a PNG image for the document (fixed metadata: identical bytes every run)."""
+        """The figure as a PNG image for the document (figure style, identical bytes every run)."""
         from IPython.display import Image
-        import matplotlib.pyplot as plt
 
-        fig = self.figure_object(name)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
-        plt.close(fig)
-        return Image(data=buffer.getvalue(), format="png")
+        from analysis.figures import png_bytes
+
+        return Image(data=png_bytes(self.figure_object(name), dpi=dpi), format="png")
