@@ -14,8 +14,14 @@ prognostic:
    completes when the design admits any pairing (it does: the template).
 
 The scores are linear in the published factors (non-radical treatment of the
-primary, synchronous POs for PFS only, initial BCLC C-D) plus standard normal
-noise; the weights are the calibration's only free parameters besides the seed.
+primary, synchronous POs for PFS only, initial BCLC C-D) plus standard Gumbel
+noise -log(E), E ~ Exp(1). That choice makes the ranking exactly that of a
+proportional-hazards model: under PH, T_i = H0^-1(E_i exp(-b'x_i)), so the order
+of the T_i is the order of log E_i - b'x_i whatever the baseline hazard H0;
+handing the design's sorted times out in that order gives a PH cohort whose
+baseline is the design (so the Cox model's PH assumption is not broken by
+construction). The weights are log hazard ratios; with the seed they are the
+calibration's only free parameters.
 """
 
 from __future__ import annotations
@@ -27,10 +33,9 @@ import numpy as np
 from analysis.synth.design import Design
 
 RADICAL = ("resection", "transplant", "ablation", "TACE+ablation")  # analysis_plan.yml derived.radical_treatment
-# log-hazard-like weights of the prognostic scores
-PFS_WEIGHTS = {"non_radical": 1.0, "synchronous": 1.0, "bclc_c_d": 0.7}
-OS_WEIGHTS = {"non_radical": 1.0, "bclc_c_d": 0.8}
-NOISE_SD = 1.0
+# log hazard ratios of the prognostic scores
+PFS_WEIGHTS = {"non_radical": 1.25, "synchronous": 1.25, "bclc_c_d": 1.0}
+OS_WEIGHTS = {"non_radical": 1.4, "bclc_c_d": 1.2}
 
 
 def prognostic_scores(covariates, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -40,8 +45,9 @@ def prognostic_scores(covariates, rng: np.random.Generator) -> tuple[np.ndarray,
         "bclc_c_d": covariates["bclc_initial"].isin(["C", "D"]).to_numpy(),
     }
     n = len(covariates)
-    pfs = sum(w * x[k] for k, w in PFS_WEIGHTS.items()) + NOISE_SD * rng.standard_normal(n)
-    os_ = sum(w * x[k] for k, w in OS_WEIGHTS.items()) + NOISE_SD * rng.standard_normal(n)
+    # standard Gumbel noise, -log(E): the rank order of a proportional-hazards model
+    pfs = sum(w * x[k] for k, w in PFS_WEIGHTS.items()) - np.log(rng.standard_exponential(n))
+    os_ = sum(w * x[k] for k, w in OS_WEIGHTS.items()) - np.log(rng.standard_exponential(n))
     return pfs, os_
 
 
@@ -68,19 +74,25 @@ def assign_pairs(design: Design, pfs_score: np.ndarray, os_score: np.ndarray):
     rec_event = design.os_event[free][records]
     candidates = np.nonzero(~censored)[0]
     candidates = candidates[np.argsort(pfs_days[candidates], kind="stable")]
-    heap: list[tuple[float, int]] = []
+    # heap of OS-score ranks (0 = worst score): plain ints keep heapq fast at 10^6 patients
+    worst_first = np.argsort(-os_score, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[worst_first] = np.arange(n)
+    cand_rank = rank[candidates].tolist()
+    # how many candidates (in PFS order) are eligible for each OS record: PFS day <= OS day
+    eligible = np.searchsorted(pfs_days[candidates], rec_days, side="right").tolist()
+    heap: list[int] = []
+    push, pop = heapq.heappush, heapq.heappop
+    taken: list[int] = []
     j = 0
-    neg_score = (-os_score).tolist()
-    cand_days = pfs_days[candidates].tolist()
-    cand_list = candidates.tolist()
-    out_patient = np.empty(len(rec_days), dtype=np.int64)
-    for k, day in enumerate(rec_days.tolist()):
-        while j < len(cand_list) and cand_days[j] <= day:
-            heapq.heappush(heap, (neg_score[cand_list[j]], cand_list[j]))
+    for limit in eligible:
+        while j < limit:
+            push(heap, cand_rank[j])
             j += 1
         if not heap:
             raise RuntimeError("design admits no pairing with PFS <= OS")
-        out_patient[k] = heapq.heappop(heap)[1]
+        taken.append(pop(heap))
+    out_patient = worst_first[np.asarray(taken, dtype=np.int64)]
     os_days[out_patient] = rec_days
     os_event[out_patient] = rec_event
     return pfs_days, pfs_event, os_days, os_event

@@ -52,14 +52,22 @@ EXCLUSIONS = (("more than 4 pulmonary metastases", 0.35), ("extrapulmonary metas
 EXCLUDED_PER_PATIENT = 14 / 62
 
 
+# ISO text of every day the generator can produce, looked up instead of formatted
+_DAY0 = np.datetime64("1990-01-01")
+_ISO_DAYS = np.datetime_as_string(_DAY0 + np.arange(0, 40 * 366), unit="D").astype(object)
+
+
 def _iso(dates: np.ndarray) -> np.ndarray:
-    text = np.datetime_as_string(dates.astype("datetime64[D]"), unit="D").astype(object)
-    text[np.isnat(dates)] = ""
+    """ISO dates as text ('' for NaT), by table look-up (fast for millions of rows)."""
+    missing = np.isnat(dates)
+    offset = (dates.astype("datetime64[D]") - _DAY0).astype(np.int64)
+    text = _ISO_DAYS[np.where(missing, 0, offset)]
+    text[missing] = ""
     return text
 
 
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
-    return (prefix + pd.Series(numbers).astype(str).str.zfill(width)).to_numpy(dtype=object)
+    return np.array([f"{prefix}{i:0{width}d}" for i in numbers.tolist()], dtype=object)
 
 
 def _exact_flags(rng: np.random.Generator, n: int, count: int) -> np.ndarray:
@@ -69,9 +77,8 @@ def _exact_flags(rng: np.random.Generator, n: int, count: int) -> np.ndarray:
 
 
 def _decimal(values: np.ndarray) -> np.ndarray:
-    text = np.char.mod("%.1f", np.nan_to_num(values)).astype(object)
-    text[np.isnan(values)] = ""
-    return text
+    """One decimal as text ('' for NaN)."""
+    return np.array(["" if v != v else f"{v:.1f}" for v in values.tolist()], dtype=object)
 
 
 def build_tables(rng: np.random.Generator, design: Design, times, covariates: pd.DataFrame,
