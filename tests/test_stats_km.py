@@ -157,3 +157,29 @@ def test_empty_and_bad_input():
         km_fit([1, 2], [1])
     with pytest.raises(ValueError):
         km_fit([1, 2], [1, 1], transform="arcsine")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=0, max_value=12), st.booleans()),  # coarse times -> many ties
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_random_tied_data_matches_lifelines(rows):
+    """Property: on arbitrary tied/censored data the curve equals lifelines' and the CI brackets S."""
+    time = np.array([t for t, _ in rows], dtype=float)
+    event = np.array([int(e) for _, e in rows])
+    km = km_fit(time, event)
+    ref = KaplanMeierFitter().fit(time, event)
+    np.testing.assert_allclose(km.survival, ref.survival_function_.iloc[:, 0].loc[km.times], rtol=1e-12)
+    assert np.all(np.diff(km.survival) <= 1e-15)
+    ok = np.isfinite(km.ci_lower)
+    assert np.all(km.ci_lower[ok] <= km.survival[ok] + 1e-12)
+    assert np.all(km.survival[ok] <= km.ci_upper[ok] + 1e-12)
+    assert at_risk(km, 0) == len(rows)

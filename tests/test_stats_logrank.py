@@ -147,3 +147,28 @@ def test_missing_group_values_are_dropped():
     full = logrank_test([1, 2, 3, 4], [1, 1, 1, 1], ["a", "b", "a", "b"])
     with_missing = logrank_test([1, 2, 3, 4, 9], [1, 1, 1, 1, 1], ["a", "b", "a", "b", None])
     assert with_missing["chi2"] == pytest.approx(full["chi2"])
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 10), st.booleans(), st.sampled_from(["a", "b", "c"])),
+        min_size=4,
+        max_size=40,
+    )
+)
+def test_random_data_matches_lifelines_multivariate(rows):
+    """Property: our statistic equals lifelines' multivariate_logrank_test on arbitrary tied data."""
+    time = np.array([r[0] for r in rows], dtype=float)
+    event = np.array([int(r[1]) for r in rows])
+    group = np.array([r[2] for r in rows], dtype=object)
+    ours = logrank_test(time, event, group, levels=["a", "b", "c"])
+    if not ours["applicable"]:
+        return
+    ref = multivariate_logrank_test(time, group.astype(str), event)
+    assert ours["df"] == ref.degrees_of_freedom
+    assert ours["chi2"] == pytest.approx(ref.test_statistic, rel=1e-8, abs=1e-10)
