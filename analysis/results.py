@@ -70,14 +70,20 @@ def to_jsonable(value):
 
 
 def _software_versions() -> dict:
+    """Versions of the libraries behind the numbers (module ``__version__`` where already
+    imported, package metadata otherwise, so that nothing heavy is imported just for this)."""
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": ".".join(str(p) for p in sys.version_info[:3])}
     for name in SOFTWARE:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = None
+        module = sys.modules.get(name)
+        found = getattr(module, "__version__", None) if module is not None else None
+        if found is None:
+            try:
+                found = version(name)
+            except PackageNotFoundError:
+                found = None
+        out[name] = str(found) if found is not None else None
     return out
 
 
