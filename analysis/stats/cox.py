@@ -156,9 +156,7 @@ def _fit(frame: pd.DataFrame, columns: list[str], alpha: float):
     converged = True
     for item in caught:
         text = str(item.message)
-        if issubclass(item.category, ConvergenceWarning) and ("norm(delta)" in text or "converge" in text.split(".")[0]):
-            if "completed successfully" in text and "norm(delta)" not in text:
-                continue
+        if issubclass(item.category, ConvergenceWarning) and ("norm(delta)" in text or "failed to converge" in text):
             converged = False
             messages.append(text.splitlines()[0])
     return fitter, converged, messages
@@ -257,8 +255,8 @@ def fit_cox(time, event, factors: pd.DataFrame, names: list[str], alpha: float =
     if n_events == 0:
         notes.append(f"{', '.join(names)}: no events; hazard ratios not estimable")
         for term in design.terms:
-            result["terms"].append({**term, "hr": None, "ci": [None, None], "p": None, "factor_p": None,
-                                    "warning": "no events"})
+            result["terms"].append({**term, "hr": None, "ci": [None, None], "p": None, "wald_chi2": None,
+                                    "factor_p": None, "warning": "no events"})
         return result
 
     separated = {}
@@ -276,7 +274,8 @@ def fit_cox(time, event, factors: pd.DataFrame, names: list[str], alpha: float =
         notes.extend(f"{', '.join(names)}: {m}" for m in messages)
     if fitter is None:
         for term in design.terms:
-            result["terms"].append({**term, "hr": None, "ci": [None, None], "p": None, "factor_p": None,
+            result["terms"].append({**term, "hr": None, "ci": [None, None], "p": None, "wald_chi2": None,
+                                    "factor_p": None,
                                     "warning": separated.get(term["term"], "model did not converge")})
         return result
 
