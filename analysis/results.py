@@ -124,7 +124,7 @@ def flow(cohort) -> dict | None:
 
 
 def _curve_summary(km, plan, method: str) -> dict:
-    from analysis.stats.km import at_risk, survival_at
+    from analysis.stats.km import at_risk, greenwood_se_at, survival_at
     from analysis.stats.median_ci import METHODS, median_ci
 
     by_method = {m: median_ci(km, m) for m in METHODS}
@@ -135,7 +135,7 @@ def _curve_summary(km, plan, method: str) -> dict:
         rates[_time_key(landmark)] = {
             "estimate": _finite(estimate.estimate),
             "ci": [_finite(estimate.lo), _finite(estimate.hi)],
-            "se": _finite(estimate.se),
+            "se": _finite(greenwood_se_at(km, landmark)),
         }
     return {
         "n": km.n,

@@ -9,7 +9,7 @@ import pytest
 from lifelines import KaplanMeierFitter
 from lifelines.datasets import load_leukemia, load_rossi, load_waltons
 
-from analysis.stats.km import at_risk, km_fit, survival_at
+from analysis.stats.km import at_risk, greenwood_se_at, km_fit, survival_at
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,9 @@ def test_greenwood_by_hand_6mp(remission):
     se10 = s10 * math.sqrt(3 / (21 * 18) + 1 / (17 * 16) + 1 / (15 * 14))
     est = survival_at(km, 10)
     assert est.estimate == pytest.approx(s10, rel=1e-12)
-    assert est.se == pytest.approx(se10, rel=1e-12)
+    assert greenwood_se_at(km, 10) == pytest.approx(se10, rel=1e-12)
+    assert greenwood_se_at(km, 5) == 0.0
+    estimate, lo, hi = est  # the documented 3-tuple
     assert se10 == pytest.approx(0.0963, abs=5e-5)
     # log-log CI by its formula: S^exp(+/- z sigma / log S)
     z = 1.959963984540054

@@ -39,12 +39,11 @@ TRANSFORMS = ("log-log", "log", "plain")
 
 
 class SurvivalEstimate(NamedTuple):
-    """S(t) with its pointwise CI and Greenwood SE (NaN when t is beyond follow-up)."""
+    """S(t) with its pointwise CI (NaN when t is beyond follow-up): ``estimate, lo, hi = ...``."""
 
     estimate: float
     lo: float
     hi: float
-    se: float
 
 
 @dataclass(frozen=True)
@@ -194,7 +193,7 @@ def km_fit(time, event, alpha: float = 0.05, transform: str = "log-log") -> KMRe
 
 
 def survival_at(km: KMResult, t: float) -> SurvivalEstimate:
-    """S(t) with CI and SE at time ``t``: the step function's value at the last observed time <= t.
+    """S(t) with its pointwise CI at time ``t``: the step function's value at the last observed time <= t.
 
     Beyond the largest observed time the curve is not estimable: NaN (R's
     ``summary(fit, times, extend = FALSE)`` drops such times), unless it has
@@ -202,16 +201,22 @@ def survival_at(km: KMResult, t: float) -> SurvivalEstimate:
     """
     nan = float("nan")
     if km.n == 0:
-        return SurvivalEstimate(nan, nan, nan, nan)
+        return SurvivalEstimate(nan, nan, nan)
     if t > km.max_time:
         # known only if the curve has already reached 0 (last observation an event)
-        if km.survival[-1] <= 0.0:
-            return SurvivalEstimate(0.0, nan, nan, nan)
-        return SurvivalEstimate(nan, nan, nan, nan)
+        return SurvivalEstimate(0.0, nan, nan) if km.survival[-1] <= 0.0 else SurvivalEstimate(nan, nan, nan)
     i = km._index_at(t)
     if i < 0:
-        return SurvivalEstimate(1.0, 1.0, 1.0, 0.0)
-    return SurvivalEstimate(float(km.survival[i]), float(km.ci_lower[i]), float(km.ci_upper[i]), float(km.se[i]))
+        return SurvivalEstimate(1.0, 1.0, 1.0)
+    return SurvivalEstimate(float(km.survival[i]), float(km.ci_lower[i]), float(km.ci_upper[i]))
+
+
+def greenwood_se_at(km: KMResult, t: float) -> float:
+    """Greenwood SE of S(t) (0 before the first event; NaN where ``survival_at`` is NaN or S = 0)."""
+    if km.n == 0 or t > km.max_time:
+        return float("nan")
+    i = km._index_at(t)
+    return 0.0 if i < 0 else float(km.se[i])
 
 
 def at_risk(km: KMResult, t: float) -> int:
