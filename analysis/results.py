@@ -349,8 +349,46 @@ def _plan_section(plan) -> dict:
     }
 
 
+def check_plan(plan) -> None:
+    """The plan settings the statistics read; a bad one is reported like bad data (exit status 2)."""
+    from analysis.data.errors import DataError, Problem
+    from analysis.stats.km import TRANSFORMS
+    from analysis.stats.median_ci import METHODS
+
+    name = Path(plan.path).name
+    problems = []
+
+    def bad(key: str, value, rule: str) -> None:
+        problems.append(Problem(file=name, line=None, column=key, value=str(value), rule=rule))
+
+    survival = plan.raw.get("survival", {})
+    if survival.get("median_ci_method") not in METHODS:
+        bad("survival.median_ci_method", survival.get("median_ci_method"), f"must be one of {', '.join(METHODS)}")
+    if survival.get("ci_transform") not in TRANSFORMS:
+        bad("survival.ci_transform", survival.get("ci_transform"), f"must be one of {', '.join(TRANSFORMS)}")
+    alpha = survival.get("alpha")
+    if not isinstance(alpha, (int, float)) or not 0 < float(alpha) < 1:
+        bad("survival.alpha", alpha, "must be a number between 0 and 1")
+    if survival.get("ties", "efron") != "efron":
+        bad("survival.ties", survival.get("ties"), "only 'efron' is implemented (lifelines CoxPHFitter)")
+    cox = plan.raw.get("cox", {})
+    selection = cox.get("selection", {})
+    if selection.get("rule") != "univariable_p_below":
+        bad("cox.selection.rule", selection.get("rule"), "only 'univariable_p_below' is implemented")
+    threshold = selection.get("threshold")
+    if not isinstance(threshold, (int, float)) or not 0 < float(threshold) <= 1:
+        bad("cox.selection.threshold", threshold, "must be a number in (0, 1]")
+    for key, names in (("logrank_factors", plan.raw.get("logrank_factors", [])), ("cox.candidates", cox.get("candidates", []))):
+        for factor in names:
+            if factor not in plan.raw.get("factors", {}):
+                bad(key, factor, "is not a factor defined under 'factors'")
+    if problems:
+        raise DataError(problems)
+
+
 def compute_results(cohort) -> dict:
     """The results dict of docs/ARCHITECTURE.md for ``cohort`` (JSON-ready after ``to_jsonable``)."""
+    check_plan(cohort.plan)
     from analysis.stats.followup import median_followup
     from analysis.stats.technical import complication_outcomes, technical_outcomes
 

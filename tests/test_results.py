@@ -171,3 +171,20 @@ def test_epv_warning_when_few_events(cohort):
     assert cox["epv"] == pytest.approx(results["pfs"]["events"] / len(cox["multivariable"]))
     assert cox["epv"] < 10
     assert any("EPV" in w for w in cox["warnings"])
+
+
+def test_bad_plan_setting_exits_2(tmp_path, capsys):
+    """A median CI method the code does not know is reported like bad data (plan file, key, value)."""
+    import yaml
+
+    from analysis.cli import main
+    from analysis.paths import PLAN_FILE
+
+    plan = yaml.safe_load(PLAN_FILE.read_text(encoding="utf-8"))
+    plan["survival"]["median_ci_method"] = "sas"
+    bad_plan = tmp_path / "plan.yml"
+    bad_plan.write_text(yaml.safe_dump(plan, allow_unicode=True), encoding="utf-8")
+    assert main(["results", "--data", str(DATA), "--plan", str(bad_plan), "--out", str(tmp_path / "r.json")]) == 2
+    err = capsys.readouterr().err
+    assert "plan.yml" in err and "survival.median_ci_method" in err and "'sas'" in err
+    assert "Traceback" not in err
