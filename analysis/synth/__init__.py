@@ -34,7 +34,7 @@ import pandas as pd
 from analysis import paths
 from analysis.synth.assign import assign_pairs, prognostic_scores
 from analysis.synth.covariates import draw_covariates
-from analysis.synth.design import Design, solve_design
+from analysis.synth.design import Design, counts_from_published, solve_design
 from analysis.synth.tables import build_tables
 from analysis.synth.writer import write_tables
 
@@ -57,14 +57,15 @@ def generate(seed: int = SHIPPED_SEED, n: int = SHIPPED_PATIENTS) -> dict[str, p
     if n < 1:
         raise ValueError("the number of patients must be at least 1")
     design = solve_design()
-    calibrated = n == len(design)
+    counts = counts_from_published()
+    calibrated = n == len(design) == counts.n_patients
     rng = np.random.default_rng(seed)
-    covariates = draw_covariates(rng, n, calibrated)
+    covariates = draw_covariates(rng, n, counts, calibrated)
     pfs_score, os_score = prognostic_scores(covariates, rng)
     if not calibrated:
         design = resample_design(design, n, rng)
     times = assign_pairs(design, pfs_score, os_score)
-    return build_tables(rng, design, times, covariates, calibrated)
+    return build_tables(rng, times, covariates, counts, calibrated)
 
 
 def readme_text(seed: int, n: int) -> str:

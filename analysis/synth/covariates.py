@@ -5,15 +5,18 @@ HBV-dominated aetiology, mostly Child-Pugh A, ECOG 0-1, right-skewed AFP with
 some values missing, initial BCLC stages 0-D with the primary treatment drawn
 given the stage (curative options mostly for 0-A), about a third synchronous POs.
 
-With ``calibrated=True`` (the 62-patient shipped cohort) the counts the paper
-prints are exact: 33 men / 29 women, mean age 61.0, 145 POs in 1-4 per patient.
-Otherwise every quantity is drawn from the same probabilities (any N).
+The published counts come from ``published_results.yml`` (``CohortCounts``).
+With ``calibrated=True`` (N = the published number of patients) they are exact:
+33 men / 29 women, mean age 61.0, 145 POs in 1-4 per patient. Otherwise every
+quantity is drawn with the same proportions (any N).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from analysis.synth.design import CohortCounts
 
 # (codes, probabilities)
 ECOG = ((0, 1, 2), (0.60, 0.35, 0.05))
@@ -29,15 +32,14 @@ TREATMENT_BY_BCLC = {
     "C": (0.25, 0.00, 0.03, 0.12, 0.35, 0.20, 0.05),
     "D": (0.00, 0.00, 0.00, 0.00, 0.30, 0.50, 0.20),
 }
-P_MALE = 33 / 62
-AGE_MEAN, AGE_SD, AGE_RANGE = 61.0, 9.0, (34, 82)
+AGE_SD, AGE_RANGE = 9.0, (34, 82)
 AFP_LOG_MEDIAN, AFP_LOG_SD, P_AFP_MISSING = np.log(25.0), 2.0, 0.06
 P_SYNCHRONOUS = 0.35
 P_INTRAHEPATIC_CONTROL = 0.74
 P_SYSTEMIC_AFTER = 0.40
-# POs per patient: 1, 2, 3, 4 (the shipped counts 19/16/14/13 give 145 POs)
-POS_COUNTS_62 = (19, 16, 14, 13)
-P_POS = tuple(c / 62 for c in POS_COUNTS_62)
+# shape of the POs-per-patient distribution (fewer patients with more POs); the
+# exact counts are the nearest ones that add up to the published patients and POs
+POS_SHAPE = (0.31, 0.26, 0.23, 0.20)
 
 
 def _choice(rng: np.random.Generator, spec, n: int) -> np.ndarray:
@@ -50,10 +52,10 @@ def _exact_counts(rng: np.random.Generator, codes, counts) -> np.ndarray:
     return values[rng.permutation(len(values))]
 
 
-def _ages(rng: np.random.Generator, n: int, calibrated: bool) -> np.ndarray:
-    age = np.clip(np.round(rng.normal(AGE_MEAN, AGE_SD, n)), *AGE_RANGE).astype(int)
-    if calibrated:  # nudge single patients by one year until the mean is exactly AGE_MEAN
-        target = int(round(AGE_MEAN * n))
+def _ages(rng: np.random.Generator, n: int, mean_age: float, calibrated: bool) -> np.ndarray:
+    age = np.clip(np.round(rng.normal(mean_age, AGE_SD, n)), *AGE_RANGE).astype(int)
+    if calibrated:  # nudge single patients by one year until the mean is exactly the published one
+        target = int(round(mean_age * n))
         while age.sum() != target:
             step = 1 if age.sum() < target else -1
             movable = np.nonzero((age + step >= AGE_RANGE[0]) & (age + step <= AGE_RANGE[1]))[0]
@@ -61,16 +63,17 @@ def _ages(rng: np.random.Generator, n: int, calibrated: bool) -> np.ndarray:
     return age
 
 
-def draw_covariates(rng: np.random.Generator, n: int, calibrated: bool) -> pd.DataFrame:
+def draw_covariates(rng: np.random.Generator, n: int, counts: CohortCounts, calibrated: bool) -> pd.DataFrame:
     """One row per patient: the contract's clinical columns plus ``n_pos`` and ``synchronous``."""
+    pos_values = np.arange(counts.pos_range[0], counts.pos_range[1] + 1)
+    pos_counts = counts.pos_counts(POS_SHAPE)
     if calibrated:
-        n_male = int(round(P_MALE * n))
-        sex = _exact_counts(rng, ("M", "F"), (n_male, n - n_male))
-        n_pos = _exact_counts(rng, (1, 2, 3, 4), POS_COUNTS_62).astype(int)
+        sex = _exact_counts(rng, ("M", "F"), (counts.n_male, n - counts.n_male))
+        n_pos = _exact_counts(rng, pos_values, pos_counts).astype(int)
     else:
-        sex = np.where(rng.random(n) < P_MALE, "M", "F").astype(object)
-        n_pos = rng.choice(4, size=n, p=P_POS) + 1
-    age = _ages(rng, n, calibrated)
+        sex = np.where(rng.random(n) < counts.n_male / counts.n_patients, "M", "F").astype(object)
+        n_pos = pos_values[rng.choice(len(pos_values), size=n, p=np.asarray(pos_counts) / counts.n_patients)]
+    age = _ages(rng, n, counts.mean_age, calibrated)
     ecog = _choice(rng, ECOG, n).astype(int)
     etiology = _choice(rng, ETIOLOGY, n)
     child_pugh = _choice(rng, CHILD_PUGH, n)

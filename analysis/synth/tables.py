@@ -14,10 +14,11 @@ turned into ISO strings at the end:
 * 1-3 sessions 2-7 weeks apart (never after progression or last contact); the
   first session is the first ablation; each session's POs share its modality;
 * complications per session (pneumothorax the most common); major (SIR C-F)
-  in exactly 13/62 patients of the shipped cohort, with probability 13/62 for
-  other N;
+  in exactly the published number of patients (13/62) of the shipped cohort,
+  with that proportion for other N;
 * technical success for every PO; technical efficacy fails (one PO not
-  completely ablated) in exactly 2/62 patients of the shipped cohort.
+  completely ablated) in exactly 62 - 60 = 2 patients of the shipped cohort;
+* the mean PO diameter is exactly the published 2.3 cm in the shipped cohort.
 """
 
 from __future__ import annotations
@@ -25,18 +26,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.synth.design import Design
+from analysis.synth.design import CohortCounts
 
 ENROLMENT = (np.datetime64("2012-10-01"), np.datetime64("2019-01-31"))
 DATA_CUTOFF = np.datetime64("2021-03-31")
-P_EFFICACY_FAIL = 2 / 62
-P_MAJOR = 13 / 62
 SESSIONS_P = (0.55, 0.32, 0.13)  # 1, 2, 3 sessions (capped by the number of POs)
 P_MWA = 0.7
 P_GENERAL_ANAESTHESIA = 0.15
 P_RIGHT = 0.56
 LOBES = {"right": (("RUL", "RML", "RLL"), (0.34, 0.14, 0.52)), "left": (("LUL", "LLL"), (0.44, 0.56))}
-DIAMETER_MEAN, DIAMETER_LOG_SD, DIAMETER_RANGE = 2.3, 0.38, (0.5, 5.0)
+DIAMETER_LOG_SD, DIAMETER_RANGE = 0.38, (0.5, 5.0)
 # minor complications per session: (type, probability, class A share, treatment)
 MINOR = (("pneumothorax", 0.30, 0.7, "observation"), ("pleural_effusion", 0.08, 0.8, ""),
          ("hemorrhage", 0.10, 0.7, ""), ("hemoptysis", 0.07, 0.6, "hemostatic drugs"),
@@ -81,9 +80,16 @@ def _decimal(values: np.ndarray) -> np.ndarray:
     return np.array(["" if v != v else f"{v:.1f}" for v in values.tolist()], dtype=object)
 
 
-def build_tables(rng: np.random.Generator, design: Design, times, covariates: pd.DataFrame,
+def build_tables(rng: np.random.Generator, times, covariates: pd.DataFrame, counts: CohortCounts,
                  calibrated: bool) -> dict[str, pd.DataFrame]:
-    """The five contract tables as string columns, ready for CSV."""
+    """The five contract tables as string columns, ready for CSV.
+
+    ``times`` = (pfs_days, pfs_event, os_days, os_event) per patient; ``counts``
+    the published counts, exact when ``calibrated`` and proportions otherwise.
+    """
+    p_efficacy_fail = 1 - counts.efficacy_count / counts.n_patients
+    p_major = counts.major_count / counts.n_patients
+    mean_diameter = counts.mean_diameter_cm
     pfs_days, pfs_event, os_days, os_event = times
     n = len(covariates)
     width = max(3, len(str(n)))
@@ -141,15 +147,16 @@ def build_tables(rng: np.random.Generator, design: Design, times, covariates: pd
         (u[:, None] > np.cumsum(LOBES["right"][1])[None, :-1]).sum(axis=1)]
     left_lobe = np.asarray(LOBES["left"][0], dtype=object)[(u > LOBES["left"][1][0]).astype(int)]
     lobe = np.where(side == "right", right_lobe, left_lobe)
-    log_mu = np.log(DIAMETER_MEAN) - DIAMETER_LOG_SD ** 2 / 2
+    log_mu = np.log(mean_diameter) - DIAMETER_LOG_SD ** 2 / 2
     diameter = np.clip(np.exp(rng.normal(log_mu, DIAMETER_LOG_SD, m)), *DIAMETER_RANGE)
     if calibrated:  # the printed mean, exactly: rescale, round to 1 mm, fix the rounding drift
-        diameter = np.round(diameter * DIAMETER_MEAN / diameter.mean(), 1)
-        drift = int(round((DIAMETER_MEAN * m - diameter.sum()) * 10))
+        diameter = np.round(diameter * mean_diameter / diameter.mean(), 1)
+        drift = int(round((mean_diameter * m - diameter.sum()) * 10))
         adjust = rng.choice(np.nonzero(diameter > 1.0)[0], size=abs(drift), replace=False)
         diameter[adjust] += np.sign(drift) * 0.1
     diameter = np.round(diameter, 1)
-    fail = _exact_flags(rng, n, int(round(P_EFFICACY_FAIL * n))) if calibrated else rng.random(n) < P_EFFICACY_FAIL
+    fail = (_exact_flags(rng, n, counts.n_patients - counts.efficacy_count) if calibrated
+            else rng.random(n) < p_efficacy_fail)
     incomplete = fail[lesion_patient] & (lesion_number == 0)
     local_prog = progressed[lesion_patient] & (incomplete | (rng.random(m) < 0.12))
     lesions = pd.DataFrame({
@@ -172,7 +179,7 @@ def build_tables(rng: np.random.Generator, design: Design, times, covariates: pd
         hit = np.nonzero(rng.random(s) < p)[0]
         sir = np.where(rng.random(len(hit)) < share_a, "A", "B")
         rows.append(pd.DataFrame({"row": hit, "complication": kind, "sir_class": sir, "treatment": treatment}))
-    major = _exact_flags(rng, n, int(round(P_MAJOR * n))) if calibrated else rng.random(n) < P_MAJOR
+    major = _exact_flags(rng, n, counts.major_count) if calibrated else rng.random(n) < p_major
     major_session = session_start[np.nonzero(major)[0]]
     kinds = np.asarray([k for k, _, _ in MAJOR], dtype=object)
     pick = rng.choice(len(MAJOR), size=len(major_session), p=[p for _, p, _ in MAJOR])
