@@ -130,6 +130,11 @@ def test_logrank_table(results):
     assert trend[0].cells[4] == theme.p_value(results["logrank"]["os"]["pos_count"]["trend"]["p"])
     first = table.rows[0]
     assert first.heading and first.cells[0] == results["plan"]["factors"]["sex"]["label"]
+    # levels in plan order even after a JSON round trip (which sorts keys: Female < Male)
+    import json
+
+    reloaded = tbl_logrank(json.loads(json.dumps(results, sort_keys=True)), "os")
+    assert [r.cells[0] for r in reloaded.rows[1:3]] == list(results["plan"]["factors"]["sex"]["levels"])
 
 
 def test_baseline_and_lesion_tables(results):

@@ -180,7 +180,12 @@ def tbl_logrank(results: dict, endpoint: str) -> Table:
         test = tests[name]
         p_text = theme.p_value(test["p"]) if test.get("applicable", True) else "n/a"
         table.add(test.get("label") or _factor_label(results, name), "", "", "", p_text, heading=True)
-        for level, group in test["groups"].items():
+        # level order from the plan (the JSON file sorts dict keys alphabetically)
+        plan_levels = results.get("plan", {}).get("factors", {}).get(name, {}).get("levels", [])
+        levels = [lvl for lvl in plan_levels if lvl in test["groups"]]
+        levels += [lvl for lvl in test["groups"] if lvl not in levels]
+        for level in levels:
+            group = test["groups"][level]
             lo, hi = group["median_ci"]
             table.add(level, str(group["n"]), str(group["events"]), theme.median_ci(group["median"], lo, hi), "", indent=1)
         if test.get("trend"):
