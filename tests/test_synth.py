@@ -212,3 +212,10 @@ def test_contract_file_list_matches_writer():
 
     assert set(FILES) == set(REQUIRED_FILES) | {"screening"} and "screening" in OPTIONAL_FILES
     assert isinstance(pd.read_csv(paths.SHIPPED_DATA / "screening.csv"), pd.DataFrame)
+
+
+def test_cli_reports_unwritable_output(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    assert cli_main(["synth", "--out", str(blocker / "cohort")]) == 2
+    assert "cannot write" in capsys.readouterr().err

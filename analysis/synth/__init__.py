@@ -92,7 +92,11 @@ def run(args) -> int:
     out = Path(args.out) if args.out else paths.SHIPPED_DATA
     start = time.perf_counter()
     tables = generate(seed, n)
-    write_tables(tables, out, readme=readme_text(seed, n))
+    try:
+        write_tables(tables, out, readme=readme_text(seed, n))
+    except OSError as error:
+        print(f"synth: cannot write the cohort to {out}: {error.strerror or error}", file=sys.stderr)
+        return 2
     rows = ", ".join(f"{name} {len(frame)}" for name, frame in tables.items())
     print(f"synthetic cohort (seed {seed}, {n} patients) written to {out}: {rows} "
           f"[{time.perf_counter() - start:.1f} s]")
