@@ -67,7 +67,7 @@ def derive_cohort(raw: RawTables, plan: Plan, data_dir: Path) -> Cohort:
 
     major = set(plan.major_classes)
     complications["major"] = complications["sir_class"].isin(major)
-    per_session = complications.groupby("session_id").agg(
+    per_session = complications.groupby("session_id", sort=False).agg(
         n_complications=("sir_class", "size"), major_complication=("major", "any"))
     sessions = sessions.merge(per_session, how="left", left_on="session_id", right_index=True)
     sessions["n_complications"] = sessions["n_complications"].fillna(0).astype(int)
@@ -79,14 +79,14 @@ def derive_cohort(raw: RawTables, plan: Plan, data_dir: Path) -> Cohort:
     by_patient = lesions.assign(
         _success=lesions["technical_success"] == "yes",
         _complete=lesions["complete_ablation"] == "yes",
-    ).groupby("patient_id").agg(
+    ).groupby("patient_id", sort=False).agg(
         n_pos=("lesion_id", "size"),
         largest_po_cm=("diameter_cm", "max"),
         mean_po_cm=("diameter_cm", "mean"),
         technical_success=("_success", "all"),
         technical_efficacy=("_complete", "all"),
     )
-    session_summary = sessions.assign(_any=sessions["n_complications"] > 0).groupby("patient_id").agg(
+    session_summary = sessions.assign(_any=sessions["n_complications"] > 0).groupby("patient_id", sort=False).agg(
         n_sessions=("session_id", "size"),
         modality_first=("modality", "first"),   # sessions are sorted by date: the first session's
         any_complication=("_any", "any"),

@@ -161,12 +161,13 @@ def read_raw_csv(path, filename: str | None = None) -> RawFile:
                                     more=len(wrong) - 20))
     good = body[n_fields[body] == expected]
 
-    # Rebuild the text from the header and the well-formed records only (vectorised byte mask).
-    keep = np.concatenate(([header_rec], good))
-    mask = np.zeros(len(buf) + 1, dtype=np.int8)
-    np.add.at(mask, starts[keep], 1)
-    np.add.at(mask, np.minimum(ends[keep] + 1, len(buf)), -1)
-    clean = buf[np.cumsum(mask[:-1]).astype(bool)].tobytes()
+    clean = data
+    if len(wrong):   # rebuild the text from the header and the well-formed records (vectorised byte mask)
+        keep = np.concatenate(([header_rec], good))
+        mask = np.zeros(len(buf) + 1, dtype=np.int8)
+        np.add.at(mask, starts[keep], 1)
+        np.add.at(mask, np.minimum(ends[keep] + 1, len(buf)), -1)
+        clean = buf[np.cumsum(mask[:-1], dtype=np.int8).astype(bool)].tobytes()
     if not clean.endswith(b"\n"):
         clean += b"\n"
     try:

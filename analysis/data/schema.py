@@ -45,15 +45,18 @@ def _range_text(low: float, low_inclusive: bool, high: float | None) -> str:
 
 
 def is_iso_date(values: pd.Series) -> pd.Series:
-    """True where ``values`` is a real calendar date written YYYY-MM-DD."""
-    shaped = values.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
-    parsed = pd.to_datetime(values.where(shaped), format="%Y-%m-%d", errors="coerce")
-    return shaped & parsed.notna()
+    """True where ``values`` is a real calendar date written YYYY-MM-DD.
+
+    pandas' ``%Y-%m-%d`` parser also takes unpadded months and days (2017-7-5);
+    requiring ten characters on top of a successful parse leaves only the ISO form.
+    """
+    parsed = pd.to_datetime(values, format="%Y-%m-%d", errors="coerce")
+    return parsed.notna() & (values.str.len() == 10)
 
 
 def as_number(values: pd.Series) -> pd.Series:
-    """Numbers as float; anything else (text, blank, inf) is NaN."""
-    numbers = pd.to_numeric(values.where(values.str.strip() == values), errors="coerce")
+    """Numbers as float; anything else (text, blank, inf, nan) is NaN."""
+    numbers = pd.to_numeric(values, errors="coerce")
     return numbers.where(np.isfinite(numbers))
 
 
@@ -98,7 +101,8 @@ def file_schema(name: str, frame: pd.DataFrame, complete: bool = True) -> pa.Dat
         if column not in frame.columns:
             continue
         checks = column_checks(kind, codes, required, RANGES.get(name, {}).get(column))
-        columns[column] = pa.Column(checks=checks, unique=UNIQUE_ID.get(name) == column, nullable=False)
+        # text cells are never null ("" is a blank): nullable=True spares pandera a null scan per check
+        columns[column] = pa.Column(checks=checks, unique=UNIQUE_ID.get(name) == column, nullable=True)
     if name == "screening" and {"included", "patient_id", "exclusion_reason"} <= set(frame.columns):
         included = frame["included"]
         columns["patient_id"].checks.append(pa.Check(
@@ -146,7 +150,7 @@ def cross_file_schemas(typed: dict[str, pd.DataFrame]) -> dict[str, pa.DataFrame
                 error=f"date order: {later} is before {earlier}"))
 
     if p is not None and sessions is not None:
-        first_session = sessions.groupby("patient_id")["session_date"].min()
+        first_session = sessions.groupby("patient_id", sort=False)["session_date"].min()
         earliest = p["patient_id"].map(first_session)
         add("patients", "first_ablation_date", rule(
             lambda x: ~(p["patient_id"].isin(sessions["patient_id"])) | earliest.isna() | x.isna() | (x == earliest),
@@ -267,7 +271,7 @@ def study_warnings(typed: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame],
     study = plan["study"]
     if patients is not None and lesions is not None:
         limit = study["criteria"]["max_pos_per_patient"]
-        n_pos = patients["patient_id"].map(lesions.groupby("patient_id").size()).fillna(0).astype(int)
+        n_pos = patients["patient_id"].map(lesions.groupby("patient_id", sort=False).size()).fillna(0).astype(int)
         warnings += capped_messages(
             "patients.csv", patients, n_pos > limit, "patient_id",
             f"more than {limit} POs in lesions.csv (study criterion: at most {limit}; warning)")
