@@ -283,6 +283,14 @@ def test_missing_data_directory(tmp_path, capsys):
     assert "data directory not found" in err
 
 
+def test_an_unknown_code_is_not_reported_again_across_files(data, capsys):
+    set_cell(data, S, 2, "modality", "XFA")   # P001-S1; its lesions say RFA
+    code, _, err = validate(data, capsys)
+    assert code == 2
+    assert "sessions.csv:2 column 'modality' value 'XFA'" in err
+    assert "modality differs" not in err
+
+
 def test_missing_plan_is_a_clean_error(data, capsys, tmp_path):
     code = main(["validate", "--data", str(data), "--plan", str(tmp_path / "nope.yml")])
     _, err = capsys.readouterr()

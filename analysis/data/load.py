@@ -53,8 +53,10 @@ def typed_table(name: str, text: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for column in text.columns:
         values = text[column]
-        kind = COLUMNS[name].get(column, ("str", None, False))[0]
-        if kind == "date":
+        kind, codes = COLUMNS[name].get(column, ("str", None, False))[:2]
+        if kind == "code":   # an unknown code is reported once, by the file check, not again across files
+            out[column] = values.where(values.isin([str(c) for c in codes]))
+        elif kind == "date":
             out[column] = pd.to_datetime(values.where(values != ""), format="%Y-%m-%d", errors="coerce")
         elif kind == "float":
             out[column] = schema.as_number(values).astype(float)

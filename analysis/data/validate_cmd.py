@@ -47,10 +47,12 @@ def run(args) -> int:
     from analysis.plan import load_plan
 
     directory = paths.data_dir(args.data)
+    hint = (" (the shipped synthetic data are written by `python -m analysis synth`)"
+            if directory == paths.SHIPPED_DATA else "")
     if not directory.is_dir():
-        hint = (" (the shipped synthetic data are written by `python -m analysis synth`)"
-                if directory == paths.SHIPPED_DATA else "")
         raise DataError([Problem(str(directory), None, None, None, "data directory not found" + hint)])
+    if hint and not any(directory.glob("*.csv")):
+        raise DataError([Problem(str(directory), None, None, None, "data directory holds no CSV files" + hint)])
     try:
         plan = load_plan(args.plan)
     except (OSError, yaml.YAMLError) as error:
