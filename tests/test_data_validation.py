@@ -99,6 +99,12 @@ CASES = [
     # file structure
     ("missing required file", lambda d: (d / L).unlink(), L, None, None, "required file is missing"),
     ("empty file", lambda d: (d / S).write_bytes(b""), S, None, None, "file is empty"),
+    ("no patients", lambda d: write_rows(d / P, read_rows(d / P)[:1]), P, None, None,
+     "header but no data rows"),
+    ("UTF-16 without byte-order mark", lambda d: (d / L).write_bytes((d / L).read_text(encoding="utf-8").encode("utf-16-le")),
+     L, 1, None, "NUL bytes"),
+    ("empty column name", lambda d: write_rows(d / C, [r + ([""] if i == 0 else ["x"]) for i, r in enumerate(read_rows(d / C))]),
+     C, 1, None, "header has an empty column name"),
     ("missing column", lambda d: write_rows(d / C, [r[:-1] for r in read_rows(d / C)]),
      C, 1, "treatment", "required column is missing from the header"),
     ("unknown column", lambda d: write_rows(d / S, [r + (["x"] if i else ["Anesthesia2"])
@@ -128,6 +134,7 @@ CASES = [
     ("non-ISO date", lambda d: set_cell(d, S, 3, "session_date", "04/02/2017"), S, 3, "session_date", "not a valid date"),
     ("not a number", lambda d: set_cell(d, P, 6, "age", "sixty"), P, 6, "age", "not a number"),
     ("decimal comma", lambda d: set_cell(d, L, 3, "diameter_cm", "2,5"), L, 3, "diameter_cm", "not a number"),
+    ("infinite number", lambda d: set_cell(d, P, 6, "afp_ng_ml", "inf"), P, 6, "afp_ng_ml", "not a number"),
     ("negative age", lambda d: set_cell(d, P, 7, "age", "-1"), P, 7, "age", "must be >= 0 and <= 120"),
     ("age too high", lambda d: set_cell(d, P, 7, "age", "130"), P, 7, "age", "must be >= 0 and <= 120"),
     ("negative AFP", lambda d: set_cell(d, P, 8, "afp_ng_ml", "-3"), P, 8, "afp_ng_ml", "must be >= 0"),
@@ -135,6 +142,10 @@ CASES = [
     ("duplicate patient id", lambda d: set_cell(d, P, 3, "patient_id", "P001"), P, 3, "patient_id", "duplicate id: must be unique"),
     ("duplicate lesion id", lambda d: set_cell(d, L, 3, "lesion_id", "P001-S1-L1"), L, 3, "lesion_id", "duplicate id"),
     ("duplicate session id", lambda d: append_line(d, S, "P001-S1,P001,2017-07-26,RFA,general"), S, 32, "session_id", "duplicate id"),
+    ("duplicate screening id", lambda d: set_cell(d, "screening.csv", 5, "screening_id", "S001"),
+     "screening.csv", 5, "screening_id", "duplicate id"),
+    ("screening: patient listed twice", lambda d: set_cell(d, "screening.csv", 22, "patient_id", "P001"),
+     "screening.csv", 22, "patient_id", "listed more than once"),
     ("duplicated row", lambda d: append_line(d, C, "P003-S1,pneumothorax,B,"), C, 11, None, "duplicated row"),
     ("screening: included without patient", lambda d: set_cell(d, "screening.csv", 2, "patient_id", ""),
      "screening.csv", 2, "patient_id", "an included patient needs a patient_id"),
@@ -314,6 +325,20 @@ def test_enrolment_outside_window_is_a_warning(data, capsys):
     code, out, err = validate(data, capsys)
     assert code == 0, err
     assert "patients.csv:4 column 'first_ablation_date' value '2012-09-11': first ablation outside" in out
+
+
+def test_session_without_lesion_is_a_warning(data, capsys):
+    append_line(data, S, "P001-S2,P001,2017-08-26,RFA,local")
+    code, out, err = validate(data, capsys)
+    assert code == 0, err
+    assert "sessions.csv:32 column 'session_id' value 'P001-S2': session has no lesion" in out
+
+
+def test_patient_missing_from_screening_is_a_warning(data, capsys):
+    drop_rows(data, "screening.csv", "patient_id", {"P004"})
+    code, out, err = validate(data, capsys)
+    assert code == 0, err
+    assert "patients.csv:5 column 'patient_id' value 'P004': patient not listed as included" in out
 
 
 # --- real subprocesses: the command as a user types it -----------------------------------------

@@ -125,6 +125,9 @@ def read_data_dir(directory: Path, plan: Plan) -> RawTables:
         problems += raw.problems
         if raw.frame is None:
             continue
+        if name == "patients" and raw.frame.empty and not raw.problems:
+            problems.append(Problem(path.name, None, None, None,
+                                    "file has a header but no data rows (at least one patient is required)"))
         header_problems = _header_problems(name, raw.header)
         problems += header_problems
         text[name] = raw.frame
