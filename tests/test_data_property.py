@@ -155,3 +155,28 @@ def test_any_corruption_is_reported_cleanly(corruptions):
         assert "data problem(s) found" in message, (described, message)
         assert "Traceback" not in message and "internal error" not in message, (described, message)
         assert digests(d) == before, described
+
+
+@settings(max_examples=int(os.environ.get("DATA_PROPERTY_EXAMPLES", 60)), deadline=None,
+          derandomize=not os.environ.get("DATA_PROPERTY_EXAMPLES"),
+          suppress_health_check=[HealthCheck.too_slow])
+@given(file=st.sampled_from(FILES + ["screening"]), where=st.floats(min_value=0, max_value=1),
+       garbage=st.binary(min_size=1, max_size=12), cut=st.booleans())
+def test_arbitrary_bytes_never_crash(file, where, garbage, cut):
+    """Random bytes spliced in (or the file cut there): valid or not, the answer is 0 or 2, never a crash."""
+    import contextlib
+
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp) / "data"
+        shutil.copytree(EXAMPLE, d)
+        data = (d / f"{file}.csv").read_bytes()
+        at = int(where * len(data))
+        (d / f"{file}.csv").write_bytes(data[:at] + garbage + (b"" if cut else data[at:]))
+        before = digests(d)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["validate", "--data", str(d)])
+        assert code in (0, 2)
+        assert "Traceback" not in err.getvalue() and "internal error" not in err.getvalue(), err.getvalue()
+        assert (code == 0) == (err.getvalue() == "")
+        assert digests(d) == before

@@ -120,7 +120,11 @@ def read_data_dir(directory: Path, plan: Plan) -> RawTables:
             if name in REQUIRED_FILES:
                 problems.append(Problem(path.name, None, None, None, "required file is missing"))
             continue
-        raw = read_raw_csv(path)
+        try:
+            raw = read_raw_csv(path)
+        except OSError as error:   # unreadable (permissions, a broken network drive...)
+            problems.append(Problem(path.name, None, None, None, f"file could not be read: {error}"))
+            continue
         provenance[path.name] = raw.sha256
         problems += raw.problems
         if raw.frame is None:

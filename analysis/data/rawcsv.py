@@ -26,7 +26,7 @@ import pandas as pd
 
 from analysis.data.errors import Problem
 
-NEWLINE, COMMA, QUOTE, CR = ord("\n"), ord(","), ord('"'), ord("\r")
+NEWLINE, COMMA, QUOTE = ord("\n"), ord(","), ord('"')
 
 
 @dataclass
@@ -105,6 +105,8 @@ def read_raw_csv(path, filename: str | None = None) -> RawFile:
         return raw
     if data.startswith(codecs.BOM_UTF8):   # Excel's "CSV UTF-8" writes one: tolerated
         data = data[len(codecs.BOM_UTF8):]
+    if b"\r" in data:   # CRLF (Windows) and lone CR (classic Mac) end lines too, as for pandas
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     if not data.strip():
         raw.problems.append(Problem(filename, None, None, None, "file is empty (no header row)"))
         return raw
@@ -116,12 +118,7 @@ def read_raw_csv(path, filename: str | None = None) -> RawFile:
         return raw
 
     buf = np.frombuffer(data, dtype=np.uint8)
-    lengths = ends - starts
-    # a record holding nothing (or only the '\r' of a CRLF line ending) is a blank line: skipped
-    last_is_cr = np.zeros(len(ends), dtype=bool)
-    nonempty = lengths > 0
-    last_is_cr[nonempty] = buf[ends[nonempty] - 1] == CR
-    blank = (lengths == 0) | ((lengths == 1) & last_is_cr)
+    blank = (ends - starts) == 0   # an empty line: skipped, as pandas does
     # physical line number of each record's first byte
     all_newlines = np.flatnonzero(buf == NEWLINE)
     line_of = np.searchsorted(all_newlines, starts) + 1
@@ -131,8 +128,13 @@ def read_raw_csv(path, filename: str | None = None) -> RawFile:
         raw.problems.append(Problem(filename, None, None, None, "file is empty (no header row)"))
         return raw
     header_rec = kept[0]
-    header_text = data[starts[header_rec]: ends[header_rec]].decode("utf-8").rstrip("\r")
-    header = next(csv.reader([header_text]))
+    header_text = data[starts[header_rec]: ends[header_rec]].decode("utf-8")
+    try:
+        header = next(csv.reader(io.StringIO(header_text, newline="")))
+    except (csv.Error, StopIteration) as error:
+        raw.problems.append(Problem(filename, int(line_of[header_rec]), None, header_text[:80],
+                                    f"header row could not be read: {error}"))
+        return raw
     raw.header = header
     seen: set[str] = set()
     for name in header:   # the header is one line: a loop over columns, not rows
@@ -152,7 +154,7 @@ def read_raw_csv(path, filename: str | None = None) -> RawFile:
     for rec in wrong[:20]:
         raw.problems.append(Problem(
             filename, int(line_of[rec]), None,
-            data[starts[rec]: ends[rec]][:80].decode("utf-8", errors="replace").rstrip("\r"),
+            data[starts[rec]: ends[rec]][:80].decode("utf-8", errors="replace"),
             f"row has {int(n_fields[rec])} fields, the header has {expected} "
             "(truncated or shifted row; a comma inside a value must be quoted)"))
     if len(wrong) > 20:
