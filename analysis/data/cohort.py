@@ -29,7 +29,8 @@ class Cohort:
     complications one row per complication, with major (bool)
     factors       one categorical column per plan factor, indexed like ``patients``
     screening     the screening file, or None
-    corrections   the corrections applied (ledger rows), possibly empty
+    corrections   the corrections applied: the ledger's rows (its nine columns, as text,
+                  in ledger order), possibly empty; see docs/DATA.md
     provenance    {file name: SHA-256 of the raw file}
     warnings      study-criteria warnings (data valid, criteria broken)
     """

@@ -23,8 +23,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 from pandera.errors import SchemaErrors
+
+try:   # pandera >= 0.24 names its pandas API explicitly; older releases export it at the top
+    import pandera.pandas as pa
+except ImportError:  # pragma: no cover
+    import pandera as pa
 
 from analysis.data.contract import COLUMNS, RANGES, UNIQUE_ID
 from analysis.data.errors import MAX_PER_RULE, Problem
