@@ -23,6 +23,7 @@ from analysis import paths
 from analysis.tables import theme
 
 RESULTS_ENV_VAR = "ABLATION_RESULTS"
+DOCUMENT_WIDTH_MM = 150  # A4 with 2.5 cm margins leaves 160 mm of text width
 
 SYNTHETIC_NOTICE = (
     "**SYNTHETIC DATA — NOT PATIENT RESULTS.** Every number, table and figure in this document "
@@ -118,7 +119,8 @@ class ReportContext:
         if endpoint not in plan.endpoints:
             raise KeyError(f"no figure called {name!r}")
         if kind == "forest" and not factor:
-            return forest_figure(self.results, endpoint, plan)
+            # Narrower than the journal's two-column 170 mm so it fits the document's text width.
+            return forest_figure(self.results, endpoint, plan, width_mm=DOCUMENT_WIDTH_MM)
         if kind == "km" and (not factor or factor == "overall"):
             return km_figure(self.cohort, self.results, endpoint)
         if kind == "km" and factor in plan.factors:

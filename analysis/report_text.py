@@ -22,6 +22,12 @@ def _month_year(iso: str) -> str:
     return f"{MONTHS[day.month - 1]} {day.year}"
 
 
+def _lower_first(label: str) -> str:
+    """'Initial BCLC stage' -> 'initial BCLC stage'; acronyms ('AFP', 'PO timing') stay as they are."""
+    first = label.split(" ", 1)[0]
+    return label if len(first) > 1 and first[1].isupper() else label[:1].lower() + label[1:]
+
+
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -145,10 +151,23 @@ class InlineText:
                       for level, g in test["groups"].items()]
             levels = [level for _, level in sorted(groups)]
             contrast = " vs ".join(levels) if len(levels) == 2 else f"most favourable: {levels[0]}"
-            found.append(f"{test.get('label', name).lower()} ({contrast}; {theme.p_text(test['p'])})")
+            found.append(f"{_lower_first(test.get('label', name))} ({contrast}; {theme.p_text(test['p'])})")
         if not found:
             return f"No factor was associated with {label.lower()} by the log-rank test (all P ≥ {alpha:g})."
         return f"Longer {label.lower()} was associated with {_join(found)} by the log-rank test."
+
+    @property
+    def most_common_complication(self) -> str:
+        """The complication type recorded in most patients, with its count: 'pneumothorax (34/62 patients)'."""
+        by_type = self.r["complications"]["by_type"]
+        name, item = max(by_type.items(), key=lambda kv: (kv[1]["patients"]["count"], kv[0]))
+        patients = item["patients"]
+        return f"{name.replace('_', ' ')} ({patients['count']}/{patients['denominator']} patients)"
+
+    @property
+    def pfs_events_short(self) -> str:
+        item = self.r["pfs"]
+        return f"{item['events']} of {item['n']} patients progressed or died"
 
     pfs_median = property(lambda self: self._median("pfs"))
     os_median = property(lambda self: self._median("os"))

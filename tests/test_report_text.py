@@ -1,0 +1,45 @@
+"""Inline text of the documents: formatted from a hand-built results dict."""
+
+from __future__ import annotations
+
+from analysis.report_text import InlineText, _lower_first
+
+
+def results(p_radical: float = 0.004, p_sex: float = 0.4) -> dict:
+    return {
+        "plan": {"alpha": 0.05, "logrank_factors": ["sex", "radical_treatment"]},
+        "pfs": {"label": "Progression-free survival", "events": 40, "n": 62, "median": 11.4329,
+                "median_ci": [10.071, 12.795], "rates": {"12": {"estimate": 0.435484}}},
+        "logrank": {"pfs": {
+            "sex": {"label": "Sex", "p": p_sex, "groups": {
+                "Female": {"events": 20, "expected": 19.0}, "Male": {"events": 20, "expected": 21.0}}},
+            # groups come back alphabetical from JSON; the favourable level has the lower O/E
+            "radical_treatment": {"label": "Treatment of primary HCC", "p": p_radical, "groups": {
+                "Non-radical": {"events": 25, "expected": 12.5}, "Radical": {"events": 15, "expected": 27.5}}},
+        }},
+        "technical_efficacy": {"count": 60, "denominator": 62, "proportion": 60 / 62},
+    }
+
+
+def test_median_with_ci_and_rate() -> None:
+    text = InlineText(results())
+    assert text.pfs_median == "11.4 months (95% CI 10.1\u201312.8)"
+    assert text.pfs_rate_12 == "43.5%"
+    assert text.technical_efficacy == "96.8% (60/62)"
+
+
+def test_factor_sentence_names_only_significant_factors_best_level_first() -> None:
+    sentence = InlineText(results()).pfs_factors
+    assert "treatment of primary HCC (Radical vs Non-radical; P = 0.004)" in sentence
+    assert "sex" not in sentence.lower().replace("associated", "")
+
+
+def test_factor_sentence_when_nothing_is_significant() -> None:
+    sentence = InlineText(results(p_radical=0.2)).pfs_factors
+    assert sentence.startswith("No factor was associated with progression-free survival")
+
+
+def test_lower_first_keeps_acronyms() -> None:
+    assert _lower_first("Initial BCLC stage") == "initial BCLC stage"
+    assert _lower_first("PO timing") == "PO timing"
+    assert _lower_first("AFP") == "AFP"
