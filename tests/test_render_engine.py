@@ -243,7 +243,8 @@ def test_document_without_cells_renders_without_a_kernel(tmp_path, capsys):
     assert "engine: embedded" in output and "kernel ready" not in output
     html = (tmp_path / "second.html").read_text(encoding="utf-8")
     assert "Figure\u00a01: A one-pixel dot." in html or "Figure&nbsp;1: A one-pixel dot." in html
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["prerender.txt", "second.html"]
+    # hidden entries (a render cache) aside
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["prerender.txt", "second.html"]
     assert (tmp_path / "prerender.txt").read_text().startswith("render_all=\n")  # one file: not a full render
 
 
@@ -355,3 +356,11 @@ def test_stale_staging_of_a_dead_render_is_removed(tmp_path, capsys):
     status = main(["render", str(PROJECT / "second.qmd"), "--to", "html", "--engine", "embedded", "--out", str(tmp_path)])
     assert status == 0 and not stale.exists()
     assert not list(tmp_path.glob(".render-staging-*"))
+
+
+@pytest.mark.render
+def test_a_dying_kernel_is_a_document_error(tmp_path, capsys):
+    path = write(tmp_path, "```{python}\n#| label: boom\nimport os\nos._exit(3)\n```\n")
+    status = main(["render", str(path), "--to", "html", "--engine", "embedded", "--out", str(tmp_path / "out")])
+    assert status == 2
+    assert "doc.qmd:1: cell 'boom': the Python kernel died" in capsys.readouterr().err

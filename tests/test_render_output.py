@@ -99,10 +99,11 @@ def docx_text(path: Path) -> str:
 
 def test_outputs_written_with_prerender(rendered):
     out = rendered[0]
-    assert sorted(p.name for p in out.iterdir()) == sorted(
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(
         ["features.html", "features.pdf", "features.docx", "second.html", "second.pdf", "second.docx", "prerender.txt"])
     assert (out / "prerender.txt").read_text().splitlines() == [
         "render_all=1", f"data={DATA_NAME}", "inputs=features.qmd,second.qmd"]
+    assert not list(out.glob(".render-staging-*"))
 
 
 @pytest.mark.parametrize("fmt", ["html", "pdf", "docx"])

@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 import nbformat
-from jupyter_client import KernelManager
+from jupyter_client import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from analysis.render.errors import RenderError
 from analysis.render.qmd import Cell, InlineExpr, QmdDocument
@@ -95,16 +96,17 @@ def execute_document(doc: QmdDocument, execute_defaults: dict[str, Any], env: di
     if not any(kind in ("cell", "inline") for kind, _ in steps):
         return result
     nb = nbformat.v4.new_notebook()
-    # IPC transport: a local kernel needs no TCP ports (and ipykernel warns about unencrypted TCP)
+    # IPC transport: a local kernel needs no TCP ports (and ipykernel warns about unencrypted TCP).
+    # The async manager is what nbclient expects: its client polls without blocking, so a dead kernel is noticed.
     socket_dir = Path(tempfile.mkdtemp(prefix="qmd-kernel-"))
-    manager = KernelManager(kernel_name="python3", transport="ipc", ip=str(socket_dir / "kernel"))
+    manager = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(socket_dir / "kernel"))
     client = NotebookClient(nb, km=manager, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3",
                             resources={"metadata": {"path": str(doc.path.parent)}})
     try:
         _run_in_kernel(client, nb, doc, steps, execute_defaults, env, result, progress)
     finally:  # nbclient leaves a kernel manager it did not create running
         if manager.has_kernel:
-            manager.shutdown_kernel(now=True)
+            run_sync(manager.shutdown_kernel)(now=True)
         shutil.rmtree(socket_dir, ignore_errors=True)
     return result
 
@@ -165,6 +167,10 @@ def _run_cell(client: NotebookClient, nb: Any, doc: QmdDocument, cell: Cell, def
         line = _error_qmd_line(error, cell, doc)
         raise RenderError(f"{cell.describe()} (cell starts at line {cell.line}) failed: {error.ename}: {error.evalue}",
                           doc.path, line) from None
+    except CellTimeoutError:
+        raise RenderError(f"{cell.describe()} ran longer than {CELL_TIMEOUT_SECONDS} s", doc.path, cell.line) from None
+    except DeadKernelError:
+        raise RenderError(f"{cell.describe()}: the Python kernel died (crash or exit)", doc.path, cell.line) from None
     finally:
         if width or height:
             _run_hidden(client, nb, f"__qmd_mpl.rcParams['figure.figsize'] = ({FIG_WIDTH}, {FIG_HEIGHT})")
