@@ -13,6 +13,7 @@ leave the same files behind.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ def publish_results(out_dir: str | os.PathLike) -> int:
     """Write results, tables and figures into ``out_dir``; 0 on success, 2 on bad data."""
     from analysis.data import load_cohort
     from analysis.data.errors import DataError
+    from analysis.figures.cache import FigureCache
     from analysis.figures.catalog import write_all_figures
     from analysis.plan import load_plan
     from analysis.report import ReportContext
@@ -47,6 +49,13 @@ def publish_results(out_dir: str | os.PathLike) -> int:
     for name in TABLE_NAMES:
         context.table(name).write(out / "tables")
     print(f"  tables:  {out / 'tables'} ({len(TABLE_NAMES)} tables, .md and .csv)")
-    written = write_all_figures(cohort, results, out / "figures")
+    # Figures are drawn from the results as the file holds them, like the documents
+    # draw theirs, so a figure's cache key is the same here and in the documents.
+    published = json.loads(results_path.read_text(encoding="utf-8"))
+    figure_cache = FigureCache.from_env()  # set by the render command; None: draw every figure
+    written = write_all_figures(cohort, published, out / "figures", cache=figure_cache)
     print(f"  figures: {out / 'figures'} ({len(written)} figures, .pdf .svg .png .tiff)")
+    if figure_cache is not None:
+        print(f"  figure cache: {len(figure_cache.hits)} reused, {len(figure_cache.misses)} drawn")
+        figure_cache.prune()
     return 0

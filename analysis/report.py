@@ -132,5 +132,8 @@ class ReportContext:
         from IPython.display import Image
 
         from analysis.figures import png_bytes
+        from analysis.figures.cache import document_png
 
-        return Image(data=png_bytes(self.figure_object(name), dpi=dpi), format="png")
+        # Drawn again only when what the figure is drawn from changed (render cache, if any).
+        data = document_png(name, self.cohort, self.results, dpi, lambda: png_bytes(self.figure_object(name), dpi=dpi))
+        return Image(data=data, format="png")

@@ -12,12 +12,14 @@ The render command calls ``write_all_figures(cohort, results, <output>/figures)`
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+from analysis.figures.cache import FigureCache, figure_key
 from analysis.figures.flow import flow_figure
 from analysis.figures.forest import forest_figure
 from analysis.figures.km import km_figure
-from analysis.figures.save import save_figure
+from analysis.figures.save import FORMATS, save_figure
 
 
 def figure_names(cohort) -> list[str]:
@@ -31,22 +33,46 @@ def figure_names(cohort) -> list[str]:
     return names
 
 
-def write_all_figures(cohort, results: dict, out_dir: str | Path) -> dict[str, list[Path]]:
+def write_all_figures(cohort, results: dict, out_dir: str | Path,
+                      cache: FigureCache | None = None) -> dict[str, list[Path]]:
     """Write every figure in every format into ``out_dir``; return {figure name: [paths]}.
 
     Each figure is closed (its references dropped) as soon as it is written, so
-    memory stays flat however many factors the plan lists.
+    memory stays flat however many factors the plan lists. With a ``cache``, a
+    figure whose key (``analysis.figures.cache.figure_key``: exactly what it is
+    drawn from) is in the cache is copied from there instead of drawn;
+    ``cache.hits`` / ``cache.misses`` list the names.
     """
     out = Path(out_dir)
     written: dict[str, list[Path]] = {}
     plan = cohort.plan
+    makers = []
     for endpoint in plan.endpoints:
-        written[f"km_{endpoint}_overall"] = save_figure(km_figure(cohort, results, endpoint), f"km_{endpoint}_overall", out)
+        makers.append((f"km_{endpoint}_overall", lambda e=endpoint: km_figure(cohort, results, e)))
         for factor in plan.logrank_factors:
-            name = f"km_{endpoint}_{factor}"
-            written[name] = save_figure(km_figure(cohort, results, endpoint, factor), name, out)
+            makers.append((f"km_{endpoint}_{factor}", lambda e=endpoint, f=factor: km_figure(cohort, results, e, f)))
     for endpoint in plan.endpoints:
-        name = f"forest_{endpoint}"
-        written[name] = save_figure(forest_figure(results, endpoint, plan), name, out)
-    written["flow"] = save_figure(flow_figure(results), "flow", out)
+        makers.append((f"forest_{endpoint}", lambda e=endpoint: forest_figure(results, e, plan)))
+    makers.append(("flow", lambda: flow_figure(results)))
+    for name, make in makers:
+        written[name] = _write_one(name, make, cohort, results, out, cache)
     return written
+
+
+def _write_one(name, make, cohort, results, out: Path, cache: FigureCache | None) -> list[Path]:
+    files = [f"{name}.{fmt}" for fmt in FORMATS]
+    key = figure_key(name, cohort, results, variant="files-" + ",".join(FORMATS)) if cache is not None else None
+    entry = cache.get(key, files) if key else None
+    if entry is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for file_name in files:
+            shutil.copyfile(entry / file_name, out / file_name)
+            paths.append(out / file_name)
+        cache.hits.append(name)
+        return paths
+    paths = save_figure(make(), name, out)
+    if key:
+        cache.put(key, paths)
+        cache.misses.append(name)
+    return paths

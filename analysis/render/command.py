@@ -93,6 +93,26 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
 
     output_dir = project.output_dir
     output_dir.mkdir(parents=True, exist_ok=True)
+    # Freeze-like cache (analysis/render/cache.py; embedded engine only): unchanged inputs reuse the outputs.
+    cache_report, render_cache, cache_inputs, throwaway = None, None, None, None
+    if not use_quarto:
+        from analysis.render import cache as render_cache_module
+
+        render_cache = render_cache_module.RenderCache(output_dir)
+        cache_inputs = render_cache_module.render_inputs(project, documents, formats, "embedded", env, output_dir)
+        manifest, cache_report = (None, render_cache_module.CacheReport("off")) if no_cache \
+            else render_cache.lookup(cache_inputs)
+        if manifest is not None:
+            written, cache_report.restored = render_cache.restore(manifest)
+            progress(f"cache: {cache_report.describe()}")
+            progress(f"rendered {len(documents)} document(s) in {time.perf_counter() - started:.1f} s "
+                     f"(engine: embedded; cache: hit):")
+            for file in written:
+                progress(f"  {file}  ({file.stat().st_size:,} bytes)")
+            return 0
+        progress(f"cache: {cache_report.describe()}")
+        figure_root, throwaway = render_cache_module.figure_cache_root(output_dir, no_cache)
+        env[render_cache_module.CACHE_ENV_VAR] = str(figure_root)
     _remove_stale_staging(output_dir)
     staging = output_dir / f"{STAGING_PREFIX}{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -105,12 +125,16 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
         else:
             _render_embedded(project, documents, project_mode, render_all, formats, staging, env, timings, progress)
         written = _swap_in(staging, output_dir)
+        if render_cache is not None:  # a --no-cache render refreshes the cache
+            render_cache.store(cache_inputs, written)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if throwaway:
+            shutil.rmtree(env[render_cache_module.CACHE_ENV_VAR], ignore_errors=True)
 
     progress("")
     progress(f"rendered {len(documents)} document(s) in {time.perf_counter() - started:.1f} s "
-             f"(engine: {'quarto' if use_quarto else 'embedded'}; cache: {'off (--no-cache)' if no_cache else 'none yet'}):")
+             f"(engine: {'quarto' if use_quarto else 'embedded'}; cache: {cache_report.status if cache_report else 'none (quarto)'}):")
     for file in written:
         progress(f"  {file}  ({file.stat().st_size:,} bytes)")
     for name, steps in timings.items():

@@ -1,0 +1,239 @@
+"""Per-figure file cache: a figure is drawn again only when what it is drawn from changed.
+
+The key of a figure is the SHA-256 of exactly what the drawing functions read:
+
+    every figure   the analysis package's source (``code_digest``), the plotting
+                   libraries' versions, the analysis plan, the synthetic flags
+    km_<e>[_<f>]   the cohort's ``<e>_months`` and ``<e>_event`` columns, the
+                   factor's categories and codes, ``results['logrank'][e][f]``
+    forest_<e>     ``results['cox'][e]``
+    flow           ``results['flow']`` and ``results['n_patients']``
+
+Results enter the key in their JSON form (the form the results file holds and the
+documents read), so the pre-render step and the document kernel compute the same
+key for the same figure. A correction that changes only Table 1 leaves the keys of
+the Kaplan-Meier and forest figures unchanged, and their files are copied from
+the cache instead of being drawn again.
+
+The cache folder comes from ``$ABLATION_RENDER_CACHE`` (the render command sets
+it to ``<output>/.cache``); without it nothing is cached. Entries are written to
+a temporary name and renamed, so a killed render never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+CACHE_ENV_VAR = "ABLATION_RENDER_CACHE"
+FIGURES_SUBDIR = "figures"
+MAX_ENTRIES = 400  # oldest entries beyond this are removed (a few renders' worth of 31 figures)
+
+ANALYSIS_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def _source_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*")
+                  if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo"))
+
+
+def code_digest(root: Path | None = None) -> str:
+    """SHA-256 over every source file of the analysis package (names and bytes).
+
+    Memoised on the files' names, sizes and modification times, so a long-lived
+    process (a kernel, the test run) sees an edited file at once.
+    """
+    root = Path(root or ANALYSIS_PACKAGE)
+    files = _source_files(root)
+    signature = tuple((p.relative_to(root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    return _digest_of(root, signature)
+
+
+@lru_cache(maxsize=16)
+def _digest_of(root: Path, signature: tuple) -> str:
+    digest = hashlib.sha256()
+    for relative, _, _ in signature:
+        digest.update(relative.encode() + b"\0")
+        digest.update(hashlib.sha256((root / relative).read_bytes()).digest())
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=None)
+def _library_versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = [sys.version.split()[0]]
+    for name in ("matplotlib", "pillow", "fonttools", "numpy", "pandas"):
+        try:
+            out.append(f"{name}={version(name)}")
+        except PackageNotFoundError:
+            out.append(f"{name}=?")
+    return ";".join(out)
+
+
+def _json(value) -> bytes:
+    """The value as the results file would hold it (NaN -> null, tuples -> lists), canonical bytes."""
+    def plain(v):
+        if isinstance(v, dict):
+            return {str(k): plain(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        if isinstance(v, np.ndarray):
+            return [plain(x) for x in v.tolist()]
+        if isinstance(v, (bool, np.bool_)):
+            return bool(v)
+        if isinstance(v, (int, np.integer)):
+            return int(v)
+        if isinstance(v, (float, np.floating)):
+            return float(v) if math.isfinite(v) else None
+        if v is None or isinstance(v, str):
+            return v
+        return str(v)
+
+    return json.dumps(plain(value), sort_keys=True, separators=(",", ":")).encode()
+
+
+def figure_spec(name: str, plan) -> tuple[str, str | None, str | None] | None:
+    """(kind, endpoint, factor) for a figure name (``km_pfs`` = ``km_pfs_overall``), None if unknown."""
+    if name == "flow":
+        return "flow", None, None
+    kind, _, rest = name.partition("_")
+    endpoint, _, factor = rest.partition("_")
+    if endpoint not in plan.endpoints:
+        return None
+    if kind == "forest" and not factor:
+        return "forest", endpoint, None
+    if kind == "km" and factor in ("", "overall"):
+        return "km", endpoint, None
+    if kind == "km" and factor in plan.factors:
+        return "km", endpoint, factor
+    return None
+
+
+def figure_key(name: str, cohort, results: dict, variant: str = "") -> str | None:
+    """The cache key of figure ``name`` drawn from ``cohort`` and ``results`` (None: not cacheable).
+
+    ``variant`` names the file set (e.g. the formats and resolution written).
+    """
+    plan = cohort.plan
+    spec = figure_spec(name, plan)
+    if spec is None:
+        return None
+    kind, endpoint, factor = spec
+    digest = hashlib.sha256()
+
+    def add(label: str, data: bytes) -> None:
+        digest.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
+
+    add("code", code_digest().encode())
+    add("libraries", _library_versions().encode())
+    add("variant", variant.encode())
+    add("spec", _json(list(spec)))
+    add("plan", _json(plan.raw))
+    add("synthetic", _json([results.get("synthetic"), bool(getattr(cohort, "is_synthetic", False))]))
+    if kind == "km":
+        patients = cohort.patients
+        for column in (f"{endpoint}_months", f"{endpoint}_event"):
+            values = patients[column].to_numpy()
+            add(column, str(values.dtype).encode() + np.ascontiguousarray(values).tobytes())
+        if factor is not None:
+            codes = cohort.factors[factor]
+            add("levels", _json([str(c) for c in codes.cat.categories]))
+            add("codes", np.ascontiguousarray(codes.cat.codes.to_numpy(dtype=np.int64)).tobytes())
+            add("logrank", _json((results.get("logrank") or {}).get(endpoint, {}).get(factor)))
+    elif kind == "forest":
+        add("cox", _json((results.get("cox") or {}).get(endpoint)))
+    else:
+        add("flow", _json([results.get("flow"), results.get("n_patients")]))
+    return digest.hexdigest()
+
+
+class FigureCache:
+    """Files of drawn figures, one folder per key: ``<root>/figures/<key>/<file>``."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root) / FIGURES_SUBDIR
+        self.hits: list[str] = []
+        self.misses: list[str] = []
+
+    @classmethod
+    def from_env(cls) -> "FigureCache | None":
+        root = os.environ.get(CACHE_ENV_VAR)
+        return cls(root) if root else None
+
+    def _entry(self, key: str) -> Path:
+        return self.root / key
+
+    def get(self, key: str, files: list[str]) -> Path | None:
+        """The entry folder when it holds every one of ``files``, else None."""
+        entry = self._entry(key)
+        if all((entry / f).is_file() for f in files):
+            os.utime(entry)  # recently used: pruned last
+            return entry
+        return None
+
+    def put(self, key: str, sources: list[Path]) -> None:
+        """Copy ``sources`` into the entry of ``key`` (complete entry or none)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        entry = self._entry(key)
+        staging = Path(tempfile.mkdtemp(prefix=f".{key[:12]}-", dir=self.root))
+        try:
+            if entry.is_dir():  # add to an existing entry file by file
+                for source in sources:
+                    _atomic_copy(source, entry / source.name)
+                return
+            for source in sources:
+                shutil.copyfile(source, staging / source.name)
+            try:
+                os.replace(staging, entry)
+            except OSError:  # another process made it first: keep theirs
+                pass
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def put_bytes(self, key: str, file_name: str, data: bytes) -> None:
+        entry = self._entry(key)
+        entry.mkdir(parents=True, exist_ok=True)
+        tmp = entry / f".{file_name}.{os.getpid()}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, entry / file_name)
+
+    def prune(self, keep: int = MAX_ENTRIES) -> None:
+        """Remove the least recently used entries beyond ``keep``."""
+        if not self.root.is_dir():
+            return
+        entries = [p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        entries.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in entries[keep:]:
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _atomic_copy(source: Path, target: Path) -> None:
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
+def document_png(name: str, cohort, results: dict, dpi: int, draw: Callable[[], bytes]) -> bytes:
+    """PNG bytes of figure ``name`` for a document: from the cache when its key matches, else ``draw()`` (and stored)."""
+    cache = FigureCache.from_env()
+    key = figure_key(name, cohort, results, variant=f"document-png-{dpi}") if cache else None
+    if key is None:
+        return draw()
+    file_name = f"document-{dpi}.png"
+    entry = cache.get(key, [file_name])
+    if entry is not None:
+        return (entry / file_name).read_bytes()
+    data = draw()
+    cache.put_bytes(key, file_name, data)
+    return data
