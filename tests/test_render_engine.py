@@ -329,7 +329,7 @@ def test_figure_cell_needs_exactly_one_image(tmp_path):
     image = {"output_type": "display_data", "data": {"image/png": PNG_1x1, "text/plain": "<Figure>"}, "metadata": {}}
     text = "```{python}\n#| label: fig-a\n#| fig-cap: Cap\nplot()\n```\n"
     markdown = assemble(tmp_path, text, [image])
-    assert "![Cap](doc_files/fig-a-1.png){#fig-a width=" in markdown
+    assert "![Cap](doc_files/fig-a-1.png){#fig-a width=\"0.1%\"}" in markdown  # 1 px at 150 dpi of a 16 cm text width
     assert (tmp_path / "work" / "doc_files" / "fig-a-1.png").read_bytes()[:4] == b"\x89PNG"
     for outputs in ([], [image, image]):
         with pytest.raises(RenderError, match="exactly one image") as info:

@@ -118,13 +118,22 @@ def _relative(path: Path) -> str:
     return f"{path.parent.name}/{path.name}"
 
 
+# Width of the text block the figure sizes are relative to: A4 with 2.5 cm margins (16 cm).
+TEXT_WIDTH_INCHES = 16 / 2.54
+
+
 def _size(path: Path) -> str:
-    """`` width="Xin"``: the figure's physical width (pixels / dpi), the same in every format."""
+    """`` width="N%"``: the figure's width (pixels / dpi) as a share of the text width, at most 100 %.
+
+    A percentage means the same in HTML, DOCX and Typst, and a figure wider than
+    the text (e.g. ``fig-width: 9``) is scaled down rather than cut off at the margin.
+    """
     if path.suffix != ".png":
         return ""
     header = path.read_bytes()[:24]
     width_px = int.from_bytes(header[16:20], "big")  # PNG IHDR width
-    return f' width="{width_px / FIGURE_DPI:.2f}in"'
+    share = min(100.0, 100.0 * width_px / FIGURE_DPI / TEXT_WIDTH_INCHES)
+    return f' width="{share:.1f}%"'
 
 
 def _text(value: Any) -> str:
