@@ -203,6 +203,12 @@ def test_docx_images_tables_and_captions(rendered):
     assert [c.text for c in document.tables[0].rows[0].cells] == ["Group", "n", "Median PFS"]
     captions = [normalise(p.text) for p in document.paragraphs if p.style.name in ("Table Caption", "Image Caption")]
     assert captions == CAPTIONS
+    # every cross-reference is an internal hyperlink to a bookmark that exists
+    with zipfile.ZipFile(rendered[0] / "features.docx") as package:
+        xml = package.read("word/document.xml").decode()
+    anchors = set(re.findall(r'w:anchor="([^"]+)"', xml))
+    bookmarks = set(re.findall(r'w:bookmarkStart[^>]*w:name="([^"]+)"', xml))
+    assert {"tbl-demo", "tbl-md", "fig-line", "fig-bars", "sec-methods"} <= anchors <= bookmarks
 
 
 def test_second_document_shares_project_metadata(rendered):
