@@ -192,6 +192,10 @@ def test_pdf_images_are_xobjects_and_metadata_fixed(rendered):
     assert len(images) == 2
     assert reader.metadata["/CreationDate"] == "D:20000101000000Z"
     assert reader.metadata["/Title"] == "Fixture: every supported feature"
+    # citations and cross-references on page 1 are internal links (2 citations + 5 references)
+    links = [a.get_object() for a in reader.pages[0].get("/Annots") or []]
+    internal = [a for a in links if a.get("/Subtype") == "/Link" and a.get("/Dest") is not None]
+    assert len(internal) == 7
 
 
 def test_docx_images_tables_and_captions(rendered):
