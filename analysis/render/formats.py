@@ -21,6 +21,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,10 @@ def pandoc(args: list[str], input_text: str | None = None, cwd: Path | None = No
                              encoding="utf-8", cwd=cwd, env=env)
     if process.returncode != 0:
         raise RenderError(f"{what} failed: {process.stderr.strip()}")
+    for line in process.stderr.splitlines():
+        # shown, not hidden; citeproc's "citation not found" is turned into an error by run_citeproc
+        if line.strip() and "Citeproc: citation" not in line:
+            print(f"  {what}: {line.strip()}", file=sys.stderr)
     return process
 
 
