@@ -49,6 +49,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+# Above this many complete cases the models are fitted by ``analysis.stats.efron``
+# (Newton-Raphson in numpy, the same Efron likelihood; equal to lifelines to
+# ~1e-9 in the tests), because lifelines' fitter and residuals loop over
+# subjects in Python (minutes per model at 10^6 patients).
+LARGE_N = 5000
 MAX_ABS_LOG_HR = 10.0
 MAX_SE_LOG_HR = 10.0
 TIES = "efron"
@@ -127,19 +132,27 @@ def monotone_direction(time, event, x) -> int:
     x = np.asarray(x, dtype=float)
     if not event.any() or np.ptp(x) == 0:
         return 0
-    up = down = True
-    for t_event in np.unique(time[event]):
-        at_risk = time >= t_event
-        events_here = x[event & (time == t_event)]
-        up = up and bool(np.all(events_here >= x[at_risk].max()))
-        down = down and bool(np.all(events_here <= x[at_risk].min()))
-        if not (up or down):
-            return 0
-    return 1 if up else -1
+    # Per distinct event time: extremes of x over the risk set (suffix max/min over
+    # the subjects sorted by time) against the extremes of x among its events.
+    order = np.argsort(time, kind="stable")
+    t_sorted, x_sorted, e_sorted = time[order], x[order], event[order]
+    risk_max = np.maximum.accumulate(x_sorted[::-1])[::-1]
+    risk_min = np.minimum.accumulate(x_sorted[::-1])[::-1]
+    event_times = t_sorted[e_sorted]
+    x_events = x_sorted[e_sorted]
+    starts = np.flatnonzero(np.r_[True, event_times[1:] != event_times[:-1]])
+    first_at_risk = np.searchsorted(t_sorted, event_times[starts], side="left")
+    up = bool(np.all(np.minimum.reduceat(x_events, starts) >= risk_max[first_at_risk]))
+    down = bool(np.all(np.maximum.reduceat(x_events, starts) <= risk_min[first_at_risk]))
+    if up:
+        return 1
+    return -1 if down else 0
 
 
 def _fit(frame: pd.DataFrame, columns: list[str], alpha: float):
     """Fit lifelines' CoxPHFitter on ``columns``; returns (fitter, converged, messages)."""
+    if len(frame) > LARGE_N:
+        return _fit_numpy(frame, columns)
     from lifelines import CoxPHFitter
     from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 
@@ -162,17 +175,25 @@ def _fit(frame: pd.DataFrame, columns: list[str], alpha: float):
     return fitter, converged, messages
 
 
+def _fit_numpy(frame: pd.DataFrame, columns: list[str]):
+    """``_fit`` by ``analysis.stats.efron`` (large cohorts)."""
+    from analysis.stats.efron import efron_fit
+
+    try:
+        fitter = efron_fit(frame["_duration"].to_numpy(), frame["_event"].to_numpy(), frame[columns].to_numpy(), columns)
+    except np.linalg.LinAlgError as error:
+        return None, False, [f"model did not converge ({str(error).splitlines()[0]})"]
+    if not fitter.converged:
+        return fitter, False, [f"Newton-Raphson failed to converge in {fitter.iterations} iterations"]
+    return fitter, True, []
+
+
 def _null_log_likelihood(frame: pd.DataFrame) -> float:
     """Log partial likelihood at beta = 0 with Efron ties (the null model)."""
-    time = frame["_duration"].to_numpy()
-    event = frame["_event"].to_numpy().astype(bool)
-    loglik = 0.0
-    for t_event in np.unique(time[event]):
-        n_risk = float(np.sum(time >= t_event))
-        d = int(np.sum(event & (time == t_event)))
-        # Efron at beta = 0 (every risk score 1): - sum_{k=0}^{d-1} log(n - k)
-        loglik -= float(np.sum(np.log(n_risk - np.arange(d) * 1.0)))
-    return loglik
+    from analysis.stats.efron import null_log_likelihood
+
+    # Efron at beta = 0 (every risk score 1): - sum_j sum_{k=0}^{d_j-1} log(n_j - k)
+    return null_log_likelihood(frame["_duration"].to_numpy(), frame["_event"].to_numpy())
 
 
 def _z(alpha: float) -> float:
@@ -196,17 +217,27 @@ def ph_test(fitter, frame: pd.DataFrame, columns: list[str]) -> dict:
     residuals), computed here from one residual matrix so that the global test
     shares it; the tests check both against lifelines.
     """
-    from lifelines.statistics import TimeTransformers
     from scipy.stats import chi2
 
-    data = frame[["_duration", "_event", *columns]]
-    residuals = fitter.compute_residuals(data, kind="schoenfeld")[columns].to_numpy()
-    transform = TimeTransformers().get(PH_TIME_TRANSFORM)
-    events = fitter.event_observed
-    times = np.asarray(transform(fitter.durations, events, fitter.weights)[events.values], dtype=float)
+    from analysis.stats.efron import EfronFit
+
+    if isinstance(fitter, EfronFit) and PH_TIME_TRANSFORM == "rank":
+        # lifelines' "rank" transform: the running count of events in time order
+        residuals = fitter.schoenfeld[:, [list(fitter.params_.index).index(c) for c in columns]]
+        event_times = fitter.durations[fitter.event_observed]
+        times = np.empty(len(event_times))
+        times[np.argsort(event_times, kind="stable")] = np.arange(1, len(event_times) + 1)
+    else:
+        from lifelines.statistics import TimeTransformers
+
+        data = frame[["_duration", "_event", *columns]]
+        residuals = fitter.compute_residuals(data, kind="schoenfeld")[columns].to_numpy()
+        transform = TimeTransformers().get(PH_TIME_TRANSFORM)
+        events = fitter.event_observed
+        times = np.asarray(transform(fitter.durations, events, fitter.weights)[events.values], dtype=float)
     g = times - times.mean()
     variance = fitter.variance_matrix_.loc[columns, columns].to_numpy()
-    n_events = float(events.sum())
+    n_events = float(len(times))
     score = g @ residuals  # (g' R)
     scaled_score = n_events * score @ variance  # g' R*, R* = d R V
     per_term = scaled_score**2 / (n_events * np.diag(variance) * np.sum(g**2))
