@@ -10,7 +10,6 @@ Keys the engine does not implement are errors naming the file and line.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -298,6 +297,3 @@ def parse_to(value: str | None) -> list[str]:
             formats.append(TO_FORMAT[item])
     return formats
 
-
-def environ_path(value: str | os.PathLike | None) -> str | None:
-    return str(Path(value).resolve()) if value else None
