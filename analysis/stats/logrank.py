@@ -33,25 +33,38 @@ import numpy as np
 
 
 def observed_expected(time, event, group, levels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(O, E, V) per the module docstring; ``levels`` fixes the order of the groups."""
+    """(O, E, V) per the module docstring; ``levels`` fixes the order of the groups.
+
+    Vectorised over the distinct times: counts per (time, group) by ``bincount``,
+    numbers at risk by reverse cumulative sums (n_j counts every subject, as
+    ``time >= t`` does; n_kj those of group k).
+    """
+    import pandas as pd
+
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=bool)
-    group = np.asarray(group, dtype=object)
     k = len(levels)
-    observed, expected = np.zeros(k), np.zeros(k)
-    variance = np.zeros((k, k))
-    membership = np.array([[g == level for g in group] for level in levels], dtype=bool)  # k x n
-    for t in np.unique(time[event]):
-        at_risk = time >= t
-        dies = event & (time == t)
-        n_j, d_j = at_risk.sum(), dies.sum()
-        n_kj = (membership & at_risk).sum(axis=1).astype(float)
-        d_kj = (membership & dies).sum(axis=1).astype(float)
-        observed += d_kj
-        expected += d_j * n_kj / n_j
-        if n_j > 1:
-            share = n_kj / n_j
-            variance += d_j * (n_j - d_j) / (n_j - 1) * (np.diag(share) - np.outer(share, share))
+    codes = np.asarray(pd.Categorical(np.asarray(group, dtype=object), categories=list(levels)).codes)  # -1: other
+    if not event.any():
+        return np.zeros(k), np.zeros(k), np.zeros((k, k))
+    distinct, where = np.unique(time, return_inverse=True)
+    n_times = distinct.size
+    member = codes >= 0
+    flat = where[member] * k + codes[member]
+    at_time = np.bincount(flat, minlength=n_times * k).reshape(n_times, k).astype(float)
+    deaths_at_time = np.bincount(flat, weights=event[member], minlength=n_times * k).reshape(n_times, k)
+    n_kj = np.cumsum(at_time[::-1], axis=0)[::-1]
+    n_all = np.cumsum(np.bincount(where, minlength=n_times)[::-1])[::-1].astype(float)
+    d_all = np.bincount(where, weights=event, minlength=n_times)
+    has_death = d_all > 0
+    n_kj, d_kj, n_j, d_j = n_kj[has_death], deaths_at_time[has_death], n_all[has_death], d_all[has_death]
+    observed = d_kj.sum(axis=0)
+    share = n_kj / n_j[:, None]
+    expected = (d_j[:, None] * share).sum(axis=0)
+    several = n_j > 1
+    weight = np.zeros_like(n_j)
+    weight[several] = d_j[several] * (n_j[several] - d_j[several]) / (n_j[several] - 1)
+    variance = np.diag((weight[:, None] * share).sum(axis=0)) - share.T @ (weight[:, None] * share)
     return observed, expected, variance
 
 
@@ -88,7 +101,9 @@ def logrank_test(time, event, group, levels=None, trend: bool = False) -> dict:
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=int)
     group = np.asarray(group, dtype=object)
-    keep = np.array([g is not None and g == g for g in group])  # drop missing (None / NaN)
+    import pandas as pd
+
+    keep = ~pd.isna(group)  # drop missing (None / NaN)
     time, event, group = time[keep], event[keep], group[keep]
     if levels is None:
         levels = sorted(set(group.tolist()))
