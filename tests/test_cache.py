@@ -97,7 +97,7 @@ CHANGES = [("data", "data", "1,3"), ("ledger", "data", "LEDGER: patient_id,field
            ("document", "documents", "VERSION-TWO"), ("code", "code", "VERSION-TWO")]
 
 
-def test_unchanged_inputs_reuse_outputs_and_each_changed_input_recomputes(project):
+def test_unchanged_inputs_reuse_outputs_each_changed_input_recomputes_and_no_cache_renders(project):
     first = run(project)
     assert cache_line(first) == "cache: miss (nothing cached yet)"
     assert kernel_started(first)
@@ -123,9 +123,7 @@ def test_unchanged_inputs_reuse_outputs_and_each_changed_input_recomputes(projec
         assert expected in html(project), change
     assert cache_line(run(project)).startswith("cache: hit")
 
-
-def test_no_cache_renders_anew_and_refreshes_the_cache(project):
-    run(project)
+    # --no-cache renders anew (a kernel runs) and refreshes the cache.
     lines = run(project, no_cache=True)
     assert cache_line(lines) == "cache: off (--no-cache)"
     assert kernel_started(lines)
