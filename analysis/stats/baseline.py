@@ -33,15 +33,35 @@ import pandas as pd
 GROUP_COLUMN = "_group"
 
 
+def _map_distinct(series: pd.Series, func) -> pd.Series:
+    """``series.map(func)`` with ``func`` called once per distinct value (missing -> NaN).
+
+    Exact where every value has one type: a typed column, or an object column of
+    strings (pandas' factorize would merge 1 and True in a mixed object column,
+    which therefore takes the element-wise path).
+    """
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) not in ("string", "empty"):
+        return series.map(lambda v: v if v is None or (isinstance(v, float) and np.isnan(v)) else func(v))
+    codes, _ = pd.factorize(series)
+    present = codes >= 0
+    out = np.full(len(series), np.nan, dtype=object)
+    if present.any():
+        distinct, first = np.unique(codes[present], return_index=True)
+        representatives = series.iloc[np.flatnonzero(present)[first]].astype(object).tolist()
+        table = np.empty(distinct.max() + 1, dtype=object)
+        table[distinct] = [func(v) for v in representatives]
+        out[present] = table[codes[present]]
+    return pd.Series(out, index=series.index)
+
+
 def _recode(series: pd.Series, mapping: dict | None) -> pd.Series:
     """Codes -> labels as strings (missing stays missing); keys compared as text ("true", "1")."""
     known = series.notna()
-    text = series.astype(object).where(known)
-    text = text.map(lambda v: v if v is None or (isinstance(v, float) and np.isnan(v)) else (
+    text = _map_distinct(series.where(known) if series.dtype == object else series, lambda v: (
         str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v)))
     if mapping:
         by_text = {str(k).lower(): str(v) for k, v in mapping.items()}
-        text = text.map(lambda v: by_text.get(str(v).lower(), v) if isinstance(v, str) else v)
+        text = _map_distinct(text, lambda v: by_text.get(str(v).lower(), v) if isinstance(v, str) else v)
     return text.where(known)
 
 
