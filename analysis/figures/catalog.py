@@ -34,7 +34,7 @@ def figure_names(cohort) -> list[str]:
 
 
 def write_all_figures(cohort, results: dict, out_dir: str | Path,
-                      cache: FigureCache | None = None) -> dict[str, list[Path]]:
+                      cache: FigureCache | None = None, workers: int | None = None) -> dict[str, list[Path]]:
     """Write every figure in every format into ``out_dir``; return {figure name: [paths]}.
 
     Each figure is closed (its references dropped) as soon as it is written, so
@@ -42,37 +42,73 @@ def write_all_figures(cohort, results: dict, out_dir: str | Path,
     figure whose key (``analysis.figures.cache.figure_key``: exactly what it is
     drawn from) is in the cache is copied from there instead of drawn;
     ``cache.hits`` / ``cache.misses`` list the names.
+
+    Figures to draw are shared among ``workers`` forked processes (default: one
+    per CPU, at most ``MAX_WORKERS``; 1 = in this process). Every figure is drawn
+    the same way in any process, so the files are identical.
     """
     out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    makers = _makers(cohort, results)
     written: dict[str, list[Path]] = {}
+    to_draw = []
+    for name in makers:
+        files = [f"{name}.{fmt}" for fmt in FORMATS]
+        key = figure_key(name, cohort, results, variant="files-" + ",".join(FORMATS)) if cache is not None else None
+        entry = cache.get(key, files) if key else None
+        if entry is not None:
+            for file_name in files:
+                shutil.copyfile(entry / file_name, out / file_name)
+            written[name] = [out / f for f in files]
+            cache.hits.append(name)
+        else:
+            to_draw.append((name, key))
+    for (name, key), paths in zip(to_draw, _draw(cohort, results, [n for n, _ in to_draw], out, workers)):
+        written[name] = paths
+        if key:
+            cache.put(key, paths)
+            cache.misses.append(name)
+    return {name: written[name] for name in makers}
+
+
+MAX_WORKERS = 4
+_FORK_STATE: dict = {}
+
+
+def _makers(cohort, results: dict) -> dict:
+    """{figure name: function drawing it}, in catalogue order."""
     plan = cohort.plan
-    makers = []
+    makers = {}
     for endpoint in plan.endpoints:
-        makers.append((f"km_{endpoint}_overall", lambda e=endpoint: km_figure(cohort, results, e)))
+        makers[f"km_{endpoint}_overall"] = lambda e=endpoint: km_figure(cohort, results, e)
         for factor in plan.logrank_factors:
-            makers.append((f"km_{endpoint}_{factor}", lambda e=endpoint, f=factor: km_figure(cohort, results, e, f)))
+            makers[f"km_{endpoint}_{factor}"] = lambda e=endpoint, f=factor: km_figure(cohort, results, e, f)
     for endpoint in plan.endpoints:
-        makers.append((f"forest_{endpoint}", lambda e=endpoint: forest_figure(results, e, plan)))
-    makers.append(("flow", lambda: flow_figure(results)))
-    for name, make in makers:
-        written[name] = _write_one(name, make, cohort, results, out, cache)
-    return written
+        makers[f"forest_{endpoint}"] = lambda e=endpoint: forest_figure(results, e, plan)
+    makers["flow"] = lambda: flow_figure(results)
+    return makers
 
 
-def _write_one(name, make, cohort, results, out: Path, cache: FigureCache | None) -> list[Path]:
-    files = [f"{name}.{fmt}" for fmt in FORMATS]
-    key = figure_key(name, cohort, results, variant="files-" + ",".join(FORMATS)) if cache is not None else None
-    entry = cache.get(key, files) if key else None
-    if entry is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for file_name in files:
-            shutil.copyfile(entry / file_name, out / file_name)
-            paths.append(out / file_name)
-        cache.hits.append(name)
-        return paths
-    paths = save_figure(make(), name, out)
-    if key:
-        cache.put(key, paths)
-        cache.misses.append(name)
-    return paths
+def _draw_in_child(name: str) -> list[Path]:
+    cohort, results, out = _FORK_STATE["args"]
+    return save_figure(_makers(cohort, results)[name](), name, out)
+
+
+def _draw(cohort, results: dict, names: list[str], out: Path, workers: int | None) -> list[list[Path]]:
+    import multiprocessing
+    import os
+
+    if workers is None:
+        workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    workers = min(workers, len(names))
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        makers = _makers(cohort, results)
+        return [save_figure(makers[name](), name, out) for name in names]
+    from concurrent.futures import ProcessPoolExecutor
+
+    _FORK_STATE["args"] = (cohort, results, out)  # inherited by the forked workers, never pickled
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_draw_in_child, names))
+    finally:
+        _FORK_STATE.clear()
