@@ -8,7 +8,8 @@ A render is identified by the SHA-256 of everything its outputs depend on
     code        every source file of the ``analysis`` package (render engine included)
     data        every file of the data directory (corrections ledger included)
     plan        the analysis plan file
-    project     ``_quarto.yml``
+    project     ``_quarto.yml`` and the pre-render scripts it names
+    published   ``published_results.yml`` (the reproduction table compares with it)
     documents   every file in the documents' folders (the .qmd files, bibliography,
                 CSL, reference documents, images), the output folder excepted
     request     the documents, formats and engine asked for, and the ABLATION_*
@@ -107,7 +108,12 @@ def render_inputs(project, documents: list[Path], formats: list[str], engine: st
         "code": code_digest(),
         "data": tree_digest(Path(env[paths.DATA_ENV_VAR]), exclude=(output_dir,)),
         "plan": _maybe_file(paths.plan_file(env.get(paths.PLAN_ENV_VAR))),
-        "project": _maybe_file(project.config_file),
+        "project": hashlib.sha256("".join(
+            [_maybe_file(project.config_file)]
+            + [_maybe_file(project.root / entry.split()[0]) for entry in (project.pre_render or []) if entry.split()]
+        ).encode()).hexdigest(),
+        # the published numbers the reproduction table compares with (read by analysis/reproduction.py)
+        "published": _maybe_file(paths.PROJECT_ROOT / "published_results.yml"),
     }
     folders = sorted({Path(d).resolve().parent for d in documents})
     inputs["documents"] = hashlib.sha256("".join(
