@@ -120,12 +120,13 @@ def build_design(time, event, factors: pd.DataFrame, names: list[str]) -> Design
     return Design(frame=pd.DataFrame(columns), terms=terms, references=references, warnings=notes)
 
 
-def monotone_direction(time, event, x) -> int:
+def monotone_direction(time, event, x, order=None) -> int:
     """+1 / -1 if the partial likelihood in the coefficient of ``x`` alone increases
     (decreases) without bound, else 0.
 
     Monotone in +beta iff at every event the event subject has the largest x
-    of its risk set (Bryson & Johnson 1981); symmetric for -beta.
+    of its risk set (Bryson & Johnson 1981); symmetric for -beta. ``order``: a
+    stable argsort of ``time`` if the caller has one (one sort for every term).
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=bool)
@@ -134,7 +135,7 @@ def monotone_direction(time, event, x) -> int:
         return 0
     # Per distinct event time: extremes of x over the risk set (suffix max/min over
     # the subjects sorted by time) against the extremes of x among its events.
-    order = np.argsort(time, kind="stable")
+    order = np.argsort(time, kind="stable") if order is None else order
     t_sorted, x_sorted, e_sorted = time[order], x[order], event[order]
     risk_max = np.maximum.accumulate(x_sorted[::-1])[::-1]
     risk_min = np.minimum.accumulate(x_sorted[::-1])[::-1]
@@ -149,10 +150,10 @@ def monotone_direction(time, event, x) -> int:
     return -1 if down else 0
 
 
-def _fit(frame: pd.DataFrame, columns: list[str], alpha: float):
+def _fit(frame: pd.DataFrame, columns: list[str], alpha: float, order=None):
     """Fit lifelines' CoxPHFitter on ``columns``; returns (fitter, converged, messages)."""
     if len(frame) > LARGE_N:
-        return _fit_numpy(frame, columns)
+        return _fit_numpy(frame, columns, order)
     from lifelines import CoxPHFitter
     from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 
@@ -175,12 +176,13 @@ def _fit(frame: pd.DataFrame, columns: list[str], alpha: float):
     return fitter, converged, messages
 
 
-def _fit_numpy(frame: pd.DataFrame, columns: list[str]):
+def _fit_numpy(frame: pd.DataFrame, columns: list[str], order=None):
     """``_fit`` by ``analysis.stats.efron`` (large cohorts)."""
     from analysis.stats.efron import efron_fit
 
     try:
-        fitter = efron_fit(frame["_duration"].to_numpy(), frame["_event"].to_numpy(), frame[columns].to_numpy(), columns)
+        fitter = efron_fit(frame["_duration"].to_numpy(), frame["_event"].to_numpy(), frame[columns].to_numpy(), columns,
+                           order=order)
     except np.linalg.LinAlgError as error:
         return None, False, [f"model did not converge ({str(error).splitlines()[0]})"]
     if not fitter.converged:
@@ -224,9 +226,7 @@ def ph_test(fitter, frame: pd.DataFrame, columns: list[str]) -> dict:
     if isinstance(fitter, EfronFit) and PH_TIME_TRANSFORM == "rank":
         # lifelines' "rank" transform: the running count of events in time order
         residuals = fitter.schoenfeld[:, [list(fitter.params_.index).index(c) for c in columns]]
-        event_times = fitter.durations[fitter.event_observed]
-        times = np.empty(len(event_times))
-        times[np.argsort(event_times, kind="stable")] = np.arange(1, len(event_times) + 1)
+        times = fitter.event_rank
     else:
         from lifelines.statistics import TimeTransformers
 
@@ -291,15 +291,16 @@ def fit_cox(time, event, factors: pd.DataFrame, names: list[str], alpha: float =
         return result
 
     separated = {}
+    order = np.argsort(frame["_duration"].to_numpy(), kind="stable")  # shared by every term and fit below
     for term in design.terms:
-        direction = monotone_direction(frame["_duration"], frame["_event"], frame[term["term"]])
+        direction = monotone_direction(frame["_duration"], frame["_event"], frame[term["term"]], order=order)
         if direction:
             where = "no events in this level" if term["events"] == 0 else (
                 "no events in the reference level" if design.references[term["factor"]]["events"] == 0
                 else "monotone likelihood")
             separated[term["term"]] = f"perfect separation ({where}); HR not estimable"
 
-    fitter, converged, messages = _fit(frame, columns, alpha)
+    fitter, converged, messages = _fit(frame, columns, alpha, order)
     result["converged"] = converged
     if not separated:  # with separation the term warnings below say it more plainly
         notes.extend(f"{', '.join(names)}: {m}" for m in messages)
@@ -347,7 +348,7 @@ def fit_cox(time, event, factors: pd.DataFrame, names: list[str], alpha: float =
         else:
             others = [c for c in columns if c not in own]
             if others:
-                reduced, _, _ = _fit(frame, others, alpha)
+                reduced, _, _ = _fit(frame, others, alpha, order)
                 ll_reduced = float(reduced.log_likelihood_) if reduced is not None else float("nan")
             else:
                 ll_reduced = _null_log_likelihood(frame)

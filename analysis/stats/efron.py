@@ -50,13 +50,14 @@ class EfronFit:
     durations: np.ndarray            # as given (complete cases)
     event_observed: np.ndarray       # bool, as given
     schoenfeld: np.ndarray           # one row per event, in the order of the events in ``durations``
+    event_rank: np.ndarray           # 1..d: each event's place in time order (ties in data order)
 
 
 class _Sorted:
     """Subjects sorted by time, grouped by distinct time; the per-time sums the likelihood needs."""
 
-    def __init__(self, time: np.ndarray, event: np.ndarray, x: np.ndarray):
-        self.order = np.argsort(time, kind="stable")
+    def __init__(self, time: np.ndarray, event: np.ndarray, x: np.ndarray, order: np.ndarray | None = None):
+        self.order = np.argsort(time, kind="stable") if order is None else np.asarray(order)
         self.time = time[self.order]
         self.event = event[self.order]
         self.x = x[self.order]
@@ -121,8 +122,8 @@ class _Sorted:
         info -= np.einsum("j,ja,jb->ab", c2, e1, e1)
         return loglik, score, info
 
-    def schoenfeld(self, beta: np.ndarray) -> np.ndarray:
-        """Residuals x_i - xbar_j of the events, in the original order of the events."""
+    def schoenfeld(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(residuals x_i - xbar_j, rank of the event in time order: 1, 2, ...), events in their original order."""
         _, _, s0, e0, s1, e1, _, _ = self.sums(beta, second=False)
         g, c = self.l_group, self.l_weight
         phi = s0[g] - c * e0[g]
@@ -136,20 +137,29 @@ class _Sorted:
         death_index = np.cumsum(self.has_death) - 1
         rows = np.flatnonzero(self.event)
         residual_sorted = self.x[rows] - xbar[death_index[group_of_row[rows]]]
-        # back to the original order of the events
+        # back to the original order of the events (scatter by subject, then keep the events)
         original_rows = self.order[rows]
-        return residual_sorted[np.argsort(original_rows, kind="stable")]
+        n = self.order.size
+        residuals = np.empty((n, self.p))
+        residuals[original_rows] = residual_sorted
+        rank = np.zeros(n)
+        rank[original_rows] = np.arange(1, rows.size + 1)
+        is_event = np.zeros(n, dtype=bool)
+        is_event[original_rows] = True
+        return residuals[is_event], rank[is_event]
 
 
-def efron_fit(time, event, x, names: list[str]) -> EfronFit:
+def efron_fit(time, event, x, names: list[str], order=None) -> EfronFit:
     """Fit the Cox model of ``event``/``time`` on the columns ``x`` (n x p) named ``names``.
+
+    ``order``: a stable argsort of ``time``, if the caller already has one.
 
     Raises ``numpy.linalg.LinAlgError`` when the information matrix is singular.
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event).astype(bool)
     x = np.asarray(x, dtype=float).reshape(len(time), -1)
-    data = _Sorted(time, event, x)
+    data = _Sorted(time, event, x, order)
     beta = np.zeros(x.shape[1])
     loglik, score, info = data.loglik_score_info(beta)
     converged, iterations = False, 0
@@ -169,6 +179,7 @@ def efron_fit(time, event, x, names: list[str]) -> EfronFit:
             break
     variance = np.linalg.inv(info)
     se = np.sqrt(np.diag(variance))
+    residuals, rank = data.schoenfeld(beta)
     converged = converged and bool(np.all(np.isfinite(beta)) and np.all(np.isfinite(se)))
     return EfronFit(
         params_=pd.Series(beta, index=names),
@@ -179,7 +190,8 @@ def efron_fit(time, event, x, names: list[str]) -> EfronFit:
         iterations=iterations,
         durations=time,
         event_observed=event,
-        schoenfeld=data.schoenfeld(beta),
+        schoenfeld=residuals,
+        event_rank=rank,
     )
 
 
