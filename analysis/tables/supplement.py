@@ -46,9 +46,12 @@ def tbl_reproduction(rows: list) -> Table:
     return table
 
 
+MEDIAN_CI_SHORT = {"spss": "symmetric (SPSS)", "brookmeyer_crowley": "Brookmeyer-Crowley (R survfit)"}
+
+
 def tbl_median_ci(results: dict) -> Table:
     table = Table(title="Median survival by two confidence-interval methods",
-                  header=["Endpoint", "Median, months", *[f"95% CI, {m}" for m in MEDIAN_CI_NAMES]],
+                  header=["Endpoint", "Median, months", *[f"95% CI, {MEDIAN_CI_SHORT.get(m, m)}" for m in MEDIAN_CI_NAMES]],
                   name="median_ci")
     for endpoint in ("pfs", "os"):
         item = results[endpoint]
@@ -56,28 +59,28 @@ def tbl_median_ci(results: dict) -> Table:
         table.add(_endpoint_label(results, endpoint), theme.months(item["median"]),
                   *[theme.ci(lo, hi, theme.DECIMALS["months"]) for lo, hi in cis])
     for method, text in MEDIAN_CI_NAMES.items():
-        table.note(f"{method}: {text}.")
-    table.note(f"The manuscript reports the {results['plan']['median_ci_method']} interval (analysis plan).")
+        table.note(f"{MEDIAN_CI_SHORT.get(method, method)}: {text}.")
+    chosen = results["plan"]["median_ci_method"]
+    table.note(f"The manuscript reports the {MEDIAN_CI_SHORT.get(chosen, chosen)} interval (analysis plan).")
     return table
 
 
 def tbl_ph(results: dict) -> Table:
-    table = Table(title="Proportional-hazards tests", header=["Model", "Term", "Chi-square", "P"], name="ph")
+    table = Table(title="Proportional-hazards tests", header=["Model and term", "Chi-square", "P"], name="ph")
     for endpoint in ("pfs", "os"):
         cox = results["cox"][endpoint]
         label = _endpoint_label(results, endpoint)
         ph = cox.get("ph_test")
-        epv = cox.get("epv")
-        heading = f"{label}, multivariable ({', '.join(_factor_label(results, f) for f in cox.get('selected', []))})"
-        table.add(heading, heading=True)
+        selected = ", ".join(_factor_label(results, f) for f in cox.get("selected", []))
+        table.add(f"{label}, multivariable model ({selected or 'no factor selected'})", heading=True)
         if not ph:
-            table.add("No multivariable model (no factor selected)", indent=1)
+            table.add("No multivariable model", indent=1)
             continue
         for term, test in sorted(ph.get("terms", {}).items()):
-            table.add("", term, theme.chi2(test.get("chi2")), theme.p_value(test.get("p")), indent=1)
+            table.add(term, theme.chi2(test.get("chi2")), theme.p_value(test.get("p")), indent=1)
         glob = ph.get("global") or {}
-        table.add("", "Global", theme.chi2(glob.get("chi2")), theme.p_value(glob.get("p")), indent=1)
-        table.add("", "Events per variable", theme.number(epv, 1), "", indent=1)
+        table.add("Global test", theme.chi2(glob.get("chi2")), theme.p_value(glob.get("p")), indent=1)
+        table.add("Events per variable", theme.number(cox.get("epv"), 1), "", indent=1)
     table.note("Tests on scaled Schoenfeld residuals (Grambsch and Therneau). Events per variable below "
                f"{results['plan'].get('min_events_per_variable', 10)} flag a model at risk of overfitting.")
     return table
