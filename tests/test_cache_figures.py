@@ -1,0 +1,111 @@
+"""Per-figure cache keys: a figure's key changes exactly when something it is drawn from changes."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+
+import pytest
+
+from analysis.data import load_cohort
+from analysis.figures import cache as figure_cache
+from analysis.figures.catalog import figure_names
+from analysis.plan import load_plan
+from analysis.results import compute_results, dumps
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    cohort = load_cohort(None, load_plan())
+    results = json.loads(dumps(compute_results(cohort)))
+    return cohort, results
+
+
+def keys(cohort, results) -> dict[str, str]:
+    return {name: figure_cache.figure_key(name, cohort, results) for name in figure_names(cohort)}
+
+
+def with_patients(cohort, column, row, value):
+    patients = cohort.patients.copy()
+    patients.loc[patients.index[row], column] = value
+    return dataclasses.replace(cohort, patients=patients)
+
+
+def test_every_figure_has_a_key_and_names_agree(shipped):
+    cohort, results = shipped
+    before = keys(cohort, results)
+    assert all(before.values()) and len(set(before.values())) == len(before)
+    # the documents' short names are the same figures
+    assert figure_cache.figure_key("km_pfs", cohort, results) == before["km_pfs_overall"]
+    assert figure_cache.figure_key("no_such_figure", cohort, results) is None
+
+
+def test_a_table1_only_change_keeps_every_key(shipped):
+    cohort, results = shipped
+    changed = copy.deepcopy(results)
+    changed["table1"] = {"changed": True}
+    changed["n_sessions"] = -1
+    ecog = with_patients(cohort, "ecog", 0, 3)
+    assert keys(ecog, changed) == keys(cohort, results)
+
+
+def test_survival_times_change_the_km_keys_of_that_endpoint_only(shipped):
+    cohort, results = shipped
+    before = keys(cohort, results)
+    after = keys(with_patients(cohort, "pfs_months", 0, cohort.patients["pfs_months"].iloc[0] + 0.5), results)
+    for name in before:
+        assert (before[name] != after[name]) == name.startswith("km_pfs"), name
+
+
+def test_results_subtrees_change_their_figures_only(shipped):
+    cohort, results = shipped
+    before = keys(cohort, results)
+    cox = copy.deepcopy(results)
+    cox["cox"]["os"]["multivariable"][0]["hr"] = 9.99
+    assert {n for n, k in keys(cohort, cox).items() if k != before[n]} == {"forest_os"}
+    logrank = copy.deepcopy(results)
+    factor = cohort.plan.logrank_factors[0]
+    logrank["logrank"]["pfs"][factor]["p"] = 0.5
+    assert {n for n, k in keys(cohort, logrank).items() if k != before[n]} == {f"km_pfs_{factor}"}
+    flow = copy.deepcopy(results)
+    flow["flow"]["included"] = 1
+    assert {n for n, k in keys(cohort, flow).items() if k != before[n]} == {"flow"}
+    synthetic = copy.deepcopy(results)
+    synthetic["synthetic"] = not results.get("synthetic")
+    assert all(k != before[n] for n, k in keys(cohort, synthetic).items())
+
+
+def test_plan_code_and_variant_change_every_key(shipped, tmp_path, monkeypatch):
+    cohort, results = shipped
+    before = keys(cohort, results)
+    raw = copy.deepcopy(cohort.plan.raw)
+    raw["time"]["unit"] = "weeks"
+    replanned = dataclasses.replace(cohort, plan=dataclasses.replace(cohort.plan, raw=raw))
+    assert all(k != before[n] for n, k in keys(replanned, results).items())
+    assert figure_cache.figure_key("flow", cohort, results, variant="x") != before["flow"]
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "module.py").write_text("x = 1\n")
+    monkeypatch.setattr(figure_cache, "ANALYSIS_PACKAGE", code)
+    assert all(k != before[n] for n, k in keys(cohort, results).items())
+
+
+def test_document_png_draws_once_then_reads_the_cache(shipped, tmp_path, monkeypatch):
+    cohort, results = shipped
+    drawn = []
+
+    def draw():
+        drawn.append(1)
+        return b"png-bytes"
+
+    monkeypatch.delenv(figure_cache.CACHE_ENV_VAR, raising=False)
+    assert figure_cache.document_png("flow", cohort, results, 300, draw) == b"png-bytes"
+    assert figure_cache.document_png("flow", cohort, results, 300, draw) == b"png-bytes"
+    assert len(drawn) == 2  # no cache folder: drawn every time
+    monkeypatch.setenv(figure_cache.CACHE_ENV_VAR, str(tmp_path))
+    for _ in range(2):
+        assert figure_cache.document_png("flow", cohort, results, 300, draw) == b"png-bytes"
+    assert len(drawn) == 3  # drawn once more, then read back
+    figure_cache.document_png("flow", cohort, results, 150, draw)
+    assert len(drawn) == 4  # another resolution is another entry
