@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -176,13 +177,21 @@ def _render_embedded(project: Project, documents: list[Path], project_mode: bool
     progress(f"checked {len(prepared)} document(s): syntax and options supported")
     if project.pre_render:
         _pre_render(project, documents, render_all, staging, env, progress)
-    for doc, settings in prepared:
+
+    def render_one(doc, settings):
         relative = output_path(doc.path, project, formats[0], project_mode).relative_to(project.output_dir).with_suffix("")
         kernel_env = dict(env, QUARTO_PROJECT_ROOT=str(project.root), QUARTO_DOCUMENT_PATH=str(doc.path.parent),
                           QUARTO_DOCUMENT_FILE=doc.path.name)
         progress(f"rendering {_rel(doc.path, project.root)}")
-        rendered = render_document(doc, settings, formats, staging, relative, kernel_env, progress)
-        timings[doc.path.name] = rendered.timings
+        return render_document(doc, settings, formats, staging, relative, kernel_env, progress)
+
+    # Documents are independent (one kernel each, outputs in their own files): render them side by
+    # side, one per core. Errors are raised in document order, after every document has stopped.
+    workers = max(1, min(len(prepared), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(render_one, doc, settings) for doc, settings in prepared]
+    for (doc, _settings), future in zip(prepared, futures):
+        timings[doc.path.name] = future.result().timings
 
 
 def _pre_render(project: Project, documents: list[Path], render_all: bool, staging: Path, env: dict[str, str],
