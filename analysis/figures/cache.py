@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import shutil
 import sys
@@ -83,24 +82,9 @@ def _library_versions() -> str:
 
 def _json(value) -> bytes:
     """The value as the results file would hold it (NaN -> null, tuples -> lists), canonical bytes."""
-    def plain(v):
-        if isinstance(v, dict):
-            return {str(k): plain(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [plain(x) for x in v]
-        if isinstance(v, np.ndarray):
-            return [plain(x) for x in v.tolist()]
-        if isinstance(v, (bool, np.bool_)):
-            return bool(v)
-        if isinstance(v, (int, np.integer)):
-            return int(v)
-        if isinstance(v, (float, np.floating)):
-            return float(v) if math.isfinite(v) else None
-        if v is None or isinstance(v, str):
-            return v
-        return str(v)
+    from analysis.results import to_jsonable
 
-    return json.dumps(plain(value), sort_keys=True, separators=(",", ":")).encode()
+    return json.dumps(to_jsonable(value), sort_keys=True, separators=(",", ":")).encode()
 
 
 def figure_spec(name: str, plan) -> tuple[str, str | None, str | None] | None:
