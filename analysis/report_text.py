@@ -137,10 +137,9 @@ class InlineText:
         item = self.r[endpoint]
         return f"{what} in {item['events']} of {item['n']} patients."
 
-    def _factors(self, endpoint: str) -> str:
-        """A sentence naming the factors with log-rank P below alpha, best level first."""
+    def _significant(self, endpoint: str) -> list[tuple[str, str, list[str], float]]:
+        """(factor, label, levels best first, P) for every plan factor with log-rank P below alpha."""
         alpha = self.r["plan"]["alpha"]
-        label = self.r[endpoint]["label"]
         found = []
         for name in self.r["plan"]["logrank_factors"]:
             test = self.r["logrank"][endpoint].get(name)
@@ -149,12 +148,31 @@ class InlineText:
             # Order levels by observed/expected events: the lowest ratio fares best.
             groups = [(g["events"] / g["expected"] if g.get("expected") else float("inf"), level)
                       for level, g in test["groups"].items()]
-            levels = [level for _, level in sorted(groups)]
+            found.append((name, _lower_first(test.get("label", name)), [level for _, level in sorted(groups)], test["p"]))
+        return found
+
+    def _factors(self, endpoint: str) -> str:
+        """A sentence naming the factors with log-rank P below alpha, best level first."""
+        alpha = self.r["plan"]["alpha"]
+        label = self.r[endpoint]["label"]
+        found = []
+        for _name, factor_label, levels, p in self._significant(endpoint):
             contrast = " vs ".join(levels) if len(levels) == 2 else f"most favourable: {levels[0]}"
-            found.append(f"{_lower_first(test.get('label', name))} ({contrast}; {theme.p_text(test['p'])})")
+            found.append(f"{factor_label} ({contrast}; {theme.p_text(p)})")
         if not found:
             return f"No factor was associated with {label.lower()} by the log-rank test (all P ≥ {alpha:g})."
         return f"Longer {label.lower()} was associated with {_join(found)} by the log-rank test."
+
+    @property
+    def prognostic_summary(self) -> str:
+        """One sentence for the conclusions: the factors associated with both longer PFS and longer OS."""
+        os_factors = {name for name, *_ in self._significant("os")}
+        both = [f"{label} ({levels[0]})" for name, label, levels, _p in self._significant("pfs") if name in os_factors]
+        if not both:
+            return "No factor was associated with both longer PFS and longer OS."
+        verb = "was" if len(both) == 1 else "were"
+        text = f"{_join(both)} {verb} associated with longer PFS and OS."
+        return text[:1].upper() + text[1:]
 
     @property
     def most_common_complication(self) -> str:

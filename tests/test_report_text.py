@@ -43,3 +43,14 @@ def test_lower_first_keeps_acronyms() -> None:
     assert _lower_first("Initial BCLC stage") == "initial BCLC stage"
     assert _lower_first("PO timing") == "PO timing"
     assert _lower_first("AFP") == "AFP"
+
+
+def test_prognostic_summary_names_factors_significant_for_both_endpoints() -> None:
+    both = results()
+    both["os"] = {"label": "Overall survival"}
+    both["logrank"]["os"] = both["logrank"]["pfs"]
+    assert InlineText(both).prognostic_summary == \
+        "Treatment of primary HCC (Radical) was associated with longer PFS and OS."
+    pfs_only = results()
+    pfs_only["logrank"]["os"] = {}
+    assert InlineText(pfs_only).prognostic_summary.startswith("No factor")
