@@ -108,8 +108,7 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
             progress(f"cache: {cache_report.describe()}")
             progress(f"rendered {len(documents)} document(s) in {time.perf_counter() - started:.1f} s "
                      f"(engine: embedded; cache: hit):")
-            for file in written:
-                progress(f"  {file}  ({file.stat().st_size:,} bytes)")
+            _summarise(written, progress)
             return 0
         progress(f"cache: {cache_report.describe()}")
         figure_root, throwaway = render_cache_module.figure_cache_root(output_dir, no_cache)
@@ -136,14 +135,29 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
     progress("")
     progress(f"rendered {len(documents)} document(s) in {time.perf_counter() - started:.1f} s "
              f"(engine: {'quarto' if use_quarto else 'embedded'}; cache: {cache_report.status if cache_report else 'none (quarto)'}):")
-    for file in written:
-        progress(f"  {file}  ({file.stat().st_size:,} bytes)")
+    _summarise(written, progress)
     for name, steps in timings.items():
         progress(f"  timings {name}: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
     return 0
 
 
 STAGING_PREFIX = ".render-staging-"
+FOLDER_SUMMARY_OVER = 6  # a folder with more written files than this is summarised in one line
+
+
+def _summarise(written: list[Path], progress: Callable[[str], None]) -> None:
+    """What was written where: each file, or one line per folder holding many (figures/, tables/)."""
+    by_folder: dict[Path, list[Path]] = {}
+    for file in written:
+        by_folder.setdefault(file.parent, []).append(file)
+    for folder, files in by_folder.items():
+        if len(files) > FOLDER_SUMMARY_OVER:
+            kinds = ", ".join(sorted({f.suffix.lstrip(".") for f in files}))
+            size = sum(f.stat().st_size for f in files)
+            progress(f"  {folder}/  ({len(files)} files: {kinds}; {size:,} bytes)")
+        else:
+            for file in files:
+                progress(f"  {file}  ({file.stat().st_size:,} bytes)")
 
 
 def _remove_stale_staging(output_dir: Path) -> None:
