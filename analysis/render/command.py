@@ -22,6 +22,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -184,28 +185,60 @@ def _rel(path: Path, root: Path) -> str:
 def _render_embedded(project: Project, documents: list[Path], project_mode: bool, render_all: bool, formats: list[str],
                      staging: Path, env: dict[str, str], timings: dict[str, dict[str, float]],
                      progress: Callable[[str], None]) -> None:
-    from analysis.render.engine import prepare, render_document
+    from analysis.render.project import prepare
 
     # Every document is parsed and validated before any code runs or any kernel starts.
     prepared = [prepare(doc, project) for doc in documents]
+    progress = _one_line_at_a_time(progress)
     progress(f"checked {len(prepared)} document(s): syntax and options supported")
-    if project.pre_render:
-        _pre_render(project, documents, render_all, staging, env, progress)
 
-    def render_one(doc, settings):
+    def render_one(doc, settings, gate):
         relative = output_path(doc.path, project, formats[0], project_mode).relative_to(project.output_dir).with_suffix("")
         kernel_env = dict(env, QUARTO_PROJECT_ROOT=str(project.root), QUARTO_DOCUMENT_PATH=str(doc.path.parent),
                           QUARTO_DOCUMENT_FILE=doc.path.name)
         progress(f"rendering {_rel(doc.path, project.root)}")
-        return render_document(doc, settings, formats, staging, relative, kernel_env, progress)
+        return render_document(doc, settings, formats, staging, relative, kernel_env, progress, gate=gate)
 
     # Documents are independent (one kernel each, outputs in their own files): render them side by
-    # side, one per core. Errors are raised in document order, after every document has stopped.
-    workers = max(1, min(len(prepared), os.cpu_count() or 1))
+    # side, one per core. Their kernels start, and import what the cells import, while the
+    # pre-render step runs; no cell runs before it has finished (as under Quarto).
+    from analysis.render.gate import StartGate
+
+    gate = StartGate() if project.pre_render else None
+    pre_render_error: list[BaseException] = []
+
+    def pre_render() -> None:
+        try:
+            _pre_render(project, documents, render_all, staging, env, progress)
+        except BaseException as error:  # reported below, before any document error
+            pre_render_error.append(error)
+        finally:
+            gate.open(failed=bool(pre_render_error))
+
+    workers = max(1, min(len(prepared), os.cpu_count() or 1)) + (1 if gate else 0)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(render_one, doc, settings) for doc, settings in prepared]
+        if gate:
+            pool.submit(pre_render)
+        # The engine's imports (nbclient, nbformat, jsonschema: about 1 s) overlap the pre-render step.
+        from analysis.render.engine import render_document
+
+        futures = [pool.submit(render_one, doc, settings, gate) for doc, settings in prepared]
+    if pre_render_error:
+        raise pre_render_error[0]
+    # Errors are raised in document order, after every document has stopped.
     for (doc, _settings), future in zip(prepared, futures):
         timings[doc.path.name] = future.result().timings
+
+
+def _one_line_at_a_time(progress: Callable[[str], None]) -> Callable[[str], None]:
+    """``progress`` for several threads: each message is printed whole."""
+    lock = threading.Lock()
+
+    def say(message: str) -> None:
+        with lock:
+            progress(message)
+
+    return say
 
 
 def _pre_render(project: Project, documents: list[Path], render_all: bool, staging: Path, env: dict[str, str],

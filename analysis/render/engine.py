@@ -18,9 +18,10 @@ from analysis.render import formats
 from analysis.render.crossref import resolve_crossrefs
 from analysis.render.errors import RenderError
 from analysis.render.execute import execute_document
+from analysis.render.gate import StartGate
 from analysis.render.markdown import assemble_markdown
-from analysis.render.project import DocSettings, Project, document_settings
-from analysis.render.qmd import QmdDocument, parse_qmd
+from analysis.render.project import DocSettings, prepare  # noqa: F401  (prepare: part of the engine's API)
+from analysis.render.qmd import QmdDocument
 
 
 @dataclass
@@ -30,22 +31,16 @@ class RenderedDocument:
     timings: dict[str, float] = field(default_factory=dict)     # step -> seconds
 
 
-def prepare(path: Path, project: Project) -> tuple[QmdDocument, DocSettings]:
-    """Parse and validate everything that can be checked without running code."""
-    doc = parse_qmd(path)
-    settings = document_settings(doc, project)
-    return doc, settings
-
-
 def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], staging: Path, relative_out: Path,
-                    env: dict[str, str], progress: Callable[[str], None] = print) -> RenderedDocument:
+                    env: dict[str, str], progress: Callable[[str], None] = print,
+                    gate: StartGate | None = None) -> RenderedDocument:
     """Render ``doc`` into ``staging / relative_out`` (``relative_out`` = output path without suffix)."""
     rendered = RenderedDocument(source=doc.path)
     work = Path(tempfile.mkdtemp(prefix=f"qmd-{doc.path.stem}-"))
     try:
         started = time.perf_counter()
         progress(f"  [{doc.path.name}] executing {len(doc.cells)} cell(s)")
-        executed = execute_document(doc, settings.execute, env, progress=progress)
+        executed = execute_document(doc, settings.execute, env, progress=progress, gate=gate)
         rendered.timings["kernel_start"] = executed.kernel_start_seconds
         rendered.timings["cells"] = executed.run_seconds
         rendered.timings["execute_total"] = time.perf_counter() - started

@@ -29,6 +29,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from analysis.render.errors import RenderError
+from analysis.render.gate import StartGate
 from analysis.render.qmd import Cell, InlineExpr, QmdDocument
 
 FIG_WIDTH, FIG_HEIGHT, FIGURE_DPI = 7.0, 5.0, 150
@@ -87,9 +88,37 @@ def cache_key(doc: QmdDocument, env: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
+def imported_modules(doc: QmdDocument) -> list[str]:
+    """Top-level modules and submodules the document's cells import (``from a import b`` -> a, a.b)."""
+    import ast
+
+    names: list[str] = []
+    for cell in doc.cells:
+        try:
+            tree = ast.parse(cell.code)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                names += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.append(node.module)
+                names += [f"{node.module}.{alias.name}" for alias in node.names if alias.name != "*"]
+    return list(dict.fromkeys(names))
+
+
+def _warm_imports(modules: list[str]) -> str:
+    return (f"import importlib as __qmd_importlib\nfor __qmd_m in {modules!r}:\n"
+            "    try:\n        __qmd_importlib.import_module(__qmd_m)\n"
+            "    except Exception:\n        pass\ndel __qmd_importlib, __qmd_m\n")
+
+
 def execute_document(doc: QmdDocument, execute_defaults: dict[str, Any], env: dict[str, str],
-                     progress: Callable[[str], None] = print) -> ExecutedDocument:
-    """Run ``doc`` in a fresh kernel whose environment is ``env`` and cwd the document's folder."""
+                     progress: Callable[[str], None] = print, gate: StartGate | None = None) -> ExecutedDocument:
+    """Run ``doc`` in a fresh kernel whose environment is ``env`` and cwd the document's folder.
+
+    With a ``gate``, the kernel starts at once and the cells wait until the gate opens.
+    """
     result = ExecutedDocument()
     steps = _plan_steps(doc, execute_defaults)
     if not any(kind in ("cell", "inline") for kind, _ in steps):
@@ -102,7 +131,7 @@ def execute_document(doc: QmdDocument, execute_defaults: dict[str, Any], env: di
     client = NotebookClient(nb, km=manager, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3",
                             resources={"metadata": {"path": str(doc.path.parent)}})
     try:
-        _run_in_kernel(client, nb, doc, steps, execute_defaults, env, result, progress)
+        _run_in_kernel(client, nb, doc, steps, execute_defaults, env, result, progress, gate)
     finally:  # nbclient leaves a kernel manager it did not create running
         if manager.has_kernel:
             run_sync(manager.shutdown_kernel)(now=True)
@@ -112,12 +141,18 @@ def execute_document(doc: QmdDocument, execute_defaults: dict[str, Any], env: di
 
 def _run_in_kernel(client: NotebookClient, nb: Any, doc: QmdDocument, steps: list[tuple[str, Any]],
                    execute_defaults: dict[str, Any], env: dict[str, str], result: ExecutedDocument,
-                   progress: Callable[[str], None]) -> None:
+                   progress: Callable[[str], None], gate: StartGate | None = None) -> None:
     started = time.perf_counter()
     with client.setup_kernel(env=env):
         _run_hidden(client, nb, _SETUP)
+        if gate is not None:
+            modules = imported_modules(doc)
+            if modules:
+                _run_hidden(client, nb, _warm_imports(modules))
         result.kernel_start_seconds = time.perf_counter() - started
         progress(f"    kernel ready ({result.kernel_start_seconds:.1f} s)")
+        if gate is not None:
+            gate.wait()
         run_started = time.perf_counter()
         for kind, item in steps:
             if kind == "cell":

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.render.errors import RenderError
-from analysis.render.qmd import ASSETS, QmdDocument, yaml_with_lines
+from analysis.render.qmd import ASSETS, QmdDocument, parse_qmd, yaml_with_lines
 
 CONFIG_NAME = "_quarto.yml"
 
@@ -297,3 +297,8 @@ def parse_to(value: str | None) -> list[str]:
             formats.append(TO_FORMAT[item])
     return formats
 
+
+def prepare(path: Path, project: Project) -> tuple[QmdDocument, DocSettings]:
+    """Parse and validate everything that can be checked without running code (no kernel, light imports)."""
+    doc = parse_qmd(path)
+    return doc, document_settings(doc, project)
