@@ -153,6 +153,9 @@ def cross_file_schemas(typed: dict[str, pd.DataFrame]) -> dict[str, pa.DataFrame
                 lambda x, e=earlier: not_before(x, p[e]),
                 error=f"date order: {later} is before {earlier}"))
 
+    if p is not None:
+        last_followup = p.drop_duplicates("patient_id").set_index("patient_id")["last_followup_date"]
+
     if p is not None and sessions is not None:
         first_session = sessions.groupby("patient_id", sort=False)["session_date"].min()
         earliest = p["patient_id"].map(first_session)
@@ -163,8 +166,7 @@ def cross_file_schemas(typed: dict[str, pd.DataFrame]) -> dict[str, pa.DataFrame
             lambda x: x.isin(sessions["patient_id"]), error="patient has no session in sessions.csv"))
         add("sessions", "patient_id", rule(
             lambda x: x.isin(p["patient_id"]), error="patient_id not found in patients.csv"))
-        session_last_fu = sessions["patient_id"].map(
-            p.drop_duplicates("patient_id").set_index("patient_id")["last_followup_date"])
+        session_last_fu = sessions["patient_id"].map(last_followup)
         add("sessions", "session_date", rule(
             lambda x: not_before(session_last_fu, x),
             error="date order: session_date is after the patient's last_followup_date"))
@@ -174,8 +176,7 @@ def cross_file_schemas(typed: dict[str, pd.DataFrame]) -> dict[str, pa.DataFrame
             lambda x: x.isin(lesions["patient_id"]), error="patient has no lesion in lesions.csv"))
         add("lesions", "patient_id", rule(
             lambda x: x.isin(p["patient_id"]), error="patient_id not found in patients.csv"))
-        lesion_last_fu = lesions["patient_id"].map(
-            p.drop_duplicates("patient_id").set_index("patient_id")["last_followup_date"])
+        lesion_last_fu = lesions["patient_id"].map(last_followup)
         add("lesions", "local_progression_date", rule(
             lambda x: not_before(lesion_last_fu, x),
             error="date order: local_progression_date is after the patient's last_followup_date"))

@@ -12,8 +12,6 @@ two runs give the same bytes. ``fig-width``/``fig-height`` set
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import shutil
 import tempfile
@@ -73,19 +71,6 @@ class ExecutedDocument:
     inline_values: list[str] = field(default_factory=list)
     kernel_start_seconds: float = 0.0
     run_seconds: float = 0.0
-
-
-def cache_key(doc: QmdDocument, env: dict[str, str]) -> str:
-    """Hash of everything that determines the outputs (for a future freeze-like cache).
-
-    The document source, the engine's setup code and the data/plan locations.
-    A cache must also hash the data files themselves (the results-file step does).
-    """
-    digest = hashlib.sha256()
-    digest.update(doc.source.encode())
-    digest.update(_SETUP.encode())
-    digest.update(json.dumps({k: env.get(k) for k in sorted(env) if k.startswith("ABLATION_")}, sort_keys=True).encode())
-    return digest.hexdigest()
 
 
 def imported_modules(doc: QmdDocument) -> list[str]:
