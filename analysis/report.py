@@ -127,13 +127,15 @@ class ReportContext:
             return km_figure(self.cohort, self.results, endpoint, factor)
         raise KeyError(f"no figure called {name!r}")
 
-    def figure(self, name: str, dpi: int = 300):
+    def figure(self, name: str, dpi: int | None = None):
         """The figure as a PNG image for the document (figure style, identical bytes every run)."""
         from IPython.display import Image
 
         from analysis.figures import png_bytes
         from analysis.figures.cache import document_png
+        from analysis.figures.style import DOCUMENT_DPI
 
+        dpi = dpi or DOCUMENT_DPI
         # Drawn again only when what the figure is drawn from changed (render cache, if any).
         data = document_png(name, self.cohort, self.results, dpi, lambda: png_bytes(self.figure_object(name), dpi=dpi))
         return Image(data=data, format="png")

@@ -109,3 +109,29 @@ def test_document_png_draws_once_then_reads_the_cache(shipped, tmp_path, monkeyp
     assert len(drawn) == 3  # drawn once more, then read back
     figure_cache.document_png("flow", cohort, results, 150, draw)
     assert len(drawn) == 4  # another resolution is another entry
+
+
+def test_journal_files_leave_the_documents_images_identical_to_drawing_them(shipped, tmp_path, monkeypatch):
+    """The pre-render's figure pass stores the document image of each Kaplan-Meier and flow
+    figure, made from its 600-dpi raster; a document then reads bytes identical to drawing
+    the figure itself at 300 dpi. The forest plot, narrower in the documents, is not stored."""
+    from analysis.figures import png_bytes
+    from analysis.figures import catalog
+    from analysis.report import ReportContext
+
+    cohort, results = shipped
+    monkeypatch.setenv(figure_cache.CACHE_ENV_VAR, str(tmp_path / "cache"))
+    cache = figure_cache.FigureCache.from_env()
+    names = ["km_pfs_overall", "km_os_radical_treatment", "forest_pfs", "flow"]
+    every_maker = catalog._makers
+    monkeypatch.setattr(catalog, "_makers", lambda c, r: {n: m for n, m in every_maker(c, r).items() if n in names})
+    catalog.write_all_figures(cohort, results, tmp_path / "figures", cache=cache, workers=1)
+    assert cache.misses == names
+    context = ReportContext(cohort=cohort, results=results)
+    assert figure_cache.document_png("forest_pfs", cohort, results, 300, lambda: b"drawn") == b"drawn"
+    for name in ["km_pfs_overall", "km_os_radical_treatment", "flow"]:
+        def must_not_draw():
+            raise AssertionError(f"{name}: the document image was not in the cache")
+
+        stored = figure_cache.document_png(name, cohort, results, 300, must_not_draw)
+        assert stored == png_bytes(context.figure_object(name), dpi=300), name

@@ -208,10 +208,21 @@ def _atomic_copy(source: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
+def document_png_key(name: str, cohort, results: dict, dpi: int | None = None) -> str | None:
+    """The cache key of figure ``name``'s document image at ``dpi`` (default ``style.DOCUMENT_DPI``)."""
+    from analysis.figures.style import DOCUMENT_DPI
+
+    return figure_key(name, cohort, results, variant=f"document-png-{dpi or DOCUMENT_DPI}")
+
+
 def document_png(name: str, cohort, results: dict, dpi: int, draw: Callable[[], bytes]) -> bytes:
-    """PNG bytes of figure ``name`` for a document: from the cache when its key matches, else ``draw()`` (and stored)."""
+    """PNG bytes of figure ``name`` for a document: from the cache when its key matches, else ``draw()`` (and stored).
+
+    The pre-render step (``catalog.write_all_figures``) stores the image of every figure
+    it draws, so the documents normally read theirs from there.
+    """
     cache = FigureCache.from_env()
-    key = figure_key(name, cohort, results, variant=f"document-png-{dpi}") if cache else None
+    key = document_png_key(name, cohort, results, dpi) if cache else None
     if key is None:
         return draw()
     file_name = f"document-{dpi}.png"

@@ -15,11 +15,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from analysis.figures.cache import FigureCache, figure_key
+from analysis.figures import style
+from analysis.figures.cache import FigureCache, document_png_key, figure_key
 from analysis.figures.flow import flow_figure
 from analysis.figures.forest import forest_figure
 from analysis.figures.km import km_figure
-from analysis.figures.save import FORMATS, save_figure
+from analysis.figures.save import FORMATS, document_png_bytes, save_figure_and_raster
 
 
 def figure_names(cohort) -> list[str]:
@@ -43,6 +44,11 @@ def write_all_figures(cohort, results: dict, out_dir: str | Path,
     drawn from) is in the cache is copied from there instead of drawn;
     ``cache.hits`` / ``cache.misses`` list the names.
 
+    Each Kaplan-Meier and flow figure drawn here also leaves its document image
+    (``style.DOCUMENT_DPI``, made from the journal raster) in the cache, where the
+    documents' kernels find it. (The documents draw the forest plots narrower than
+    the journal's two columns: ``analysis.report.DOCUMENT_WIDTH_MM``.)
+
     Figures to draw are shared among ``workers`` forked processes (default: one
     per CPU, at most ``MAX_WORKERS``; 1 = in this process). Every figure is drawn
     the same way in any process, so the files are identical.
@@ -63,15 +69,19 @@ def write_all_figures(cohort, results: dict, out_dir: str | Path,
             cache.hits.append(name)
         else:
             to_draw.append((name, key))
-    for (name, key), paths in zip(to_draw, _draw(cohort, results, [n for n, _ in to_draw], out, workers)):
+    drawn = _draw(cohort, results, [n for n, _ in to_draw], out, workers, document_png=cache is not None)
+    for (name, key), (paths, document_png) in zip(to_draw, drawn):
         written[name] = paths
         if key:
             cache.put(key, paths)
+            if name.startswith(SAME_IN_DOCUMENTS):
+                cache.put_bytes(document_png_key(name, cohort, results), *document_png)
             cache.misses.append(name)
     return {name: written[name] for name in makers}
 
 
 MAX_WORKERS = 4
+SAME_IN_DOCUMENTS = ("km_", "flow")  # figures the documents show exactly as the journal files hold them
 _FORK_STATE: dict = {}
 
 
@@ -89,12 +99,21 @@ def _makers(cohort, results: dict) -> dict:
     return makers
 
 
-def _draw_in_child(name: str) -> list[Path]:
-    cohort, results, out = _FORK_STATE["args"]
-    return save_figure(_makers(cohort, results)[name](), name, out)
+def _draw_one(maker, name: str, out: Path, document_png: bool) -> tuple[list[Path], tuple[str, bytes] | None]:
+    """Write one figure's files; with ``document_png``, also (cache file name, bytes) of its document image."""
+    paths, raster = save_figure_and_raster(maker(), name, out)
+    if not document_png:
+        return paths, None
+    return paths, (f"document-{style.DOCUMENT_DPI}.png", document_png_bytes(raster, style.DOCUMENT_DPI))
 
 
-def _draw(cohort, results: dict, names: list[str], out: Path, workers: int | None) -> list[list[Path]]:
+def _draw_in_child(name: str):
+    cohort, results, out, document_png = _FORK_STATE["args"]
+    return _draw_one(_makers(cohort, results)[name], name, out, document_png)
+
+
+def _draw(cohort, results: dict, names: list[str], out: Path, workers: int | None,
+          document_png: bool = False) -> list[tuple[list[Path], tuple[str, bytes] | None]]:
     import multiprocessing
     import os
 
@@ -103,10 +122,10 @@ def _draw(cohort, results: dict, names: list[str], out: Path, workers: int | Non
     workers = min(workers, len(names))
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         makers = _makers(cohort, results)
-        return [save_figure(makers[name](), name, out) for name in names]
+        return [_draw_one(makers[name], name, out, document_png) for name in names]
     from concurrent.futures import ProcessPoolExecutor
 
-    _FORK_STATE["args"] = (cohort, results, out)  # inherited by the forked workers, never pickled
+    _FORK_STATE["args"] = (cohort, results, out, document_png)  # inherited by the forked workers, never pickled
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
             return list(pool.map(_draw_in_child, names))

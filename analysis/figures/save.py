@@ -33,6 +33,12 @@ def save_figure(fig: Figure, name: str, out_dir: str | Path, formats: tuple[str,
 
     The same figure saved twice gives identical bytes in every format.
     """
+    return save_figure_and_raster(fig, name, out_dir, formats, dpi)[0]
+
+
+def save_figure_and_raster(fig: Figure, name: str, out_dir: str | Path, formats: tuple[str, ...] = FORMATS,
+                           dpi: int = style.RASTER_DPI) -> tuple[list[Path], Image.Image | None]:
+    """``save_figure``, also returning the RGB raster written as PNG/TIFF (None if neither was asked)."""
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise ValueError(f"save_figure: unknown format(s) {sorted(unknown)}; known: {', '.join(FORMATS)}")
@@ -58,7 +64,7 @@ def save_figure(fig: Figure, name: str, out_dir: str | Path, formats: tuple[str,
                 else:
                     raster.save(path, format="TIFF", compression="tiff_lzw", dpi=(dpi, dpi))
             written.append(path)
-    return written
+    return written, raster
 
 
 # OpenType layout tables: read by text shapers, never by a PDF viewer (a PDF places
@@ -141,10 +147,29 @@ def _common_glyphs(font_path: str, face: int) -> frozenset:
 
 
 def png_bytes(fig: Figure, dpi: int = 300) -> bytes:
-    """The figure as PNG bytes (for embedding in a document), rendered in the figure style, same bytes every run."""
-    buffer = io.BytesIO()
+    """The figure as PNG bytes (for embedding in a document), rendered in the figure style, same bytes every run.
+
+    Where ``dpi`` divides the journal resolution (``style.RASTER_DPI``), the image is
+    the journal raster reduced by box averaging (``document_png_bytes``), so the
+    render's pre-render step makes it from the raster it writes anyway.
+    """
     with style.figure_style():
-        _render_rgb(fig, dpi).save(buffer, format="PNG", dpi=(dpi, dpi))
+        if style.RASTER_DPI % dpi == 0:
+            return document_png_bytes(_render_rgb(fig, style.RASTER_DPI), dpi)
+        return _png(_render_rgb(fig, dpi), dpi)
+
+
+def document_png_bytes(raster: Image.Image, dpi: int, raster_dpi: int = style.RASTER_DPI) -> bytes:
+    """PNG bytes at ``dpi`` from a raster made at ``raster_dpi`` (a whole multiple of ``dpi``): box-averaged pixels."""
+    factor, remainder = divmod(raster_dpi, dpi)
+    if remainder or factor < 1:
+        raise ValueError(f"document_png_bytes: {raster_dpi} dpi is not a whole multiple of {dpi} dpi")
+    return _png(raster.reduce(factor) if factor > 1 else raster, dpi)
+
+
+def _png(image: Image.Image, dpi: int) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", dpi=(dpi, dpi))
     return buffer.getvalue()
 
 

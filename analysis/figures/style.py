@@ -39,6 +39,7 @@ THIN_PT = 0.6          # axes, boxes, reference lines
 
 # Raster output: line art, so 600 dpi (journals ask for 300 to 1200).
 RASTER_DPI = 600
+DOCUMENT_DPI = 300  # figures in the HTML/PDF/DOCX documents: RASTER_DPI's image halved (save.document_png_bytes)
 # Resolution of the figure object itself (what pytest-mpl compares).
 SCREEN_DPI = 200
 
