@@ -17,6 +17,7 @@ DEFAULT_OUTPUT = PROJECT_ROOT / "_output"
 # to the Jupyter kernel).
 DATA_ENV_VAR = "ABLATION_DATA_DIR"
 PLAN_ENV_VAR = "ABLATION_PLAN"
+RENDER_CACHE_ENV_VAR = "ABLATION_RENDER_CACHE"  # the render cache folder, set by the render command
 
 
 def data_dir(explicit: str | os.PathLike | None = None) -> Path:

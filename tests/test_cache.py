@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from analysis import source_digest
 from analysis.figures import cache as figure_cache
 from analysis.render.command import render
 
@@ -51,8 +52,8 @@ def project(tmp_path, monkeypatch) -> Path:
     (tmp_path / "plan.yml").write_text("alpha: 0.05\n")
     # The analysis code is a copy, so that a test can change a byte of it.
     code = tmp_path / "code"
-    shutil.copytree(Path(figure_cache.ANALYSIS_PACKAGE), code, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(figure_cache, "ANALYSIS_PACKAGE", code)
+    shutil.copytree(Path(source_digest.ANALYSIS_PACKAGE), code, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(source_digest, "ANALYSIS_PACKAGE", code)
     monkeypatch.delenv("ABLATION_RESULTS", raising=False)
     return root
 

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from analysis.data import load_cohort
+from analysis import source_digest
 from analysis.figures import cache as figure_cache
 from analysis.figures.catalog import figure_names
 from analysis.plan import load_plan
@@ -87,7 +88,7 @@ def test_plan_code_and_variant_change_every_key(shipped, tmp_path, monkeypatch):
     code = tmp_path / "code"
     code.mkdir()
     (code / "module.py").write_text("x = 1\n")
-    monkeypatch.setattr(figure_cache, "ANALYSIS_PACKAGE", code)
+    monkeypatch.setattr(source_digest, "ANALYSIS_PACKAGE", code)
     assert all(k != before[n] for n, k in keys(cohort, results).items())
 
 

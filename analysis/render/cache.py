@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from analysis.figures.cache import CACHE_ENV_VAR, code_digest
+from analysis.paths import RENDER_CACHE_ENV_VAR as CACHE_ENV_VAR
+from analysis.source_digest import code_digest
 
 ENGINE_VERSION = "embedded-1"
 CACHE_DIRNAME = ".cache"
