@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -60,7 +61,8 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
 
         target = staging / relative_out
         target.parent.mkdir(parents=True, exist_ok=True)
-        for fmt in to:
+
+        def write(fmt: str) -> Path:
             options = settings.formats.get(fmt, {})
             toc = bool(options.get("toc", settings.toc))
             step = time.perf_counter()
@@ -78,9 +80,16 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
                 formats.compile_typst(typ, out)
                 rendered.timings["typst_compile"] = time.perf_counter() - step_compile
             rendered.timings[f"write_{fmt}"] = time.perf_counter() - step
-            rendered.files[fmt] = out
-            fmt = "pdf" if fmt == "typst" else fmt
-            progress(f"  [{doc.path.name}] {fmt} written ({time.perf_counter() - step:.1f} s)")
+            shown = "pdf" if fmt == "typst" else fmt
+            progress(f"  [{doc.path.name}] {shown} written ({time.perf_counter() - step:.1f} s)")
+            return out
+
+        # The writers read the same AST and write their own files (pandoc and Typst do the
+        # work outside Python's lock): all formats at once. Errors are raised in format order.
+        with ThreadPoolExecutor(max_workers=len(to) or 1) as pool:
+            futures = {fmt: pool.submit(write, fmt) for fmt in to}
+        for fmt, future in futures.items():
+            rendered.files[fmt] = future.result()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return rendered
