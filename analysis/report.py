@@ -133,7 +133,7 @@ class ReportContext:
 
         from analysis.figures import png_bytes
         from analysis.figures.cache import document_png
-        from analysis.figures.style import DOCUMENT_DPI
+        from analysis.figures.files import DOCUMENT_DPI
 
         dpi = dpi or DOCUMENT_DPI
         # Drawn again only when what the figure is drawn from changed (render cache, if any).

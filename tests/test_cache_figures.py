@@ -124,8 +124,7 @@ def test_journal_files_leave_the_documents_images_identical_to_drawing_them(ship
     monkeypatch.setenv(figure_cache.CACHE_ENV_VAR, str(tmp_path / "cache"))
     cache = figure_cache.FigureCache.from_env()
     names = ["km_pfs_overall", "km_os_radical_treatment", "forest_pfs", "flow"]
-    every_maker = catalog._makers
-    monkeypatch.setattr(catalog, "_makers", lambda c, r: {n: m for n, m in every_maker(c, r).items() if n in names})
+    monkeypatch.setattr(catalog, "figure_names", lambda c: names)
     catalog.write_all_figures(cohort, results, tmp_path / "figures", cache=cache, workers=1)
     assert cache.misses == names
     context = ReportContext(cohort=cohort, results=results)
@@ -136,3 +135,38 @@ def test_journal_files_leave_the_documents_images_identical_to_drawing_them(ship
 
         stored = figure_cache.document_png(name, cohort, results, 300, must_not_draw)
         assert stored == png_bytes(context.figure_object(name), dpi=300), name
+
+
+def test_a_render_whose_figures_are_all_cached_never_imports_matplotlib(shipped, tmp_path):
+    """After a correction that leaves every figure's inputs alone, the pre-render copies the
+    files from the cache without loading the drawing code (about 0.3 s of imports)."""
+    import subprocess
+    import sys
+
+    from analysis.figures.files import FORMATS
+
+    cohort, results = shipped
+    cache = figure_cache.FigureCache(tmp_path / "cache")
+    for name in figure_names(cohort):
+        key = figure_cache.figure_key(name, cohort, results, variant="files-" + ",".join(FORMATS))
+        cache.put_bytes(key, f"{name}.pdf", b"cached")
+        for fmt in FORMATS[1:]:
+            cache.put_bytes(key, f"{name}.{fmt}", b"cached")
+    (tmp_path / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    script = f"""
+import json, sys
+from pathlib import Path
+from analysis.data import load_cohort
+from analysis.figures.cache import FigureCache
+from analysis.figures.catalog import write_all_figures
+from analysis.plan import load_plan
+cohort = load_cohort(None, load_plan())
+results = json.loads(Path({str(tmp_path / "results.json")!r}).read_text())
+cache = FigureCache({str(tmp_path / "cache")!r})
+written = write_all_figures(cohort, results, {str(tmp_path / "out")!r}, cache=cache)
+print(len(cache.hits), len(cache.misses), len(written), sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'))
+"""
+    shown = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert shown[:3] == [str(len(figure_names(cohort))), "0", str(len(figure_names(cohort)))]
+    assert shown[3:] == ["[]"]
+    assert (tmp_path / "out" / "flow.tiff").read_bytes() == b"cached"

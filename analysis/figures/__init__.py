@@ -8,11 +8,16 @@ write_all_figures(cohort, results, out_dir)        every figure, every format
 png_bytes(fig, dpi=300)                            PNG bytes for embedding in a document
 """
 
-from analysis.figures.catalog import figure_names, write_all_figures
-from analysis.figures.flow import flow_figure
-from analysis.figures.forest import forest_figure
-from analysis.figures.km import km_at_risk_table, km_figure
-from analysis.figures.save import png_bytes, save_figure
+from importlib import import_module
 
-__all__ = ["figure_names", "flow_figure", "forest_figure", "km_at_risk_table", "km_figure", "png_bytes", "save_figure",
-           "write_all_figures"]
+# Imported on first use (PEP 562): a render whose figures all come from the cache
+# never imports matplotlib for them.
+_HOME = {"figure_names": "catalog", "write_all_figures": "catalog", "flow_figure": "flow", "forest_figure": "forest",
+         "km_at_risk_table": "km", "km_figure": "km", "png_bytes": "save", "save_figure": "save"}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str):
+    if name in _HOME:
+        return getattr(import_module(f"analysis.figures.{_HOME[name]}"), name)
+    raise AttributeError(f"module 'analysis.figures' has no attribute {name!r}")

@@ -185,7 +185,7 @@ def _atomic_copy(source: Path, target: Path) -> None:
 
 def document_png_key(name: str, cohort, results: dict, dpi: int | None = None) -> str | None:
     """The cache key of figure ``name``'s document image at ``dpi`` (default ``style.DOCUMENT_DPI``)."""
-    from analysis.figures.style import DOCUMENT_DPI
+    from analysis.figures.files import DOCUMENT_DPI
 
     return figure_key(name, cohort, results, variant=f"document-png-{dpi or DOCUMENT_DPI}")
 

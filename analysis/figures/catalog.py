@@ -15,12 +15,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from analysis.figures import style
 from analysis.figures.cache import FigureCache, document_png_key, figure_key
-from analysis.figures.flow import flow_figure
-from analysis.figures.forest import forest_figure
-from analysis.figures.km import km_figure
-from analysis.figures.save import FORMATS, document_png_bytes, save_figure_and_raster
+from analysis.figures.files import DOCUMENT_DPI, FORMATS
+
+# The drawing modules (matplotlib) are imported only when a figure must be drawn.
 
 
 def figure_names(cohort) -> list[str]:
@@ -45,7 +43,7 @@ def write_all_figures(cohort, results: dict, out_dir: str | Path,
     ``cache.hits`` / ``cache.misses`` list the names.
 
     Each Kaplan-Meier and flow figure drawn here also leaves its document image
-    (``style.DOCUMENT_DPI``, made from the journal raster) in the cache, where the
+    (``files.DOCUMENT_DPI``, made from the journal raster) in the cache, where the
     documents' kernels find it. (The documents draw the forest plots narrower than
     the journal's two columns: ``analysis.report.DOCUMENT_WIDTH_MM``.)
 
@@ -55,10 +53,10 @@ def write_all_figures(cohort, results: dict, out_dir: str | Path,
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    makers = _makers(cohort, results)
+    names = figure_names(cohort)
     written: dict[str, list[Path]] = {}
     to_draw = []
-    for name in makers:
+    for name in names:
         files = [f"{name}.{fmt}" for fmt in FORMATS]
         key = figure_key(name, cohort, results, variant="files-" + ",".join(FORMATS)) if cache is not None else None
         entry = cache.get(key, files) if key else None
@@ -77,7 +75,7 @@ def write_all_figures(cohort, results: dict, out_dir: str | Path,
             if name.startswith(SAME_IN_DOCUMENTS):
                 cache.put_bytes(document_png_key(name, cohort, results), *document_png)
             cache.misses.append(name)
-    return {name: written[name] for name in makers}
+    return {name: written[name] for name in names}
 
 
 MAX_WORKERS = 4
@@ -87,6 +85,10 @@ _FORK_STATE: dict = {}
 
 def _makers(cohort, results: dict) -> dict:
     """{figure name: function drawing it}, in catalogue order."""
+    from analysis.figures.flow import flow_figure
+    from analysis.figures.forest import forest_figure
+    from analysis.figures.km import km_figure
+
     plan = cohort.plan
     makers = {}
     for endpoint in plan.endpoints:
@@ -101,10 +103,12 @@ def _makers(cohort, results: dict) -> dict:
 
 def _draw_one(maker, name: str, out: Path, document_png: bool) -> tuple[list[Path], tuple[str, bytes] | None]:
     """Write one figure's files; with ``document_png``, also (cache file name, bytes) of its document image."""
+    from analysis.figures.save import document_png_bytes, save_figure_and_raster
+
     paths, raster = save_figure_and_raster(maker(), name, out)
     if not document_png:
         return paths, None
-    return paths, (f"document-{style.DOCUMENT_DPI}.png", document_png_bytes(raster, style.DOCUMENT_DPI))
+    return paths, (f"document-{DOCUMENT_DPI}.png", document_png_bytes(raster, DOCUMENT_DPI))
 
 
 def _draw_in_child(name: str):
@@ -117,11 +121,15 @@ def _draw(cohort, results: dict, names: list[str], out: Path, workers: int | Non
     import multiprocessing
     import os
 
+    if not names:
+        return []
     if workers is None:
         workers = min(os.cpu_count() or 1, MAX_WORKERS)
     workers = min(workers, len(names))
+    # The drawing modules and file writers are imported here, once, before any fork.
+    makers = _makers(cohort, results)
+    import analysis.figures.save  # noqa: F401
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        makers = _makers(cohort, results)
         return [_draw_one(makers[name], name, out, document_png) for name in names]
     from concurrent.futures import ProcessPoolExecutor
 

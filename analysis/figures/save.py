@@ -19,8 +19,8 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from analysis.figures import style
+from analysis.figures.files import FORMATS
 
-FORMATS = ("pdf", "svg", "png", "tiff")
 
 # Metadata written into each format: only fixed values (None removes a key).
 _PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None, "ModDate": None}

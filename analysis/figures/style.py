@@ -23,6 +23,8 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import TextToPath
 
+from analysis.figures.files import DOCUMENT_DPI, RASTER_DPI  # noqa: F401  (raster resolutions, used here and re-exported)
+
 MM = 1 / 25.4  # inches per millimetre
 
 ONE_COLUMN_MM = 85.0
@@ -37,9 +39,6 @@ FOOTNOTE_PT = 6.0      # footer notes (synthetic data, missing values)
 LINE_PT = 1.0          # survival curves, CI whiskers
 THIN_PT = 0.6          # axes, boxes, reference lines
 
-# Raster output: line art, so 600 dpi (journals ask for 300 to 1200).
-RASTER_DPI = 600
-DOCUMENT_DPI = 300  # figures in the HTML/PDF/DOCX documents: RASTER_DPI's image halved (save.document_png_bytes)
 # Resolution of the figure object itself (what pytest-mpl compares).
 SCREEN_DPI = 200
 
