@@ -20,7 +20,16 @@ from functools import cached_property
 from pathlib import Path
 
 from analysis import paths
-from analysis.tables import theme
+# Imported with this module, so that a document's kernel loads them while the render's
+# pre-render step runs (the engine pre-imports what the cells import), not after it.
+import analysis.data.derive  # noqa: F401  (load_cohort imports these two when first called)
+import analysis.data.load  # noqa: F401
+from analysis.data import load_cohort
+from analysis.figures.cache import document_png
+from analysis.figures.files import DOCUMENT_DPI
+from analysis.plan import load_plan
+from analysis.report_text import InlineText
+from analysis.tables import builders, supplement, theme
 
 RESULTS_ENV_VAR = "ABLATION_RESULTS"
 DOCUMENT_WIDTH_MM = 150  # A4 with 2.5 cm margins leaves 160 mm of text width
@@ -45,9 +54,6 @@ def _load_results(cohort) -> dict:
 
 def load(data_dir: str | os.PathLike | None = None) -> "ReportContext":
     """Load the cohort of ``data_dir`` (default: $ABLATION_DATA_DIR, else the shipped data) and its results."""
-    from analysis.data import load_cohort
-    from analysis.plan import load_plan
-
     cohort = load_cohort(paths.data_dir(data_dir), load_plan())
     return ReportContext(cohort=cohort, results=_load_results(cohort))
 
@@ -59,8 +65,6 @@ class ReportContext:
 
     @cached_property
     def t(self) -> "InlineText":
-        from analysis.report_text import InlineText
-
         return InlineText(self.results)
 
     def notice(self) -> str:
@@ -71,8 +75,6 @@ class ReportContext:
 
     def table(self, name: str):
         """The ``Table`` called ``name`` (see ``TABLES``)."""
-        from analysis.tables import builders, supplement
-
         r = self.results
         makers = {
             "baseline": lambda: builders.tbl_baseline(r),
@@ -131,11 +133,14 @@ class ReportContext:
         """The figure as a PNG image for the document (figure style, identical bytes every run)."""
         from IPython.display import Image
 
-        from analysis.figures import png_bytes
-        from analysis.figures.cache import document_png
-        from analysis.figures.files import DOCUMENT_DPI
 
         dpi = dpi or DOCUMENT_DPI
         # Drawn again only when what the figure is drawn from changed (render cache, if any).
-        data = document_png(name, self.cohort, self.results, dpi, lambda: png_bytes(self.figure_object(name), dpi=dpi))
+        data = document_png(name, self.cohort, self.results, dpi, lambda: _png_bytes(self.figure_object(name), dpi))
         return Image(data=data, format="png")
+
+
+def _png_bytes(figure, dpi: int) -> bytes:
+    from analysis.figures.save import png_bytes  # the drawing code, only when a figure is drawn
+
+    return png_bytes(figure, dpi=dpi)
