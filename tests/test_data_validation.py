@@ -267,6 +267,32 @@ def test_many_failures_are_capped_per_rule(data, capsys):
     assert err.startswith("42 data problem(s) found")
 
 
+def test_every_line_that_is_not_utf8_is_named_then_counted(data, capsys):
+    """A Latin-1 export: each such line is named (file, line, its text, the byte and its offset
+    in the file), the first 20 of a file, then a count; other files' problems are still reported."""
+    lines = (data / L).read_bytes().split(b"\n")
+    offsets = {}
+    for n in (3, 7, 8):   # 1-based line numbers; the byte goes at the end of the line
+        lines[n - 1] += b"\xe9"
+        offsets[n] = sum(len(x) + 1 for x in lines[: n - 1]) + len(lines[n - 1]) - 1
+    (data / L).write_bytes(b"\n".join(lines))
+    set_cell(data, P, 3, "sex", "X")
+    code, _, err = validate(data, capsys)
+    assert code == 2
+    for n, offset in offsets.items():
+        hit = message_lines(err, L, n, None, "not valid UTF-8")
+        assert len(hit) == 1 and f"byte e9 at byte offset {offset};" in hit[0], (n, err)
+    assert len(message_lines(err, L, None, None, "not valid UTF-8")) == 3
+    assert message_lines(err, P, 3, "sex", "not one of the allowed codes")
+
+    data_lines = [line for line in lines[1:] if line]
+    (data / L).write_bytes(b"\n".join([lines[0]] + [line + b"\xfc" for line in data_lines]) + b"\n")
+    code, _, err = validate(data, capsys)
+    assert code == 2
+    assert len([x for x in err.splitlines() if f" {L}:" in x and "not valid UTF-8 (byte" in x]) == 20
+    assert f"{L}: ... and {len(data_lines) - 20} more line(s) breaking the rule: not valid UTF-8" in err
+
+
 def test_line_numbers_survive_blank_lines_crlf_and_quoted_newlines(data, capsys):
     rows = read_rows(data / C)
     rows[1][3] = "drain,\nthen removed"    # a quoted comma and newline inside a value

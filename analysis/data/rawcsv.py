@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.data.errors import Problem
+from analysis.data.errors import MAX_PER_RULE, Problem
 
 NEWLINE, COMMA, QUOTE = ord("\n"), ord(","), ord('"')
 
@@ -40,29 +40,44 @@ class RawFile:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _utf8_problem(filename: str, data: bytes) -> Problem | None:
-    """A Problem naming the first line that is not valid UTF-8, or None."""
+UTF8_RULE = "not valid UTF-8"
+
+
+def _utf8_problems(filename: str, data: bytes) -> list[Problem]:
+    """Problems naming each line that is not valid UTF-8 (the first ``MAX_PER_RULE``, then a count); [] if none."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return Problem(filename, 1, None, None,
-                       "file is UTF-16 encoded (byte-order mark); the contract requires UTF-8: "
-                       "save it again as 'CSV UTF-8'")
+        return [Problem(filename, 1, None, None,
+                        "file is UTF-16 encoded (byte-order mark); the contract requires UTF-8: "
+                        "save it again as 'CSV UTF-8'")]
     nul = data.find(b"\x00")
     if nul >= 0:   # valid UTF-8, but no text export holds NUL bytes: UTF-16 without a byte-order mark
-        return Problem(filename, data.count(b"\n", 0, nul) + 1, None, None,
-                       "file holds NUL bytes (UTF-16 without a byte-order mark?); "
-                       "the contract requires UTF-8: save it again as 'CSV UTF-8'")
+        return [Problem(filename, data.count(b"\n", 0, nul) + 1, None, None,
+                        "file holds NUL bytes (UTF-16 without a byte-order mark?); "
+                        "the contract requires UTF-8: save it again as 'CSV UTF-8'")]
     try:
         data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line_no = data.count(b"\n", 0, error.start) + 1
-        line_start = data.rfind(b"\n", 0, error.start) + 1
-        line_end = data.find(b"\n", error.start)
-        snippet = data[line_start: line_end if line_end >= 0 else len(data)][:80]
-        bad = data[error.start: error.end]
-        return Problem(filename, line_no, None, snippet.decode("utf-8", errors="replace").rstrip("\r"),
-                       f"not valid UTF-8 (byte {bad.hex(' ')} at byte offset {error.start}; "
-                       "was the file saved as Latin-1/Windows-1252? the contract requires UTF-8)")
-    return None
+        return []
+    except UnicodeDecodeError:
+        pass
+    problems: list[Problem] = []
+    bad_lines = 0
+    offset = 0   # byte offset of the line's start
+    for line_no, line in enumerate(data.split(b"\n"), start=1):
+        if not line.isascii():
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                bad_lines += 1
+                if len(problems) < MAX_PER_RULE:
+                    problems.append(Problem(
+                        filename, line_no, None, line[:80].decode("utf-8", errors="replace").rstrip("\r"),
+                        f"{UTF8_RULE} (byte {line[error.start: error.end].hex(' ')} at byte offset "
+                        f"{offset + error.start}; was the file saved as Latin-1/Windows-1252? "
+                        "the contract requires UTF-8)"))
+        offset += len(line) + 1
+    if bad_lines > MAX_PER_RULE:
+        problems.append(Problem(filename, None, None, None, UTF8_RULE, more=bad_lines - MAX_PER_RULE))
+    return problems
 
 
 def _records(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -99,9 +114,9 @@ def read_raw_csv(path, filename: str | None = None) -> RawFile:
     digest = hashlib.sha256(data).hexdigest()
     raw = RawFile(name=filename, sha256=digest, frame=None)
 
-    problem = _utf8_problem(filename, data)
-    if problem is not None:
-        raw.problems.append(problem)
+    encoding_problems = _utf8_problems(filename, data)
+    if encoding_problems:
+        raw.problems.extend(encoding_problems)
         return raw
     if data.startswith(codecs.BOM_UTF8):   # Excel's "CSV UTF-8" writes one: tolerated
         data = data[len(codecs.BOM_UTF8):]
