@@ -126,3 +126,35 @@ def test_summary_lists_corrections_with_reason(data, capsys):
     out = capsys.readouterr().out
     assert "Corrections applied: 1" in out
     assert "C001: patients.csv P003 progression_date: '2013-04-10' -> '2013-06-10' (CT re-read; JD, 2026-11-20)" in out
+
+
+def test_a_complication_is_corrected_by_its_session_and_place(data, capsys):
+    """complications.csv has no id column: its rows are named <session_id>#<n>, the n-th row of
+    that session in the file. Re-grading the second complication of P003-S1 from SIR B to D
+    makes the session (and P003) a major complication; the first row is untouched."""
+    with open(data / "complications.csv", "a", encoding="utf-8") as handle:
+        handle.write("P003-S1,pleural_effusion,B,drainage\n")
+    before = load_cohort(data)
+    assert not patient(before, "P003")["major_complication"]
+    ledger(data, "C001,complications.csv,P003-S1#2,sir_class,B,D,re-graded from the chart,2026-11-20,JD")
+    raw = digests(data)
+    after = load_cohort(data)
+    assert digests(data) == raw
+    assert patient(after, "P003")["major_complication"]
+    sessions = after.sessions.set_index("session_id")
+    assert sessions.loc["P003-S1", "n_complications"] == 2 and sessions.loc["P003-S1", "major_complication"]
+    assert after.corrections["record_id"].tolist() == ["P003-S1#2"]
+    assert (patient(after, "P001")["major_complication"], patient(after, "P019")["major_complication"]) == (
+        patient(before, "P001")["major_complication"], patient(before, "P019")["major_complication"])
+
+    # the first row holds B as well, but a correction of it is a separate record; row 3 does not exist
+    ledger(data, "C001,complications.csv,P003-S1#1,sir_class,C,D,wrong old value,2026-11-20,JD",
+           "C002,complications.csv,P003-S1#3,sir_class,B,D,no such row,2026-11-20,JD",
+           "C003,complications,P003-S1#2,session_id,P003-S1,P004-S1,moved,2026-11-20,JD")
+    assert main(["validate", "--data", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "corrections.csv:2 column 'old_value' value 'C': stale correction" in err
+    assert "(line 3 holds 'B')" in err
+    assert ("corrections.csv:3 column 'record_id' value 'P003-S1#3': unknown record_id: no row of "
+            "complications.csv is this session_id#n") in err
+    assert "corrections.csv:4 column 'column' value 'session_id': the id column cannot be corrected" in err

@@ -85,8 +85,8 @@ RANGES: dict[str, dict[str, tuple[float, bool, float | None]]] = {
     "lesions": {"diameter_cm": (0, False, None)},
 }
 
-# The id column of each correctable file (corrections name records by it).
-# complications.csv has no id column, so the ledger cannot address its rows.
+# The id column of each file whose rows have one (corrections name records by it;
+# complications.csv has none: analysis.data.corrections names its rows session_id#n).
 RECORD_ID = {"patients": "patient_id", "lesions": "lesion_id", "sessions": "session_id",
              "screening": "screening_id"}
 

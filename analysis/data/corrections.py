@@ -11,9 +11,10 @@ validated exactly like a raw one. No file is ever written.
 
 Refused (an error, never a silent overwrite):
 
-- ``file`` not one of the correctable files (patients, lesions, sessions, screening;
-  ``.csv`` optional) or not present in the data directory;
-- ``record_id`` matching no row (by the file's id column);
+- ``file`` not one of the correctable files (patients, lesions, sessions, screening,
+  complications; ``.csv`` optional) or not present in the data directory;
+- ``record_id`` matching no row (by the file's id column; complications.csv has none,
+  so its rows are named ``<session_id>#<n>``, the n-th row of that session in the file);
 - ``column`` not in the file's contract, or the id column itself;
 - ``old_value`` differing from the value the cell holds (a stale correction). Several
   corrections of one cell form a chain in ledger order: each old_value must equal the
@@ -37,10 +38,18 @@ from analysis.data.errors import MAX_PER_RULE, Problem
 LEDGER = "corrections.csv"
 LEDGER_COLUMNS = list(COLUMNS["corrections"])
 
+# The column naming a file's rows. complications.csv has no id column: a row is named by
+# its session and its place among that session's rows in the file (P002-S1#1, P002-S1#2),
+# and a correction's old_value guards against rows that moved.
+CORRECTABLE = {**RECORD_ID, "complications": "session_id"}
+NUMBERED_WITHIN = {"complications"}
+
 UNKNOWN_FILE = ("unknown file: corrections can name "
-                + ", ".join(f"{name}.csv" for name in RECORD_ID))
+                + ", ".join(f"{name}.csv" for name in CORRECTABLE))
 ABSENT_FILE = "file named by the correction is not in the data directory"
 UNKNOWN_RECORD = "unknown record_id: no row of {file} has this {id_column}"
+UNKNOWN_NUMBERED = ("unknown record_id: no row of {file} is this {id_column}#n "
+                    "(the n-th row of that {id_column} in the file, counting from 1)")
 UNKNOWN_COLUMN = "unknown column: not a column of {file} in the data contract"
 ID_COLUMN = "the id column cannot be corrected (add the record under its right id instead)"
 STALE = "stale correction: old_value does not match the value in {file}"
@@ -68,6 +77,14 @@ def _problems(ledger: pd.DataFrame, mask: pd.Series, column: str, rule: str | pd
     return out
 
 
+def _record_ids(name: str, frame: pd.DataFrame, id_column: str) -> pd.Series:
+    """The record_id of each row of ``frame`` (raw text, index = CSV line)."""
+    if name not in NUMBERED_WITHIN:
+        return frame[id_column]
+    place = frame.groupby(id_column, sort=False).cumcount() + 1
+    return frame[id_column] + "#" + place.astype(str)
+
+
 def apply_corrections(tables: dict[str, pd.DataFrame], ledger: pd.DataFrame) -> CorrectionResult:
     """Apply ``ledger`` (raw text, index = CSV line) to ``tables`` (raw text, index = CSV line).
 
@@ -81,12 +98,12 @@ def apply_corrections(tables: dict[str, pd.DataFrame], ledger: pd.DataFrame) -> 
     usable = (ledger["file"] != "") & (ledger["record_id"] != "") & (ledger["column"] != "")
     target = ledger["file"].str.removesuffix(".csv")
 
-    unknown = usable & ~target.isin(list(RECORD_ID))
+    unknown = usable & ~target.isin(list(CORRECTABLE))
     problems += _problems(ledger, unknown, "file", UNKNOWN_FILE)
-    absent = usable & target.isin(list(RECORD_ID)) & ~target.isin([n for n in tables if tables[n] is not None])
+    absent = usable & target.isin(list(CORRECTABLE)) & ~target.isin([n for n in tables if tables[n] is not None])
     problems += _problems(ledger, absent, "file", ABSENT_FILE)
 
-    for name, id_column in RECORD_ID.items():   # loop over files, not rows
+    for name, id_column in CORRECTABLE.items():   # loop over files, not rows
         frame = tables.get(name)
         rows = ledger[usable & (target == name)]
         if frame is None or rows.empty or id_column not in frame.columns:
@@ -97,12 +114,12 @@ def apply_corrections(tables: dict[str, pd.DataFrame], ledger: pd.DataFrame) -> 
         is_id = rows["column"] == id_column
         problems += _problems(rows, is_id, "column", ID_COLUMN)
         # record_id -> CSV line of the record (first one if the id is duplicated: reported elsewhere)
-        line_of_id = pd.Series(frame.index, index=frame[id_column].to_numpy())
+        line_of_id = pd.Series(frame.index, index=_record_ids(name, frame, id_column).to_numpy())
         line_of_id = line_of_id[~line_of_id.index.duplicated(keep="first")]
         target_line = rows["record_id"].map(line_of_id)
         no_record = target_line.isna()
-        problems += _problems(rows, no_record, "record_id",
-                              UNKNOWN_RECORD.format(file=filename, id_column=id_column))
+        unknown_rule = UNKNOWN_NUMBERED if name in NUMBERED_WITHIN else UNKNOWN_RECORD
+        problems += _problems(rows, no_record, "record_id", unknown_rule.format(file=filename, id_column=id_column))
 
         ok = ~(bad_column | is_id | no_record)
         rows = rows[ok].assign(target_line=target_line[ok].astype(int))
