@@ -29,7 +29,7 @@ from analysis.figures.cache import document_png
 from analysis.figures.files import DOCUMENT_DPI
 from analysis.plan import load_plan
 from analysis.report_text import InlineText
-from analysis.tables import builders, supplement, theme
+from analysis.tables import builders, supplement
 
 RESULTS_ENV_VAR = "ABLATION_RESULTS"
 DOCUMENT_WIDTH_MM = 150  # A4 with 2.5 cm margins leaves 160 mm of text width

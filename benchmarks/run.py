@@ -209,7 +209,6 @@ def render_part(repeats: int, work: Path, project: Path, formats: list[str]) -> 
             cpu.setdefault(measured, []).append(LAST_CPU_SECONDS)
         return seconds, stdout
 
-    cold_all: list[float] = []
     html_out = None
     for fmt in formats + ["all"]:
         to = formats if fmt == "all" else [fmt]
@@ -220,8 +219,6 @@ def render_part(repeats: int, work: Path, project: Path, formats: list[str]) -> 
             times.append(seconds)
             if "html" in to and html_out is None:
                 html_out = out
-        if fmt == "all":
-            cold_all = times
         rows.append((f"cold render: {'all three formats' if fmt == 'all' else fmt}", median(times), repeats,
                      f"`render --no-cache`, fresh process; {cpu_note(cpu[f'cold-{fmt}'])}"))
         print(f"  {rows[-1][0]}: {rows[-1][1]:.2f} s", flush=True)

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from analysis import source_digest
-from analysis.figures import cache as figure_cache
 from analysis.render.command import render
 
 pytestmark = pytest.mark.render

@@ -174,7 +174,7 @@ def read_raw_csv(path, filename: str | None = None) -> RawFile:
             "(truncated or shifted row; a comma inside a value must be quoted)"))
     if len(wrong) > 20:
         raw.problems.append(Problem(filename, None, None, None,
-                                    f"row has the wrong number of fields (truncated or shifted row)",
+                                    "row has the wrong number of fields (truncated or shifted row)",
                                     more=len(wrong) - 20))
     good = body[n_fields[body] == expected]
 

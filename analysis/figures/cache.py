@@ -184,7 +184,7 @@ def _atomic_copy(source: Path, target: Path) -> None:
 
 
 def document_png_key(name: str, cohort, results: dict, dpi: int | None = None) -> str | None:
-    """The cache key of figure ``name``'s document image at ``dpi`` (default ``style.DOCUMENT_DPI``)."""
+    """The cache key of figure ``name``'s document image at ``dpi`` (default ``files.DOCUMENT_DPI``)."""
     from analysis.figures.files import DOCUMENT_DPI
 
     return figure_key(name, cohort, results, variant=f"document-png-{dpi or DOCUMENT_DPI}")
@@ -193,8 +193,8 @@ def document_png_key(name: str, cohort, results: dict, dpi: int | None = None) -
 def document_png(name: str, cohort, results: dict, dpi: int, draw: Callable[[], bytes]) -> bytes:
     """PNG bytes of figure ``name`` for a document: from the cache when its key matches, else ``draw()`` (and stored).
 
-    The pre-render step (``catalog.write_all_figures``) stores the image of every figure
-    it draws, so the documents normally read theirs from there.
+    The pre-render step (``catalog.write_all_figures``) stores the image of every
+    Kaplan-Meier and flow figure it draws, so the documents normally read those from there.
     """
     cache = FigureCache.from_env()
     key = document_png_key(name, cohort, results, dpi) if cache else None

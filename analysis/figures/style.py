@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import TextToPath
 
-from analysis.figures.files import DOCUMENT_DPI, RASTER_DPI  # noqa: F401  (raster resolutions, used here and re-exported)
+from analysis.figures.files import RASTER_DPI
 
 MM = 1 / 25.4  # inches per millimetre
 

@@ -206,7 +206,6 @@ def tbl_cox(results: dict, endpoint: str) -> Table:
         header=["Factor", "Univariable HR (95% CI)", "P", "Multivariable HR (95% CI)", "P"],
         name=f"cox_{endpoint}",
     )
-    uni = {row["term"]: row for row in cox["univariable"]}
     multi = {row["term"]: row for row in cox["multivariable"]}
     models = cox.get("univariable_models", {})
     multi_model = cox.get("multivariable_model") or {}
