@@ -125,9 +125,10 @@ def flow(cohort) -> dict | None:
 
 def _curve_summary(km, plan, method: str) -> dict:
     from analysis.stats.km import at_risk, greenwood_se_at, survival_at
-    from analysis.stats.median_ci import METHODS, median_ci
+    from analysis.stats.median_ci import METHODS, median_ci, not_estimable_reason
 
     by_method = {m: median_ci(km, m) for m in METHODS}
+    reasons = {m: not_estimable_reason(km, 0.5, m) for m in METHODS}
     chosen = by_method[method]
     rates = {}
     for landmark in plan.landmarks:
@@ -136,6 +137,9 @@ def _curve_summary(km, plan, method: str) -> dict:
             "estimate": _finite(estimate.estimate),
             "ci": [_finite(estimate.lo), _finite(estimate.hi)],
             "se": _finite(greenwood_se_at(km, landmark)),
+            # why the estimate is null: no patients, or the landmark lies past the longest follow-up
+            "reason": None if _finite(estimate.estimate) is not None else (
+                "no patients" if km.n == 0 else f"beyond the longest follow-up ({km.max_time:.4g})"),
         }
     return {
         "n": km.n,
@@ -145,6 +149,9 @@ def _curve_summary(km, plan, method: str) -> dict:
         "median_ci_method": method,
         "median_by_method": {m: _finite(r.estimate) for m, r in by_method.items()},
         "median_ci_by_method": {m: [_finite(r.lo), _finite(r.hi)] for m, r in by_method.items()},
+        # why a median or CI limit above is null (None where it is estimable)
+        "median_not_estimable": {"estimate": reasons[method]["estimate"],
+                                 "ci": [reasons[method]["lo"], reasons[method]["hi"]]},
         "rates": rates,
         "at_risk": {_time_key(t): at_risk(km, t) for t in plan.at_risk_times},
     }
@@ -236,6 +243,7 @@ def cox_results(cohort, endpoint: str) -> dict:
     spec = plan["cox"]
     threshold = float(spec["selection"]["threshold"])
     min_epv = float(spec.get("min_events_per_variable", 10))
+    monotone = spec.get("monotone_likelihood", "not_estimable")
     time, event = _endpoint_data(cohort, endpoint)
     label = endpoint.upper()
     notes: list[str] = []
@@ -247,13 +255,14 @@ def cox_results(cohort, endpoint: str) -> dict:
         if ph["global"]["p"] is not None and ph["global"]["p"] < alpha:
             notes.append(f"{label} {where}: proportional-hazards test fails (global P = {ph['global']['p']:.3g})")
         for term, test in ph["terms"].items():
-            if test["p"] < alpha and len(ph["terms"]) > 1:
+            if test["p"] is not None and test["p"] < alpha and len(ph["terms"]) > 1:
                 notes.append(f"{label} {where}: proportional-hazards test fails for {term} (P = {test['p']:.3g})")
 
     univariable, models, selected = [], {}, []
     for name in plan.cox_candidates:
-        model = fit_cox(time, event, cohort.factors, [name], alpha=alpha)
-        models[name] = {k: model[k] for k in ("n", "events", "references", "factor_p", "ph_test", "converged", "warnings", "epv")}
+        model = fit_cox(time, event, cohort.factors, [name], alpha=alpha, monotone=monotone)
+        models[name] = {k: model[k] for k in ("n", "events", "references", "factor_p", "ph_test", "ph_test_note",
+                                              "converged", "method", "lr_test", "warnings", "epv")}
         univariable.extend(model["terms"])
         notes.extend(f"{label} univariable: {w}" for w in model["warnings"])
         ph_notes(model, f"univariable {name}")
@@ -277,10 +286,12 @@ def cox_results(cohort, endpoint: str) -> dict:
         "ph_test": None,
     }
     if selected:
-        model = fit_cox(time, event, cohort.factors, selected, alpha=alpha)
+        model = fit_cox(time, event, cohort.factors, selected, alpha=alpha, monotone=monotone)
         result["multivariable"] = model["terms"]
         result["multivariable_model"] = {
-            k: model[k] for k in ("n", "events", "n_parameters", "references", "factor_p", "converged", "log_likelihood", "warnings")
+            k: model[k] for k in ("n", "events", "n_parameters", "references", "factor_p", "converged", "log_likelihood",
+                                  "log_likelihood_null", "lr_test", "wald_test", "score_test", "iterations", "method",
+                                  "ph_test_note", "warnings")
         }
         result["epv"] = model["epv"]
         result["ph_test"] = model["ph_test"]
@@ -337,6 +348,7 @@ def _plan_section(plan) -> dict:
         "selection_rule": {"rule": spec["selection"]["rule"], "threshold": spec["selection"]["threshold"]},
         "min_events_per_variable": spec.get("min_events_per_variable"),
         "ph_test": spec.get("ph_test"),
+        "monotone_likelihood": spec.get("monotone_likelihood", "not_estimable"),
         "major_classes": plan.major_classes,
         "minor_classes": list(plan["complications"]["minor_classes"]),
         "derived": plan["derived"],
@@ -370,8 +382,12 @@ def check_plan(plan) -> None:
     if not isinstance(alpha, (int, float)) or not 0 < float(alpha) < 1:
         bad("survival.alpha", alpha, "must be a number between 0 and 1")
     if survival.get("ties", "efron") != "efron":
-        bad("survival.ties", survival.get("ties"), "only 'efron' is implemented (lifelines CoxPHFitter)")
+        bad("survival.ties", survival.get("ties"), "only 'efron' is implemented (R coxph's default)")
     cox = plan.raw.get("cox", {})
+    from analysis.stats.cox import MONOTONE_OPTIONS
+
+    if cox.get("monotone_likelihood", "not_estimable") not in MONOTONE_OPTIONS:
+        bad("cox.monotone_likelihood", cox.get("monotone_likelihood"), f"must be one of {', '.join(MONOTONE_OPTIONS)}")
     selection = cox.get("selection", {})
     if selection.get("rule") != "univariable_p_below":
         bad("cox.selection.rule", selection.get("rule"), "only 'univariable_p_below' is implemented")

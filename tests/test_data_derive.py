@@ -64,7 +64,7 @@ def hand_computed() -> dict[str, dict]:
             "technical_success": all(x["technical_success"] == "yes" for x in own_lesions),
             "technical_efficacy": all(x["complete_ablation"] == "yes" for x in own_lesions),
             "alive": death is None,
-            "followup_months": (last - first).days / DAYS_PER_MONTH,
+            "followup_months": ((death or last) - first).days / DAYS_PER_MONTH,  # ends at death
         }
     return out
 

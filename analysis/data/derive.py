@@ -96,8 +96,9 @@ def derive_cohort(raw: RawTables, plan: Plan, data_dir: Path) -> Cohort:
     patients = patients.merge(session_summary, how="left", left_on="patient_id", right_index=True)
     patients["n_pos"] = patients["n_pos"].fillna(0).astype(int)
     patients["alive"] = patients["death_date"].isna()
+    # follow-up ends at death for those who died (the contract lets last_followup_date fall after it)
     patients["followup_months"] = months_between(
-        patients["first_ablation_date"], patients["last_followup_date"], plan)
+        patients["first_ablation_date"], patients["death_date"].fillna(patients["last_followup_date"]), plan)
     patients = patients.reset_index(drop=True)
 
     factors = pd.DataFrame({name: factor_column(patients[f.source], f)

@@ -1,63 +1,58 @@
-"""Cox proportional-hazards models on plan factors (lifelines ``CoxPHFitter``).
+"""Cox proportional-hazards models on plan factors, fitted as R ``coxph`` does.
 
 Model: h(t | x) = h0(t) exp(beta' x), fitted by maximum partial likelihood
-with Efron's approximation for tied event times (Efron 1977; lifelines'
-``CoxPHFitter`` uses Efron ties, as R ``coxph`` does by default; SPSS uses
-Breslow, so SPSS hazard ratios differ slightly when times are tied).
+with Efron's approximation for tied event times (R ``coxph``'s default; SPSS
+uses Breslow, so SPSS hazard ratios differ slightly when times are tied), by
+the project's own Newton-Raphson (``analysis.stats.efron``: R ``coxph.fit`` /
+``coxfit6.c`` step for step, for every cohort size).
 
 Coding: each factor (an ordered pandas Categorical) becomes one indicator
 per non-reference level; the reference is the factor's first level. Term
 names are ``<factor>[<level>]``; HR = exp(beta) is the hazard of that level
 relative to the reference.
 
-Reported per term: HR, Wald (1 - alpha) CI exp(beta +/- z SE), Wald P.
-Per factor (``factor_p``): the Wald P for a two-level factor; for a factor
-with more levels the likelihood-ratio P, 2 (l_full - l_without_factor) on
-(levels - 1) df, both models fitted on the same patients.
+Reported per term: HR, Wald (1 - alpha) CI exp(beta +/- z SE), Wald P
+(R ``summary(coxph)``). Per factor (``factor_p``): the Wald P for a two-level
+factor; for a factor with more levels, or one whose coefficient is infinite
+(the Wald test is invalid there), the likelihood-ratio P, 2 (l_full -
+l_without_factor) on (levels - 1) df, both models fitted on the same patients
+(R ``anova(coxph)``). Per model: the LR, Wald and score tests of R's summary.
 
 Missing factor values: complete-case analysis per model (``n`` says how many
 patients a model used).
 
-Monotone likelihood ("perfect separation", e.g. a level with no events):
-the partial likelihood has no finite maximum and the fitted HR is an
-artefact of where the optimiser stopped. Detected (a) before fitting, per
-indicator: every event subject has the largest (or every one the smallest)
-indicator value in its risk set; (b) after fitting: non-convergence, or
-|log HR| > 10 or SE(log HR) > 10. Such terms are reported with
-``hr = ci = p = None`` and a ``warning``; they never print as valid HRs.
+Not estimable, with the true reason in ``reason`` (machine-readable code in
+``reason_code``), never a number:
 
-Proportional hazards: Grambsch & Therneau (1994) test on scaled Schoenfeld
-residuals against rank-transformed time, per term from lifelines'
-``proportional_hazard_test(time_transform="rank")`` and globally by the same
-approximation (R survival < 3.0 ``cox.zph``)::
+* ``no_events``: the model's patients had no events;
+* ``no_events_in_level`` / ``no_events_in_reference`` / ``monotone_likelihood``:
+  R's check "Loglik converged before variable k; coefficient may be
+  infinite" (``coxph.fit``: |U' V|_k > eps and > toler.inf |beta_k|) fired for
+  the term; the reason names the level whose events make the likelihood
+  monotone. With the plan's ``cox.monotone_likelihood: firth`` such a model
+  is refitted by Firth's penalised likelihood (Heinze & Schemper 2001) and
+  its terms are reported with ``method: "firth"``;
+* ``not_converged``: 20 iterations without convergence (R: "Ran out of iterations");
+* ``redundant``: the column is a linear combination of the others (R: NA).
 
-    T_global = (g' R) V (R' g) * d / sum(g^2)      on p df
-
-where R holds the unscaled Schoenfeld residuals (one row per event), g the
-centred transformed event times, V the model's covariance matrix and d the
-number of events. (R >= 3.0 uses an exact score test, so R's numbers differ a
-little; lifelines' docstring says the same.)
+Proportional hazards: R's ``cox.zph(fit, transform = "km", terms = TRUE)``
+(survival >= 3.0): per factor (all its indicators together) and global, the
+score test for adding g(t) x terms, g = 1 - KM(t-) (``efron.zph_test``).
+It depends on the event times only, not on the order of the rows.
 
 Events per variable: EPV = events / number of estimated coefficients.
 """
 
 from __future__ import annotations
 
-import warnings as _warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-# Above this many complete cases the models are fitted by ``analysis.stats.efron``
-# (Newton-Raphson in numpy, the same Efron likelihood; equal to lifelines to
-# ~1e-9 in the tests), because lifelines' fitter and residuals loop over
-# subjects in Python (minutes per model at 10^6 patients).
-LARGE_N = 5000
-MAX_ABS_LOG_HR = 10.0
-MAX_SE_LOG_HR = 10.0
 TIES = "efron"
-PH_TIME_TRANSFORM = "rank"
+PH_TIME_TRANSFORM = "km"  # cox.zph's default transform
+MONOTONE_OPTIONS = ("not_estimable", "firth")  # plan: cox.monotone_likelihood
 
 
 def term_name(factor: str, level: str) -> str:
@@ -150,51 +145,18 @@ def monotone_direction(time, event, x, order=None) -> int:
     return -1 if down else 0
 
 
-def _fit(frame: pd.DataFrame, columns: list[str], alpha: float, order=None):
-    """Fit lifelines' CoxPHFitter on ``columns``; returns (fitter, converged, messages)."""
-    if len(frame) > LARGE_N:
-        return _fit_numpy(frame, columns, order)
-    from lifelines import CoxPHFitter
-    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
-
-    fitter = CoxPHFitter(alpha=alpha)
-    messages = []
-    with _warnings.catch_warnings(record=True) as caught:
-        _warnings.simplefilter("always")
-        try:
-            fitter.fit(frame[["_duration", "_event", *columns]], duration_col="_duration", event_col="_event")
-        except (ConvergenceError, np.linalg.LinAlgError) as error:
-            return None, False, [f"model did not converge ({str(error).splitlines()[0]})"]
-    # lifelines also warns on pre-fit heuristics (low variance, correlation with
-    # duration); only a Newton-Raphson step that did not settle means non-convergence.
-    converged = True
-    for item in caught:
-        text = str(item.message)
-        if issubclass(item.category, ConvergenceWarning) and ("norm(delta)" in text or "failed to converge" in text):
-            converged = False
-            messages.append(text.splitlines()[0])
-    return fitter, converged, messages
-
-
-def _fit_numpy(frame: pd.DataFrame, columns: list[str], order=None):
-    """``_fit`` by ``analysis.stats.efron`` (large cohorts)."""
+def _fit(frame: pd.DataFrame, columns: list[str], order=None, firth: bool = False):
+    """``efron.efron_fit`` on ``columns`` of a design frame."""
     from analysis.stats.efron import efron_fit
 
-    try:
-        fitter = efron_fit(frame["_duration"].to_numpy(), frame["_event"].to_numpy(), frame[columns].to_numpy(), columns,
-                           order=order)
-    except np.linalg.LinAlgError as error:
-        return None, False, [f"model did not converge ({str(error).splitlines()[0]})"]
-    if not fitter.converged:
-        return fitter, False, [f"Newton-Raphson failed to converge in {fitter.iterations} iterations"]
-    return fitter, True, []
+    return efron_fit(frame["_duration"].to_numpy(), frame["_event"].to_numpy(), frame[columns].to_numpy(dtype=float),
+                     columns, order=order, firth=firth)
 
 
 def _null_log_likelihood(frame: pd.DataFrame) -> float:
     """Log partial likelihood at beta = 0 with Efron ties (the null model)."""
     from analysis.stats.efron import null_log_likelihood
 
-    # Efron at beta = 0 (every risk score 1): - sum_j sum_{k=0}^{d_j-1} log(n_j - k)
     return null_log_likelihood(frame["_duration"].to_numpy(), frame["_event"].to_numpy())
 
 
@@ -211,60 +173,55 @@ def _lr_p(ll_full: float, ll_reduced: float, df: int) -> tuple[float, float]:
     return statistic, float(chi2.sf(statistic, df))
 
 
-def ph_test(fitter, frame: pd.DataFrame, columns: list[str]) -> dict:
-    """Grambsch-Therneau PH test per term and global (see the module docstring).
-
-    Per term this is lifelines' ``proportional_hazard_test`` statistic
-    (T_k = (g' r*_k)^2 / (d V_kk sum g^2), r* = d R V the scaled Schoenfeld
-    residuals), computed here from one residual matrix so that the global test
-    shares it; the tests check both against lifelines.
-    """
-    from scipy.stats import chi2
-
-    from analysis.stats.efron import EfronFit
-
-    if isinstance(fitter, EfronFit) and PH_TIME_TRANSFORM == "rank":
-        # lifelines' "rank" transform: the running count of events in time order
-        residuals = fitter.schoenfeld[:, [list(fitter.params_.index).index(c) for c in columns]]
-        times = fitter.event_rank
-    else:
-        from lifelines.statistics import TimeTransformers
-
-        data = frame[["_duration", "_event", *columns]]
-        residuals = fitter.compute_residuals(data, kind="schoenfeld")[columns].to_numpy()
-        transform = TimeTransformers().get(PH_TIME_TRANSFORM)
-        events = fitter.event_observed
-        times = np.asarray(transform(fitter.durations, events, fitter.weights)[events.values], dtype=float)
-    g = times - times.mean()
-    variance = fitter.variance_matrix_.loc[columns, columns].to_numpy()
-    n_events = float(len(times))
-    score = g @ residuals  # (g' R)
-    scaled_score = n_events * score @ variance  # g' R*, R* = d R V
-    per_term = scaled_score**2 / (n_events * np.diag(variance) * np.sum(g**2))
-    terms = {
-        name: {"chi2": float(stat), "df": 1, "p": float(chi2.sf(stat, 1))} for name, stat in zip(columns, per_term)
-    }
-    statistic = float(score @ variance @ score * n_events / np.sum(g**2))
-    df = len(columns)
-    return {
-        "method": f"scaled Schoenfeld residuals vs {PH_TIME_TRANSFORM}-transformed time (Grambsch-Therneau)",
-        "global": {"chi2": statistic, "df": df, "p": float(chi2.sf(statistic, df))},
-        "terms": terms,
-    }
+def _monotone_reason(term: dict, reference: dict, coef: float) -> tuple[str, str]:
+    """(reason_code, reason) for a term whose coefficient may be infinite."""
+    if term["events"] == 0:
+        return "no_events_in_level", (f"no events in level {term['level']!r} of {term['factor']} "
+                                      f"({term['n']} patients): HR tends to 0")
+    if reference["events"] == 0:
+        return "no_events_in_reference", (f"no events in the reference level {reference['level']!r} of "
+                                          f"{term['factor']} ({reference['n']} patients): HR tends to infinity")
+    direction = "infinity" if coef > 0 else "0"
+    return "monotone_likelihood", (f"monotone likelihood for {term['term']} (the events separate the levels): "
+                                   f"HR tends to {direction}")
 
 
-def fit_cox(time, event, factors: pd.DataFrame, names: list[str], alpha: float = 0.05, ph: bool = True) -> dict:
+def ph_test(time, event, x, coef, terms: dict[str, list[int]]) -> dict:
+    """R ``cox.zph(fit)`` (transform "km", per term and global); see ``efron.zph_test``."""
+    from analysis.stats.efron import zph_test
+
+    result = zph_test(time, event, x, coef, terms, transform=PH_TIME_TRANSFORM)
+    result["method"] = "R cox.zph (survival >= 3.0): score test of g(t) x terms, g = 1 - KM(t-)"
+    return result
+
+
+def _not_estimable(term: dict, code: str, reason: str) -> dict:
+    return {**term, "hr": None, "ci": [None, None], "p": None, "wald_chi2": None, "coef": None, "se": None,
+            "factor_p": None, "estimable": False, "reason_code": code, "reason": reason, "warning": reason,
+            "method": None}
+
+
+def fit_cox(time, event, factors: pd.DataFrame, names: list[str], alpha: float = 0.05, ph: bool = True,
+            monotone: str = "not_estimable") -> dict:
     """One Cox model on the factors ``names``; the dict the results file stores.
 
-    Returns {terms: [{factor, level, term, hr, ci, p, factor_p, n, events, warning}],
-    references: {factor: {level, n, events}}, factor_p: {factor: {p, test, df, chi2}},
-    n, events, n_parameters, epv, log_likelihood, converged, ties, ph_test, warnings}.
+    ``monotone``: what to do when a coefficient may be infinite ("not_estimable",
+    or "firth": refit the model by Firth's penalised likelihood).
+
+    Returns {terms: [{factor, level, term, hr, ci, p, coef, se, wald_chi2, factor_p, n, events,
+    estimable, reason_code, reason, warning, method}], references: {factor: {level, n, events}},
+    factor_p: {factor: {p, test, df, chi2}}, n, events, n_parameters, epv, log_likelihood,
+    log_likelihood_null, lr_test, wald_test, score_test, iterations, converged, method, ties,
+    ph_test, warnings}.
     """
+    if monotone not in MONOTONE_OPTIONS:
+        raise ValueError(f"unknown monotone-likelihood option {monotone!r}; expected one of {MONOTONE_OPTIONS}")
     design = build_design(time, event, factors, names)
     frame = design.frame
     n, n_events = int(len(frame)), int(frame["_event"].sum())
     notes = list(design.warnings)
     columns = design.columns
+    label = ", ".join(names)
     result = {
         "factors": list(names),
         "n": n,
@@ -272,95 +229,149 @@ def fit_cox(time, event, factors: pd.DataFrame, names: list[str], alpha: float =
         "n_parameters": len(columns),
         "epv": (n_events / len(columns)) if columns else None,
         "ties": TIES,
+        "method": "partial_likelihood",
         "terms": [],
         "references": design.references,
         "factor_p": {},
         "log_likelihood": None,
+        "log_likelihood_null": None,
+        "lr_test": None,
+        "wald_test": None,
+        "score_test": None,
+        "iterations": None,
         "converged": None,
         "ph_test": None,
+        "ph_test_note": None,
         "warnings": notes,
     }
     if not columns:
-        notes.append(f"{', '.join(names)}: no estimable term")
+        notes.append(f"{label}: no estimable term")
         return result
     if n_events == 0:
-        notes.append(f"{', '.join(names)}: no events; hazard ratios not estimable")
-        for term in design.terms:
-            result["terms"].append({**term, "hr": None, "ci": [None, None], "p": None, "wald_chi2": None,
-                                    "factor_p": None, "warning": "no events"})
+        reason = f"no events among the {n} patients of the model"
+        notes.append(f"{label}: {reason}; hazard ratios not estimable")
+        result["terms"] = [_not_estimable(term, "no_events", reason) for term in design.terms]
+        for name in names:
+            if design.columns_of(name):
+                result["factor_p"][name] = {"test": None, "df": len(design.columns_of(name)), "chi2": None,
+                                            "p": None, "estimable": False, "reason": reason}
+        result["ph_test_note"] = reason
         return result
 
-    separated = {}
-    order = np.argsort(frame["_duration"].to_numpy(), kind="stable")  # shared by every term and fit below
-    for term in design.terms:
-        direction = monotone_direction(frame["_duration"], frame["_event"], frame[term["term"]], order=order)
-        if direction:
-            where = "no events in this level" if term["events"] == 0 else (
-                "no events in the reference level" if design.references[term["factor"]]["events"] == 0
-                else "monotone likelihood")
-            separated[term["term"]] = f"perfect separation ({where}); HR not estimable"
+    order = np.argsort(frame["_duration"].to_numpy(), kind="stable")  # shared by every fit below
+    fit = _fit(frame, columns, order)
+    infinite = dict(zip(columns, fit.infinite))
+    use_firth = monotone == "firth" and fit.converged and bool(fit.infinite.any())
+    if use_firth:
+        notes.append(f"{label}: {'; '.join(fit.messages)} (R coxph); refitted by Firth's penalised likelihood")
+        fit = _fit(frame, columns, order, firth=True)
+        result["method"] = "firth"
+    result["converged"] = fit.converged
+    result["iterations"] = fit.iterations
+    result["log_likelihood"] = fit.loglik
+    result["log_likelihood_null"] = fit.loglik_init
+    if not fit.converged:
+        notes.append(f"{label}: Newton-Raphson did not converge in {fit.iterations} iterations (R: "
+                     f"\"Ran out of iterations and did not converge\"); hazard ratios not estimable")
 
-    fitter, converged, messages = _fit(frame, columns, alpha, order)
-    result["converged"] = converged
-    if not separated:  # with separation the term warnings below say it more plainly
-        notes.extend(f"{', '.join(names)}: {m}" for m in messages)
-    if fitter is None:
-        for term in design.terms:
-            result["terms"].append({**term, "hr": None, "ci": [None, None], "p": None, "wald_chi2": None,
-                                    "factor_p": None,
-                                    "warning": separated.get(term["term"], "model did not converge")})
-        return result
-
+    from scipy.stats import chi2 as chi2_dist
     from scipy.stats import norm
 
-    # params_/standard_errors_ rather than .summary (which costs ~6 ms a model)
-    coefs, ses = fitter.params_, fitter.standard_errors_
-    result["log_likelihood"] = float(fitter.log_likelihood_)
     z = _z(alpha)
-    for term in design.terms:
+    coefs, ses = fit.coef, fit.se
+    for index, term in enumerate(design.terms):
         name = term["term"]
-        coef, se = float(coefs[name]), float(ses[name])
-        warning = separated.get(name)
-        if warning is None and (not converged or abs(coef) > MAX_ABS_LOG_HR or not np.isfinite(se) or se > MAX_SE_LOG_HR):
-            warning = f"estimate unstable (log HR {coef:.1f}, SE {se:.1f}; possible separation); HR not estimable"
-        if warning:
-            notes.append(f"{name}: {warning}")
-            row = {**term, "hr": None, "ci": [None, None], "p": None, "wald_chi2": None}
+        coef, se = float(coefs[index]), float(ses[index])
+        reference = design.references[term["factor"]]
+        if not fit.converged:
+            row = _not_estimable(term, "not_converged", f"no convergence in {fit.iterations} iterations")
+        elif not np.isfinite(coef):
+            row = _not_estimable(term, "redundant", f"{name} is a linear combination of the other terms (R: NA)")
+        elif infinite[name] and not use_firth:
+            code, reason = _monotone_reason(term, reference, coef)
+            row = _not_estimable(term, code, reason)
         else:
             row = {
                 **term,
+                "coef": coef,
+                "se": se,
                 "hr": float(np.exp(coef)),
                 "ci": [float(np.exp(coef - z * se)), float(np.exp(coef + z * se))],
                 "p": float(2 * norm.sf(abs(coef / se))),
                 "wald_chi2": float((coef / se) ** 2),
+                "estimable": True,
+                "reason_code": None,
+                "reason": None,
+                "warning": None,
+                "method": "firth" if use_firth else "partial_likelihood",
             }
-        row["warning"] = warning
+            if use_firth and infinite[name]:
+                row["reason_code"] = "firth"
+                code, reason = _monotone_reason(term, reference, coef)
+                row["reason"] = f"{reason} by maximum likelihood; Firth's penalised estimate"
+        if row["warning"]:
+            notes.append(f"{name}: {row['warning']}; HR not estimable")
         result["terms"].append(row)
 
-    # per-factor P: Wald for one indicator, likelihood ratio for several
+    kept = np.isfinite(coefs)
+    if fit.converged:
+        lr = max(2.0 * (fit.loglik - fit.loglik_init), 0.0)
+        df = int(kept.sum())
+        result["lr_test"] = {"chi2": lr, "df": df, "p": float(chi2_dist.sf(lr, df)) if df else None}
+        result["score_test"] = {"chi2": fit.score_test, "df": len(columns),
+                                "p": float(chi2_dist.sf(fit.score_test, len(columns)))}
+        if kept.any() and not fit.infinite.any():
+            b = coefs[kept]
+            v = fit.variance[np.ix_(kept, kept)]
+            wald = float(b @ np.linalg.solve(v, b))
+            result["wald_test"] = {"chi2": wald, "df": int(kept.sum()), "p": float(chi2_dist.sf(wald, int(kept.sum())))}
+
+    # per-factor P: Wald for one indicator, likelihood ratio for several (or when the Wald test is invalid)
     for name in names:
         own = design.columns_of(name)
         if not own:
             continue
-        if len(own) == 1:
-            row = next(r for r in result["terms"] if r["term"] == own[0])
-            result["factor_p"][name] = {"test": "wald", "df": 1, "p": row["p"], "chi2": row["wald_chi2"]}
+        rows = [r for r in result["terms"] if r["factor"] == name]
+        if not fit.converged:
+            entry = {"test": None, "df": len(own), "chi2": None, "p": None, "estimable": False,
+                     "reason": rows[0]["reason"]}
+        elif len(own) == 1 and rows[0]["estimable"] and not infinite[own[0]]:
+            entry = {"test": "wald", "df": 1, "p": rows[0]["p"], "chi2": rows[0]["wald_chi2"], "estimable": True,
+                     "reason": None}
         else:
             others = [c for c in columns if c not in own]
             if others:
-                reduced, _, _ = _fit(frame, others, alpha, order)
-                ll_reduced = float(reduced.log_likelihood_) if reduced is not None else float("nan")
+                reduced = _fit(frame, others, order, firth=use_firth)
+                ll_reduced = reduced.loglik if reduced.converged else float("nan")
+            elif use_firth:
+                ll_reduced = _null_log_likelihood(frame)  # no coefficient: no penalty
             else:
-                ll_reduced = _null_log_likelihood(frame)
-            statistic, p = _lr_p(fitter.log_likelihood_, ll_reduced, len(own))
-            result["factor_p"][name] = {"test": "likelihood_ratio", "df": len(own), "chi2": statistic, "p": p}
-        for row in result["terms"]:
-            if row["factor"] == name:
-                row["factor_p"] = result["factor_p"][name]["p"]
+                ll_reduced = fit.loglik_init
+            df = int(sum(1 for c in own if np.isfinite(coefs[columns.index(c)])))
+            if np.isfinite(ll_reduced) and df:
+                statistic, p = _lr_p(fit.loglik, ll_reduced, df)
+                entry = {"test": "likelihood_ratio", "df": df, "chi2": statistic, "p": p, "estimable": True,
+                         "reason": None}
+            else:
+                entry = {"test": "likelihood_ratio", "df": df, "chi2": None, "p": None, "estimable": False,
+                         "reason": "the model without this factor did not converge" if df else
+                         "every indicator is redundant"}
+        result["factor_p"][name] = entry
+        for row in rows:
+            row["factor_p"] = entry["p"]
 
-    if ph and not separated and converged:
-        try:
-            result["ph_test"] = ph_test(fitter, frame, columns)
-        except Exception as error:  # the PH test is a diagnostic: never let it stop the analysis
-            notes.append(f"{', '.join(names)}: PH test not computed ({type(error).__name__}: {error})")
+    if not ph:
+        return result
+    if not fit.converged:
+        result["ph_test_note"] = "model did not converge"
+    elif use_firth:
+        result["ph_test_note"] = "not defined for the penalised (Firth) model"
+    elif fit.infinite.any():
+        result["ph_test_note"] = "a coefficient may be infinite (monotone likelihood)"
+    else:
+        term_columns = {f: [columns.index(c) for c in design.columns_of(f)] for f in names if design.columns_of(f)}
+        result["ph_test"] = ph_test(frame["_duration"].to_numpy(), frame["_event"].to_numpy(),
+                                    frame[columns].to_numpy(dtype=float), coefs, term_columns)
+    if result["ph_test_note"]:
+        notes.append(f"{label}: PH test not computed ({result['ph_test_note']})")
     return result

@@ -1,56 +1,125 @@
-"""Cox partial likelihood with Efron's ties, maximised by Newton-Raphson in numpy.
+"""Cox partial likelihood with Efron's ties, maximised as R's ``coxph`` does (survival 3.5-3).
 
-For large cohorts (``analysis.stats.cox`` uses it above ``cox.LARGE_N``
-patients), where lifelines' ``CoxPHFitter`` loops over subjects in Python.
+This is the project's only Cox fitter (every cohort size). The algorithm follows
+R ``coxph.fit`` and its C routine ``coxfit6.c`` step for step, so that the
+estimates, their variance and the warnings are R's:
+
+* start at beta = 0 (``init``); Newton-Raphson step I^-1 U with R's generalised
+  Cholesky (``cholesky2``: a pivot below ``toler.chol`` times the largest
+  diagonal marks the column redundant, its coefficient NA);
+* step "halving" when the log-likelihood falls or is not finite: the new
+  point is (new + h * old) / (h + 1) with h = 1, 2, ... successive failures;
+* convergence when |1 - loglik_old / loglik_new| <= eps (1e-9) and the values
+  are finite; at most ``iter.max`` = 20 iterations (flag 1000 otherwise);
+* after convergence the infinite-coefficient check of ``coxph.fit``: with
+  the final score U and variance V, a coefficient is flagged "may be
+  infinite" when |U' V|_k > eps and > toler.inf * |beta_k| (toler.inf =
+  sqrt(eps)): the log-likelihood converged while beta was still moving,
+  i.e. the partial likelihood is monotone in that direction.
+
 Every quantity is a sum over the distinct event times t_j, computed once per
-Newton step from cumulative sums over the subjects sorted by time.
-
-With r_i = exp(x_i' beta), the risk set R_j = {i: t_i >= t_j}, the d_j
-subjects D_j failing at t_j, S_k = sum_{R_j} r_i x_i^(k) and E_k = sum_{D_j}
-r_i x_i^(k) (k = 0, 1, 2: scalar, vector, outer product), and for
-l = 0 .. d_j - 1 the Efron weights c_l = l / d_j and
-phi_l = S_0 - c_l E_0 (Efron 1977; Therneau & Grambsch 2000, sec. 3.3):
+Newton step from cumulative sums over the subjects sorted by time. With
+r_i = exp(x_i' beta), the risk set R_j = {i: t_i >= t_j}, the d_j subjects
+D_j failing at t_j, S_k = sum_{R_j} r_i x_i^(k) and E_k = sum_{D_j} r_i x_i^(k)
+(k = 0, 1, 2: scalar, vector, outer product), and for l = 0 .. d_j - 1 the
+Efron weights c_l = l / d_j and phi_l = S_0 - c_l E_0 (Efron 1977; Therneau &
+Grambsch 2000, sec. 3.3)::
 
     log L(beta) = sum_j [ sum_{D_j} x_i' beta - sum_l log phi_l ]
-    U(beta)     = sum_j [ sum_{D_j} x_i - sum_l (S_1 - c_l E_1) / phi_l ]
-    I(beta)     = sum_j sum_l [ (S_2 - c_l E_2) / phi_l - m_l m_l' ],  m_l = (S_1 - c_l E_1) / phi_l
+    U(beta)     = sum_j [ sum_{D_j} x_i - sum_l m_l ],  m_l = (S_1 - c_l E_1) / phi_l
+    I(beta)     = sum_j sum_l [ (S_2 - c_l E_2) / phi_l - m_l m_l' ]
 
-The sums over l are taken in closed form with A = sum 1/phi_l, B = sum c_l/phi_l,
-C_k = sum c_l^k / phi_l^2. Newton steps beta <- beta + I^-1 U from beta = 0,
-halved while the log-likelihood falls, until the largest step is below 1e-9
-(R ``coxph``: relative change in log L below 1e-9). Var(beta) = I(beta)^-1.
+Firth's penalised likelihood (Heinze & Schemper, Biometrics 2001;
+``firth=True``) maximises log L*(beta) = log L(beta) + 1/2 log det I(beta),
+whose score is U*_r = U_r + 1/2 tr(I^-1 dI/dbeta_r); dI/dbeta_r is the sum over
+(j, l) of the third central moments of x under the weights r_i / phi_l (the
+derivative of a weighted covariance). Steps are I^-1 U*, halved as above; the
+variance reported is I(beta*)^-1 and the CI is the Wald interval on it.
 
-Schoenfeld residuals (for the PH test) use the Efron mean at t_j,
-xbar_j = (1/d_j) sum_l m_l, as lifelines and R's ``cox.zph`` do: r_i = x_i - xbar_j.
-
-Checked in tests against lifelines' ``CoxPHFitter`` and R's ``coxph`` (ties = "efron").
+The proportional-hazards test is R's ``cox.zph`` (survival >= 3.0,
+``zph1.c``): the score test, at gamma = 0 with beta fixed at its estimate, for
+adding the terms g(t) x to the model, where g is the transformed time
+(``"km"``: 1 - S(t-) of the overall Kaplan-Meier curve, centred on the mean
+over the events). Everything depends on the times only, so neither the test
+nor the fit depends on the order of the rows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
-MAX_ITERATIONS = 50
-STEP_TOLERANCE = 1e-9
+MAX_ITERATIONS = 20  # coxph.control(iter.max = 20)
+EPS = 1e-9  # coxph.control(eps = 1e-9)
+TOLER_CHOL = float(np.finfo(float).eps) ** 0.75  # coxph.control(toler.chol)
+TOLER_INF = float(np.sqrt(EPS))  # coxph.control(toler.inf = sqrt(eps))
+NOT_CONVERGED = 1000  # coxfit6's flag when iter.max was reached
 
 
-@dataclass
-class EfronFit:
-    """The fitted model, with the attribute names of lifelines' ``CoxPHFitter`` that ``cox.py`` reads."""
+# --------------------------------------------------------------------------- R's cholesky2 / chsolve2 / chinv2
 
-    params_: pd.Series
-    standard_errors_: pd.Series
-    variance_matrix_: pd.DataFrame
-    log_likelihood_: float
-    converged: bool
-    iterations: int
-    durations: np.ndarray            # as given (complete cases)
-    event_observed: np.ndarray       # bool, as given
-    schoenfeld: np.ndarray           # one row per event, in the order of the events in ``durations``
-    event_rank: np.ndarray           # 1..d: each event's place in time order (ties in data order)
+
+def cholesky2(matrix: np.ndarray, toler: float = TOLER_CHOL) -> tuple[np.ndarray, int]:
+    """LDL' factor of a symmetric matrix as R's ``cholesky2``: (factor, rank or -rank).
+
+    The factor holds D on the diagonal and L below it; a pivot that is not
+    finite or below ``toler`` times the largest diagonal is set to 0 (the
+    column is redundant).
+    """
+    m = np.array(matrix, dtype=float)
+    n = m.shape[0]
+    m = np.triu(m) + np.triu(m, 1).T  # the lower triangle from the upper one, as cholesky2 does
+    diagonal = np.diag(m)
+    largest = np.max(diagonal[diagonal > 0]) if np.any(diagonal > 0) else 0.0
+    eps = toler if largest == 0 else largest * toler
+    rank, nonneg = 0, 1
+    for i in range(n):
+        pivot = m[i, i]
+        if not np.isfinite(pivot) or pivot < eps:
+            m[i, i] = 0.0
+            if pivot < -8 * eps:
+                nonneg = -1
+            continue
+        rank += 1
+        for j in range(i + 1, n):
+            temp = m[j, i] / pivot
+            m[j, i] = temp
+            m[j, j] -= temp * temp * pivot
+            m[j + 1:, j] -= temp * m[j + 1:, i]
+    return m, rank * nonneg
+
+
+def chsolve2(factor: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Solve with the ``cholesky2`` factor (redundant columns get 0), as R's ``chsolve2``."""
+    n = factor.shape[0]
+    y = np.array(b, dtype=float)
+    for i in range(n):
+        y[i] -= factor[i, :i] @ y[:i]
+    for i in range(n - 1, -1, -1):
+        if factor[i, i] == 0:
+            y[i] = 0.0
+        else:
+            y[i] = y[i] / factor[i, i] - factor[i + 1:, i] @ y[i + 1:]
+    return y
+
+
+def chinv2(factor: np.ndarray) -> np.ndarray:
+    """The inverse from the ``cholesky2`` factor; rows/columns of redundant columns are 0 (R's ``chinv2``)."""
+    n = factor.shape[0]
+    inverse = np.zeros((n, n))
+    keep = np.flatnonzero(np.diag(factor) != 0)
+    if keep.size == 0:
+        return inverse
+    # restricted to the kept columns the factor is the LDL' of their submatrix (cholesky2 never
+    # pivots on a redundant column), so R's result is that submatrix's inverse
+    sub = factor[np.ix_(keep, keep)]
+    l_inv = np.linalg.inv(np.tril(sub, -1) + np.eye(keep.size))
+    inverse[np.ix_(keep, keep)] = l_inv.T @ np.diag(1.0 / np.diag(sub)) @ l_inv
+    return inverse
+
+
+# --------------------------------------------------------------------------- the sums over risk sets
 
 
 class _Sorted:
@@ -62,7 +131,7 @@ class _Sorted:
         self.event = event[self.order]
         self.x = x[self.order]
         self.starts = np.flatnonzero(np.r_[True, self.time[1:] != self.time[:-1]])  # first row of each distinct time
-        self.deaths = np.add.reduceat(self.event.astype(float), self.starts)
+        self.deaths = np.add.reduceat(self.event.astype(float), self.starts) if self.time.size else np.zeros(0)
         self.has_death = self.deaths > 0
         self.p = x.shape[1]
         self.event_x_sum = self.x[self.event].sum(axis=0)
@@ -70,6 +139,9 @@ class _Sorted:
         d = self.deaths[self.has_death].astype(int)
         self.l_group = np.repeat(np.arange(d.size), d)
         self.l_weight = (np.arange(d.sum()) - np.repeat(np.cumsum(d) - d, d)) / np.repeat(d, d)
+        self.death_times = self.time[self.starts][self.has_death]
+        # per death time: sum of x over its deaths
+        self.event_x_by_time = self._group_sums(np.where(self.event[:, None], self.x, 0.0))[self.has_death]
 
     def _group_sums(self, values: np.ndarray) -> np.ndarray:
         """Sums of ``values`` (rows sorted) per distinct time."""
@@ -80,119 +152,238 @@ class _Sorted:
         grouped = self._group_sums(values)
         return np.cumsum(grouped[::-1], axis=0)[::-1]
 
-    def sums(self, beta: np.ndarray, second: bool):
+    def moments(self, beta: np.ndarray, order: int):
+        """Per (death time j, Efron step l): phi, first, second (and third) weighted sums minus c_l times the deaths'."""
         eta = self.x @ beta
-        shift = eta.max()
+        shift = eta.max()  # exp(eta - shift): the same ratios, no overflow
         r = np.exp(eta - shift)
         er = np.where(self.event, r, 0.0)
         keep = self.has_death
-        s0 = self._risk_sums(r)[keep]
-        e0 = self._group_sums(er)[keep]
+        g, c = self.l_group, self.l_weight
+        out = {"eta": eta, "shift": shift}
+        s0, e0 = self._risk_sums(r)[keep], self._group_sums(er)[keep]
+        out["phi"] = s0[g] - c * e0[g]
         rx, erx = r[:, None] * self.x, er[:, None] * self.x
-        s1 = self._risk_sums(rx)[keep]
-        e1 = self._group_sums(erx)[keep]
-        s2 = e2 = None
-        if second:
+        s1, e1 = self._risk_sums(rx)[keep], self._group_sums(erx)[keep]
+        out["s1"], out["e1"] = s1, e1
+        if order >= 2:
             p = self.p
             s2 = np.empty((s0.size, p, p))
             e2 = np.empty((s0.size, p, p))
             for a in range(p):  # column by column: memory stays n x p
                 s2[:, a, :] = self._risk_sums(rx * self.x[:, a:a + 1])[keep]
                 e2[:, a, :] = self._group_sums(erx * self.x[:, a:a + 1])[keep]
-        return eta, shift, s0, e0, s1, e1, s2, e2
+            out["s2"], out["e2"] = s2, e2
+        if order >= 3:
+            p = self.p
+            s3 = np.empty((s0.size, p, p, p))
+            e3 = np.empty((s0.size, p, p, p))
+            for a in range(p):
+                for b in range(p):
+                    w = self.x[:, a:a + 1] * self.x[:, b:b + 1]
+                    s3[:, a, b, :] = self._risk_sums(rx * w)[keep]
+                    e3[:, a, b, :] = self._group_sums(erx * w)[keep]
+            out["s3"], out["e3"] = s3, e3
+        return out
 
-    def loglik_score_info(self, beta: np.ndarray, second: bool = True):
-        eta, shift, s0, e0, s1, e1, s2, e2 = self.sums(beta, second)
+    def loglik_score_info(self, beta: np.ndarray, second: bool = True, per_time: bool = False):
+        """(log L, U, I) at ``beta``; with ``per_time`` also U's and I's contributions per death time."""
+        mom = self.moments(beta, 2 if second else 1)
         g, c = self.l_group, self.l_weight
-        phi = s0[g] - c * e0[g]
+        phi = mom["phi"]
+        eta, shift = mom["eta"], mom["shift"]
         loglik = float(eta[self.event].sum() - np.log(phi).sum() - shift * c.size)
-        n_groups = s0.size
+        s1, e1 = mom["s1"], mom["e1"]
+        n_groups = s1.shape[0]
         a = np.bincount(g, 1.0 / phi, n_groups)
         b = np.bincount(g, c / phi, n_groups)
-        score = self.event_x_sum - (s1 * a[:, None] - e1 * b[:, None]).sum(axis=0)
+        score_j = self.event_x_by_time - (s1 * a[:, None] - e1 * b[:, None])
+        score = score_j.sum(axis=0)
         if not second:
             return loglik, score, None
+        s2, e2 = mom["s2"], mom["e2"]
         c0 = np.bincount(g, 1.0 / phi**2, n_groups)
         c1 = np.bincount(g, c / phi**2, n_groups)
         c2 = np.bincount(g, c**2 / phi**2, n_groups)
-        info = np.einsum("j,jab->ab", a, s2) - np.einsum("j,jab->ab", b, e2)
-        info -= np.einsum("j,ja,jb->ab", c0, s1, s1)
-        cross = np.einsum("j,ja,jb->ab", c1, s1, e1)
-        info += cross + cross.T
-        info -= np.einsum("j,ja,jb->ab", c2, e1, e1)
+        info_j = a[:, None, None] * s2 - b[:, None, None] * e2
+        info_j -= c0[:, None, None] * np.einsum("ja,jb->jab", s1, s1)
+        cross = c1[:, None, None] * np.einsum("ja,jb->jab", s1, e1)
+        info_j += cross + np.swapaxes(cross, 1, 2)
+        info_j -= c2[:, None, None] * np.einsum("ja,jb->jab", e1, e1)
+        info = info_j.sum(axis=0)
+        if per_time:
+            return loglik, score, info, score_j, info_j
         return loglik, score, info
 
-    def schoenfeld(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(residuals x_i - xbar_j, rank of the event in time order: 1, 2, ...), events in their original order."""
-        _, _, s0, e0, s1, e1, _, _ = self.sums(beta, second=False)
+    def info_derivative(self, beta: np.ndarray) -> np.ndarray:
+        """dI/dbeta_r (p x p x p, last index r): the sum over (j, l) of the third central moments of x."""
+        mom = self.moments(beta, 3)
         g, c = self.l_group, self.l_weight
-        phi = s0[g] - c * e0[g]
-        n_groups = s0.size
+        phi = mom["phi"]
+        m1 = (mom["s1"][g] - c[:, None] * mom["e1"][g]) / phi[:, None]
+        m2 = (mom["s2"][g] - c[:, None, None] * mom["e2"][g]) / phi[:, None, None]
+        m3 = (mom["s3"][g] - c[:, None, None, None] * mom["e3"][g]) / phi[:, None, None, None]
+        # kappa3_abc = E[x_a x_b x_c] - E[x_a x_b] m_c - E[x_a x_c] m_b - E[x_b x_c] m_a + 2 m_a m_b m_c
+        third = m3.sum(axis=0)
+        third -= np.einsum("lab,lc->abc", m2, m1)
+        third -= np.einsum("lac,lb->abc", m2, m1)
+        third -= np.einsum("lbc,la->abc", m2, m1)
+        third += 2 * np.einsum("la,lb,lc->abc", m1, m1, m1)
+        return third
+
+    def schoenfeld(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(residuals x_i - xbar_j, the event's time), events in time order (R's ``residuals(fit, "schoenfeld")``).
+
+        xbar_j = (1/d_j) sum_l m_l, the Efron mean at t_j (R ``zph1.c``).
+        """
+        mom = self.moments(beta, 1)
+        g, c = self.l_group, self.l_weight
+        phi = mom["phi"]
+        n_groups = mom["s1"].shape[0]
         a = np.bincount(g, 1.0 / phi, n_groups)
         b = np.bincount(g, c / phi, n_groups)
         d = self.deaths[self.has_death]
-        xbar = (s1 * a[:, None] - e1 * b[:, None]) / d[:, None]
-        # death-time index of every sorted subject
+        xbar = (mom["s1"] * a[:, None] - mom["e1"] * b[:, None]) / d[:, None]
         group_of_row = np.cumsum(np.r_[False, self.time[1:] != self.time[:-1]])
         death_index = np.cumsum(self.has_death) - 1
         rows = np.flatnonzero(self.event)
-        residual_sorted = self.x[rows] - xbar[death_index[group_of_row[rows]]]
-        # back to the original order of the events (scatter by subject, then keep the events)
-        original_rows = self.order[rows]
-        n = self.order.size
-        residuals = np.empty((n, self.p))
-        residuals[original_rows] = residual_sorted
-        rank = np.zeros(n)
-        rank[original_rows] = np.arange(1, rows.size + 1)
-        is_event = np.zeros(n, dtype=bool)
-        is_event[original_rows] = True
-        return residuals[is_event], rank[is_event]
+        return self.x[rows] - xbar[death_index[group_of_row[rows]]], self.time[rows]
 
 
-def efron_fit(time, event, x, names: list[str], order=None) -> EfronFit:
-    """Fit the Cox model of ``event``/``time`` on the columns ``x`` (n x p) named ``names``.
+# --------------------------------------------------------------------------- the fit
+
+
+@dataclass
+class CoxFit:
+    """A fitted Cox model (R ``coxph`` components in comments)."""
+
+    names: list[str]
+    coef: np.ndarray  # coefficients; NaN where redundant (R: NA)
+    variance: np.ndarray  # var: I^-1, zero rows/columns for redundant columns
+    loglik_init: float  # loglik[1]: at beta = 0
+    loglik: float  # loglik[2]: at the estimate (penalised when firth)
+    score_test: float  # score: U(0)' I(0)^-1 U(0)
+    iterations: int  # iter
+    flag: int  # coxfit6's flag: rank, -2 (ended halving), 1000 (not converged)
+    score: np.ndarray  # U at the estimate
+    infinite: np.ndarray  # bool per coefficient: coxph.fit's "coefficient may be infinite"
+    firth: bool = False
+    loglik_unpenalised: float | None = None
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def converged(self) -> bool:
+        return self.flag != NOT_CONVERGED
+
+    @property
+    def redundant(self) -> np.ndarray:
+        return ~np.isfinite(self.coef)
+
+    @property
+    def se(self) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            se = np.sqrt(np.diag(self.variance))
+        return np.where(self.redundant, np.nan, se)
+
+
+def _penalised(data: _Sorted, beta: np.ndarray):
+    """Firth: (log L*, U*, I) at ``beta``."""
+    loglik, score, info = data.loglik_score_info(beta)
+    sign, logdet = np.linalg.slogdet(info)
+    if sign <= 0:
+        return float("-inf"), score, info
+    derivative = data.info_derivative(beta)
+    inverse = np.linalg.inv(info)
+    modified = score + 0.5 * np.einsum("ab,bar->r", inverse, derivative)
+    return loglik + 0.5 * logdet, modified, info
+
+
+def efron_fit(time, event, x, names: list[str], order=None, firth: bool = False,
+              max_iterations: int = MAX_ITERATIONS, eps: float = EPS) -> CoxFit:
+    """Fit the Cox model of ``event``/``time`` on the columns ``x`` (n x p) named ``names``, as R ``coxph``.
 
     ``order``: a stable argsort of ``time``, if the caller already has one.
-
-    Raises ``numpy.linalg.LinAlgError`` when the information matrix is singular.
+    ``firth``: maximise Firth's penalised partial likelihood instead (Heinze & Schemper 2001).
+    Never raises on valid input: a singular information matrix marks columns redundant.
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event).astype(bool)
     x = np.asarray(x, dtype=float).reshape(len(time), -1)
     data = _Sorted(time, event, x, order)
-    beta = np.zeros(x.shape[1])
-    loglik, score, info = data.loglik_score_info(beta)
-    converged, iterations = False, 0
-    for iterations in range(1, MAX_ITERATIONS + 1):
-        step = np.linalg.solve(info, score)
-        candidate = beta + step
-        new_loglik, new_score, new_info = data.loglik_score_info(candidate)
-        halvings = 0
-        while not (np.isfinite(new_loglik) and new_loglik >= loglik - 1e-12 * abs(loglik)) and halvings < 30:
-            step /= 2
-            candidate = beta + step
-            new_loglik, new_score, new_info = data.loglik_score_info(candidate)
-            halvings += 1
-        beta, loglik, score, info = candidate, new_loglik, new_score, new_info
-        if np.max(np.abs(step)) < STEP_TOLERANCE:
-            converged = True
-            break
-    variance = np.linalg.inv(info)
-    se = np.sqrt(np.diag(variance))
-    residuals, rank = data.schoenfeld(beta)
-    converged = converged and bool(np.all(np.isfinite(beta)) and np.all(np.isfinite(se)))
-    return EfronFit(
-        params_=pd.Series(beta, index=names),
-        standard_errors_=pd.Series(se, index=names),
-        variance_matrix_=pd.DataFrame(variance, index=names, columns=names),
-        log_likelihood_=loglik,
-        converged=converged,
-        iterations=iterations,
-        durations=time,
-        event_observed=event,
-        schoenfeld=residuals,
-        event_rank=rank,
-    )
+    p = x.shape[1]
+
+    def evaluate(beta):
+        with np.errstate(all="ignore"):
+            if firth:
+                return _penalised(data, beta)
+            return data.loglik_score_info(beta)
+
+    beta = np.zeros(p)
+    loglik0, score, info = evaluate(beta)
+    factor, flag = cholesky2(info)
+    step = chsolve2(factor, score)
+    score_test = float(score @ step)
+    iterations = 0
+    loglik = loglik0
+    if max_iterations == 0 or not np.isfinite(loglik0):
+        variance = chinv2(factor)
+    else:
+        best = loglik0
+        new_beta = beta + step
+        halving = 0
+        done = False
+        for iterations in range(1, max_iterations + 1):
+            new_loglik, score, info = evaluate(new_beta)
+            factor, flag = cholesky2(info)
+            finite = bool(np.all(np.isfinite(score)) and np.all(np.isfinite(info)) and np.isfinite(new_loglik))
+            with np.errstate(all="ignore"):
+                change = abs(1 - best / new_loglik)
+            if finite and change <= eps:
+                loglik = new_loglik
+                variance = chinv2(factor)
+                beta = new_beta
+                if halving:
+                    flag = -2
+                done = True
+                break
+            if not finite or new_loglik < best:
+                halving += 1  # "get more aggressive when it doesn't work"
+                new_beta = (new_beta + halving * beta) / (halving + 1.0)
+            else:
+                halving = 0
+                best = new_loglik
+                step = chsolve2(factor, score)
+                beta = new_beta
+                new_beta = new_beta + step
+        if not done:
+            # ran out of iterations: the last accepted beta
+            loglik, score, info = evaluate(beta)
+            factor, _ = cholesky2(info)
+            variance = chinv2(factor)
+            flag = NOT_CONVERGED
+    coef = beta.astype(float).copy()
+    infinite = np.zeros(p, dtype=bool)
+    if max_iterations > 0 and flag != NOT_CONVERGED and p:
+        # coxph.fit: which.sing when the rank is short; then the infinite-coefficient check
+        if flag < p:
+            coef[np.diag(variance) == 0] = np.nan
+        with np.errstate(all="ignore"):
+            infs = np.abs(score @ variance)
+            infinite = ~np.isfinite(score) | ((infs > eps) & (infs > TOLER_INF * np.abs(beta)))
+        infinite &= np.isfinite(coef)
+    messages = []
+    if flag == NOT_CONVERGED and max_iterations > 1:
+        messages.append("Ran out of iterations and did not converge")
+    if infinite.any():
+        messages.append("Loglik converged before variable " + ",".join(str(i + 1) for i in np.flatnonzero(infinite))
+                        + "; coefficient may be infinite.")
+    unpenalised = None
+    if firth:
+        with np.errstate(all="ignore"):
+            unpenalised = data.loglik_score_info(beta, second=False)[0]
+    return CoxFit(names=list(names), coef=coef, variance=variance, loglik_init=float(loglik0), loglik=float(loglik),
+                  score_test=score_test, iterations=iterations, flag=int(flag), score=np.asarray(score, dtype=float),
+                  infinite=infinite, firth=firth, loglik_unpenalised=unpenalised, messages=messages)
 
 
 def null_log_likelihood(time, event) -> float:
@@ -204,3 +395,73 @@ def null_log_likelihood(time, event) -> float:
     event_times, deaths = np.unique(time[event], return_counts=True)
     at_risk = len(time) - np.searchsorted(np.sort(time), event_times, side="left")
     return float(-np.sum(gammaln(at_risk + 1.0) - gammaln(at_risk - deaths + 1.0)))
+
+
+# --------------------------------------------------------------------------- cox.zph
+
+
+def km_time_transform(time, event) -> np.ndarray:
+    """R ``cox.zph(transform = "km")``: 1 - S(t-) of the overall Kaplan-Meier curve at each subject's time."""
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event).astype(float)
+    times, inverse = np.unique(time, return_inverse=True)
+    deaths = np.bincount(inverse, weights=event, minlength=times.size)
+    total = np.bincount(inverse, minlength=times.size).astype(float)
+    at_risk = time.size - np.concatenate(([0.0], np.cumsum(total)[:-1]))
+    survival = np.cumprod(1.0 - deaths / at_risk)
+    before = np.concatenate(([1.0], survival[:-1]))  # S just before each distinct time
+    return 1.0 - before[inverse]
+
+
+def zph_test(time, event, x, coef, terms: dict[str, list[int]], transform: str = "km") -> dict:
+    """R ``cox.zph(fit, transform, terms = TRUE, global = TRUE)`` for a fit with coefficients ``coef``.
+
+    ``terms``: term name -> column indices of ``x`` (a factor's indicators form one term).
+    Returns {terms: {name: {chi2, df, p}}, global: {chi2, df, p}, transform}.
+    """
+    from scipy.stats import chi2
+
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event).astype(bool)
+    x = np.asarray(x, dtype=float).reshape(len(time), -1)
+    coef = np.asarray(coef, dtype=float)
+    keep = np.isfinite(coef)
+    index = np.cumsum(keep) - 1  # new column index of every kept column
+    terms = {name: [int(index[c]) for c in cols if keep[c]] for name, cols in terms.items()}
+    terms = {name: cols for name, cols in terms.items() if cols}
+    x, coef = x[:, keep], coef[keep]
+    p = x.shape[1]
+    if transform == "km":
+        ttimes = km_time_transform(time, event)
+    elif transform == "rank":
+        from scipy.stats import rankdata
+
+        ttimes = rankdata(time)
+    elif transform == "identity":
+        ttimes = time.copy()
+    elif transform == "log":
+        ttimes = np.log(time)
+    else:
+        raise ValueError(f"unknown cox.zph transform {transform!r}")
+    gtime = ttimes - ttimes[event].mean()
+    x = x - x.mean(axis=0)  # zph1.c re-centres X (less round-off; the statistic is unchanged)
+    data = _Sorted(time, event, x)
+    _, _, _, score_j, info_j = data.loglik_score_info(coef, per_time=True)
+    # g is a function of time: one value per death time
+    g = gtime[data.order][data.starts][data.has_death]
+    u = np.concatenate((score_j.sum(axis=0), g @ score_j))
+    imat = np.zeros((2 * p, 2 * p))
+    imat[:p, :p] = info_j.sum(axis=0)
+    imat[:p, p:] = np.einsum("j,jab->ab", g, info_j)
+    imat[p:, :p] = imat[:p, p:].T
+    imat[p:, p:] = np.einsum("j,jab->ab", g**2, info_j)
+    u[:p] = 0.0  # R: u0 = 0 (the score at the estimate)
+    out = {}
+    for name, cols in terms.items():
+        kk = list(range(p)) + [p + c for c in cols]
+        sub = u[kk]
+        statistic = float(np.linalg.solve(imat[np.ix_(kk, kk)], sub) @ sub)
+        out[name] = {"chi2": statistic, "df": len(cols), "p": float(chi2.sf(statistic, len(cols)))}
+    statistic = float(np.linalg.solve(imat, u) @ u)
+    return {"transform": transform, "terms": out,
+            "global": {"chi2": statistic, "df": p, "p": float(chi2.sf(statistic, p))}}

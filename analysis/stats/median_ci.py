@@ -30,8 +30,11 @@ Survival Analysis 2nd ed., section 4.5 Practical Note 3; Collett 2015, 2.4.1)::
   A lower limit below 0 is truncated to 0 (a time cannot be negative; SPSS
   prints the negative number). ``spss_standard_error`` gives SE(t_p) itself.
 
-  When no l exists (the curve never reaches 1 - p - 0.05) f and the CI are
-  undefined (NaN).
+  When no l exists (the curve never reaches 1 - p - 0.05), when l = u (the
+  curve falls from above 1 - p + 0.05 to below 1 - p - 0.05 in one step at
+  time 0, e.g. most events on day 0: f would be infinite), or when the
+  Greenwood SE at t_p is undefined (S(t_p) = 0), the CI is undefined (NaN).
+  ``not_estimable_reason`` says which.
 
 A percentile that is not reached (the curve stays above 1 - p) is NaN; the
 tables print it as "NR" (not reached). Its CI limits are NaN too, except the
@@ -130,7 +133,48 @@ def spss_standard_error(km: KMResult, p: float = 0.5) -> float:
     upper_side = np.nonzero(surv >= level + 0.05 - TOLERANCE)[0]
     u, s_u = (float(times[upper_side[-1]]), float(surv[upper_side[-1]])) if len(upper_side) else (0.0, 1.0)
     l, s_l = float(times[lower_side[0]]), float(surv[lower_side[0]])
+    if l <= u or not np.isfinite(se[reached[0]]):
+        return float("nan")  # f undefined (a drop at time 0) or Greenwood SE undefined (S = 0)
     return float(se[reached[0]]) / ((s_u - s_l) / (l - u))
+
+
+def not_estimable_reason(km: KMResult, p: float = 0.5, method: str = "spss", alpha: float | None = None) -> dict:
+    """Why the percentile or a CI limit is NaN: {estimate, lo, hi} -> reason text, or None where estimable."""
+    level = 1.0 - p
+    result = percentile_ci(km, p, method, alpha)
+    out = {"estimate": None, "lo": None, "hi": None}
+    if km.n == 0:
+        return {key: "no patients" for key in out}
+    if km.events == 0:
+        return {key: "no events (not reached)" for key in out}
+    if not np.isfinite(result.estimate):
+        out["estimate"] = f"not reached: the curve stays above {level:g}"
+    if method == "spss":
+        reason = None
+        if not np.isfinite(result.estimate):
+            reason = "percentile not reached"
+        else:
+            has_event = km.n_events > 0
+            times, surv, se = km.times[has_event], km.survival[has_event], km.se[has_event]
+            reached = np.nonzero(surv <= level + TOLERANCE)[0]
+            lower_side = np.nonzero(surv <= level - 0.05 + TOLERANCE)[0]
+            upper_side = np.nonzero(surv >= level + 0.05 - TOLERANCE)[0]
+            u = float(times[upper_side[-1]]) if len(upper_side) else 0.0
+            if len(lower_side) == 0:
+                reason = f"the curve never falls to {level - 0.05:g}: the density f of the SPSS method is undefined"
+            elif float(times[lower_side[0]]) <= u:
+                reason = (f"the curve falls below {level - 0.05:g} at time {u:g} (events at time 0): "
+                          "the density f of the SPSS method is undefined")
+            elif not np.isfinite(se[reached[0]]):
+                reason = "the Greenwood SE is undefined where the curve reaches 0"
+        if reason is not None:
+            out["lo"] = out["hi"] = reason
+        return out
+    if not np.isfinite(result.lo):
+        out["lo"] = f"the lower pointwise band never falls to {level:g}"
+    if not np.isfinite(result.hi):
+        out["hi"] = f"the upper pointwise band never falls to {level:g} (not reached)"
+    return out
 
 
 def percentile_ci(km: KMResult, p: float = 0.5, method: str = "spss", alpha: float | None = None) -> PercentileCI:
