@@ -291,12 +291,14 @@ def fit_cox(time, event, factors: pd.DataFrame, names: list[str], alpha: float =
             code, reason = _monotone_reason(term, reference, coef)
             row = _not_estimable(term, code, reason)
         else:
+            with np.errstate(over="ignore"):
+                hr, lo, hi = np.exp([coef, coef - z * se, coef + z * se])
             row = {
                 **term,
                 "coef": coef,
                 "se": se,
-                "hr": float(np.exp(coef)),
-                "ci": [float(np.exp(coef - z * se)), float(np.exp(coef + z * se))],
+                "hr": float(hr),
+                "ci": [float(lo), float(hi)],
                 "p": float(2 * norm.sf(abs(coef / se))),
                 "wald_chi2": float((coef / se) ** 2),
                 "estimable": True,

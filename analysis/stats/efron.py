@@ -456,12 +456,17 @@ def zph_test(time, event, x, coef, terms: dict[str, list[int]], transform: str =
     imat[p:, :p] = imat[:p, p:].T
     imat[p:, p:] = np.einsum("j,jab->ab", g**2, info_j)
     u[:p] = 0.0  # R: u0 = 0 (the score at the estimate)
-    out = {}
-    for name, cols in terms.items():
-        kk = list(range(p)) + [p + c for c in cols]
-        sub = u[kk]
-        statistic = float(np.linalg.solve(imat[np.ix_(kk, kk)], sub) @ sub)
-        out[name] = {"chi2": statistic, "df": len(cols), "p": float(chi2.sf(statistic, len(cols)))}
-    statistic = float(np.linalg.solve(imat, u) @ u)
-    return {"transform": transform, "terms": out,
-            "global": {"chi2": statistic, "df": p, "p": float(chi2.sf(statistic, p))}}
+
+    def score_test(index: list[int], df: int) -> dict:
+        matrix, sub = imat[np.ix_(index, index)], u[index]
+        # R's solve() refuses a matrix whose reciprocal condition number is below machine epsilon
+        with np.errstate(all="ignore"):
+            rcond = 1.0 / np.linalg.cond(matrix, 1) if np.all(np.isfinite(matrix)) else 0.0
+        if not rcond >= np.finfo(float).eps:
+            return {"chi2": None, "df": df, "p": None,
+                    "reason": "information matrix of the time-varying terms is singular"}
+        statistic = float(np.linalg.solve(matrix, sub) @ sub)
+        return {"chi2": statistic, "df": df, "p": float(chi2.sf(statistic, df)), "reason": None}
+
+    out = {name: score_test(list(range(p)) + [p + c for c in cols], len(cols)) for name, cols in terms.items()}
+    return {"transform": transform, "terms": out, "global": score_test(list(range(2 * p)), p)}

@@ -21,9 +21,10 @@ compare the two column by column; numpy is used here for speed). On top of it:
       "plain":    S +/- z * sigma * S, clipped to [0, 1]
 
   with sigma^2 = sum d_j / (n_j (n_j - d_j)) (the variance of log S) and
-  z = Phi^{-1}(1 - alpha/2). Where S = 1 (no event yet) the interval is
-  [1, 1]; where S = 0, or after a step with n_j = d_j, the log-based
-  intervals are undefined and are NaN (R gives NA there).
+  z = Phi^{-1}(1 - alpha/2). Where S = 1 (no event yet) the log-log interval
+  is undefined (NaN, R's NA: log S = 0) and the others are [1, 1]; where
+  S = 0, or after a step with n_j = d_j, the log-based intervals are
+  undefined and are NaN (R gives NA there).
 
 Times are in whatever unit the caller uses (months in this project).
 """
@@ -127,8 +128,9 @@ def pointwise_ci(survival: np.ndarray, sigma: np.ndarray, alpha: float, transfor
             lower = np.clip(s - z * sigma * s, 0.0, 1.0)
             upper = np.clip(s + z * sigma * s, 0.0, 1.0)
     one = s >= 1.0
-    lower = np.where(one, 1.0, lower)
-    upper = np.where(one, 1.0, upper)
+    # S = 1: R's survfit gives NA for log-log (log(1) = 0 in the denominator), [1, 1] otherwise
+    lower = np.where(one, np.nan if transform == "log-log" else 1.0, lower)
+    upper = np.where(one, np.nan if transform == "log-log" else 1.0, upper)
     undefined = ~np.isfinite(sigma) | ((s <= 0.0) & (transform != "plain"))
     lower = np.where(undefined, np.nan, lower)
     upper = np.where(undefined, np.nan, upper)
@@ -207,7 +209,8 @@ def survival_at(km: KMResult, t: float) -> SurvivalEstimate:
         return SurvivalEstimate(0.0, nan, nan) if km.survival[-1] <= 0.0 else SurvivalEstimate(nan, nan, nan)
     i = km._index_at(t)
     if i < 0:
-        return SurvivalEstimate(1.0, 1.0, 1.0)
+        lower, upper = pointwise_ci(np.array([1.0]), np.array([0.0]), km.alpha, km.transform)
+        return SurvivalEstimate(1.0, float(lower[0]), float(upper[0]))
     return SurvivalEstimate(float(km.survival[i]), float(km.ci_lower[i]), float(km.ci_upper[i]))
 
 

@@ -1,0 +1,15 @@
+"""Session-wide test hooks."""
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """The R differential suite's counts (tests/test_vs_r.py), when it ran."""
+    summary = getattr(config, "_r_differential", None)
+    if not summary:
+        return
+    terminalreporter.write_line(
+        f"R differential: {summary['cohorts']} cohorts, {summary['comparisons']:,} comparisons, "
+        f"{summary['failures']} failures")
+    terminalreporter.write_line("  per statistic (comparisons / failures): " + "; ".join(
+        f"{family} {count:,}/{bad}" for family, (count, bad) in summary["by_family"].items()))
+    for known in summary.get("known", []):
+        terminalreporter.write_line(f"  known difference (round-off): {known}")
