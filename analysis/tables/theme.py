@@ -8,7 +8,7 @@ Style (house defaults, close to BMC / Vancouver-style journals):
 =====================  =========================  ===============================
 what                   function                   example
 =====================  =========================  ===============================
-P-value                ``p_value``                "<0.001", "0.049", "0.500"
+P-value                ``p_value``                "<0.001", "0.049", "0.0497", "0.500"
 P in running text      ``p_text``                 "P < 0.001", "P = 0.049"
 confidence interval    ``ci``                     "(10.1–12.8)"  (en dash)
 estimate with CI       ``estimate_ci``            "11.4 (10.1–12.8)"
@@ -69,24 +69,56 @@ def number(value, decimals: int) -> str:
     return text
 
 
-def p_value(p) -> str:
-    """P for a table cell: "<0.001" below the threshold, else three decimals."""
+DEFAULT_ALPHA = 0.05  # the plan's alpha when a caller does not pass one
+MAX_EXTRA_P_DIGITS = 4  # at most this many digits beyond DECIMALS["p"] to keep P off the wrong side of alpha
+
+
+def _p_digits(p: float, alpha: float) -> int:
+    """Decimals for P: DECIMALS["p"], plus one at a time while the rounded value would sit at
+    alpha or on the other side of it than P itself (0.0497 -> 0.0497, not 0.050)."""
+    decimals = DECIMALS["p"]
+    if 0 < p < P_THRESHOLD:  # only when alpha <= P_THRESHOLD: at least one significant digit
+        decimals = max(decimals, -math.floor(math.log10(p)))
+    for extra in range(MAX_EXTRA_P_DIGITS + 1):
+        shown = float(f"{p:.{decimals + extra}f}")  # the value as printed
+        if (shown < alpha) == (p < alpha) and (shown != alpha or p == alpha):
+            return decimals + extra
+    return decimals + MAX_EXTRA_P_DIGITS
+
+
+def p_value(p, alpha: float | None = None) -> str:
+    """P for a table cell: "<0.001" below the threshold, else three decimals -- or more where three
+    would print a value at or across ``alpha`` (default ``DEFAULT_ALPHA``): 0.0497 -> "0.0497"."""
     if _is_missing(p):
         return MISSING
     p = float(p)
-    if p < P_THRESHOLD:
+    alpha = DEFAULT_ALPHA if alpha is None else float(alpha)
+    if p < P_THRESHOLD < alpha:  # "<0.001" is then unambiguously below alpha
         return f"<{P_THRESHOLD:.{DECIMALS['p']}f}"
-    return f"{p:.{DECIMALS['p']}f}"
+    return f"{p:.{_p_digits(p, alpha)}f}"
 
 
-def p_text(p) -> str:
-    """P for running text: "P < 0.001" / "P = 0.049"."""
+def p_text(p, alpha: float | None = None) -> str:
+    """P for running text: "P < 0.001" / "P = 0.049" (same digits as ``p_value``)."""
     if _is_missing(p):
         return "P not available"
-    p = float(p)
-    if p < P_THRESHOLD:
-        return f"P < {P_THRESHOLD:.{DECIMALS['p']}f}"
-    return f"P = {p:.{DECIMALS['p']}f}"
+    text = p_value(p, alpha)
+    return f"P < {text[1:]}" if text.startswith("<") else f"P = {text}"
+
+
+def significant(p, alpha: float | None = None) -> bool | None:
+    """Whether P is below alpha, decided on the value ``p_value`` prints (None when P is missing).
+
+    The one place that calls a result significant: text that says "significant" and the P it
+    prints can never disagree.
+    """
+    if _is_missing(p):
+        return None
+    alpha = DEFAULT_ALPHA if alpha is None else float(alpha)
+    text = p_value(p, alpha)
+    if text.startswith("<"):
+        return True  # printed only when the threshold lies below alpha
+    return float(text) < alpha
 
 
 def ci(lo, hi, decimals: int) -> str:
