@@ -144,10 +144,12 @@ def test_beyond_follow_up_is_not_estimable():
 
 
 def test_all_censored_stays_at_one():
-    """No events: S = 1 throughout, CI [1, 1], SE 0; no median."""
+    """No events: S = 1 throughout, SE 0; the log-log CI is NA there as in R (log 1 = 0), the log CI [1, 1]."""
     km = km_fit([3, 5, 7], [0, 0, 0])
     assert km.events == 0
     assert np.all(km.survival == 1) and np.all(km.se == 0)
+    assert np.all(np.isnan(km.ci_lower)) and np.all(np.isnan(km.ci_upper))
+    km = km_fit([3, 5, 7], [0, 0, 0], transform="log")
     assert np.all(km.ci_lower == 1) and np.all(km.ci_upper == 1)
 
 
