@@ -177,7 +177,9 @@ class InlineText:
     @property
     def most_common_complication(self) -> str:
         """The complication type recorded in most patients, with its count: 'pneumothorax (34/62 patients)'."""
-        by_type = self.r["complications"]["by_type"]
+        by_type = {k: v for k, v in self.r["complications"]["by_type"].items() if v["patients"]["count"]}
+        if not by_type:  # complications.csv may have no rows (the contract allows it)
+            return "none (no complication was recorded)"
         name, item = max(by_type.items(), key=lambda kv: (kv[1]["patients"]["count"], kv[0]))
         patients = item["patients"]
         return f"{name.replace('_', ' ')} ({patients['count']}/{patients['denominator']} patients)"

@@ -431,6 +431,9 @@ def zph_test(time, event, x, coef, terms: dict[str, list[int]], transform: str =
     terms = {name: cols for name, cols in terms.items() if cols}
     x, coef = x[:, keep], coef[keep]
     p = x.shape[1]
+    if p == 0:
+        return {"transform": transform, "terms": {},
+                "global": {"chi2": None, "df": 0, "p": None, "reason": "no estimated coefficient"}}
     if transform == "km":
         ttimes = km_time_transform(time, event)
     elif transform == "rank":
