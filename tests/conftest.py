@@ -11,5 +11,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         f"{summary['failures']} failures")
     terminalreporter.write_line("  per statistic (comparisons / failures): " + "; ".join(
         f"{family} {count:,}/{bad}" for family, (count, bad) in summary["by_family"].items()))
+    if summary.get("max_relative"):
+        terminalreporter.write_line("  largest relative difference: " + "; ".join(
+            f"{family} {value:.1e}" for family, value in summary["max_relative"].items()))
     for known in summary.get("known", []):
         terminalreporter.write_line(f"  known difference (round-off): {known}")

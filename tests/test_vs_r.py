@@ -84,6 +84,27 @@ def _generated(count: int = 34) -> list[dict]:
     return found[:count]
 
 
+def _shipped_cohort() -> list[dict]:
+    """The shipped synthetic cohort: every Cox candidate as g (with radical treatment as h), both endpoints."""
+    from analysis.data import load_cohort
+
+    cohort = load_cohort(None)
+    plan = cohort.plan
+    partner = cohort.factors["radical_treatment"].cat.codes.to_numpy()
+    cases = []
+    for endpoint in plan.endpoints:
+        # days back from the derived months (the derivation is days / 30.4375)
+        days = np.rint(cohort.patients[f"{endpoint}_months"].to_numpy(dtype=float) * DAYS).astype(int)
+        status = cohort.patients[f"{endpoint}_event"].to_numpy(dtype=int)
+        for name in plan.cox_candidates:
+            codes = cohort.factors[name].cat.codes.to_numpy()
+            cases.append({"days": days.tolist(), "status": status.tolist(),
+                          "g": [None if c < 0 else int(c) + 1 for c in codes],
+                          "h": [None if c < 0 else int(c) for c in partner],
+                          "k": len(cohort.factors[name].cat.categories), "label": f"shipped {endpoint} {name}"})
+    return cases
+
+
 def _edge_cases() -> list[dict]:
     rng = np.random.default_rng(20261201)
     cases = []
@@ -216,7 +237,8 @@ def _compare_cox(tag: str, model: dict, reference: dict, record) -> None:
         return
     rows = {row["term"].replace("[", "").replace("]", ""): row for row in model["terms"]}
     converged = r["converged"] == 1
-    record("cox", f"{tag} converged", model["converged"] is not False, True, ok=(model["converged"] is True) == converged)
+    record("cox", f"{tag} converged", float(model["converged"] is True), r["converged"],
+           ok=(model["converged"] is True) == converged)
     if not converged:
         for row in rows.values():
             record("cox", f"{tag} {row['term']} not converged", row["reason_code"], "not_converged",
@@ -263,7 +285,7 @@ def differential(request, tmp_path_factory):
             pytest.fail("CI=true but Rscript with the survival package is missing (.ci/run installs r-base-core "
                         "r-cran-survival)")
         pytest.skip("Rscript with the survival package is not installed: R differential suite skipped")
-    cohorts = _generated() + _edge_cases()
+    cohorts = _generated() + _edge_cases() + _shipped_cohort()
     reference = _run_r(cohorts, tmp_path_factory.mktemp("r"))
     results = []
 
@@ -289,7 +311,19 @@ def differential(request, tmp_path_factory):
         for tag in ("cox.uni", "cox.multi"):
             _compare_cox(tag, ours[(tag, "model")], r, record)
     failures = [x for x in results if not x["ok"]]
+
+    def relative(x):
+        try:
+            ours, theirs = float(x["ours"]), float(x["r"])
+        except (TypeError, ValueError):
+            return 0.0
+        if not (math.isfinite(ours) and math.isfinite(theirs)) or theirs == 0:
+            return 0.0
+        return abs(ours - theirs) / abs(theirs)
+
     request.config._r_differential = {
+        "max_relative": {family: max([relative(x) for x in results if x["family"] == family], default=0.0)
+                         for family in TOLERANCE},
         "cohorts": len(cohorts),
         "comparisons": len(results),
         "failures": len(failures),

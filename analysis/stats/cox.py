@@ -284,7 +284,11 @@ def fit_cox(time, event, factors: pd.DataFrame, names: list[str], alpha: float =
         coef, se = float(coefs[index]), float(ses[index])
         reference = design.references[term["factor"]]
         if not fit.converged:
-            row = _not_estimable(term, "not_converged", f"no convergence in {fit.iterations} iterations")
+            reason = f"no convergence in {fit.iterations} iterations (R: \"Ran out of iterations\")"
+            direction = monotone_direction(frame["_duration"], frame["_event"], frame[name], order=order)
+            if direction:
+                reason = f"{_monotone_reason(term, reference, float(direction))[1]}; {reason}"
+            row = _not_estimable(term, "not_converged", reason)
         elif not np.isfinite(coef):
             row = _not_estimable(term, "redundant", f"{name} is a linear combination of the other terms (R: NA)")
         elif infinite[name] and not use_firth:
