@@ -46,7 +46,7 @@ def test_contract_keys(results):
         for key in ("n", "events", "median", "median_ci", "median_ci_method", "median_ci_by_method", "rates", "at_risk"):
             assert key in summary
         assert set(summary["rates"]) == {"12", "24", "36"}
-        assert set(summary["rates"]["12"]) == {"estimate", "ci", "se"}
+        assert set(summary["rates"]["12"]) == {"estimate", "ci", "se", "reason"}  # reason: why estimate is null
         assert set(summary["at_risk"]) == {"0", "6", "12", "18", "24", "30", "36", "42", "48"}
         assert set(summary["median_ci_by_method"]) == {"spss", "brookmeyer_crowley"}
         cox = results["cox"][endpoint]
@@ -118,8 +118,8 @@ def test_separation_is_reported_not_printed(results):
     """The example cohort has no OS event among Child-Pugh B/C: HR withheld, warning shown."""
     rows = [r for r in results["cox"]["os"]["univariable"] if r["term"] == "child_pugh[B or C]"]
     assert rows and rows[0]["hr"] is None and rows[0]["ci"] == [None, None]
-    assert "separation" in rows[0]["warning"]
-    assert any("child_pugh[B or C]" in w and "separation" in w for w in results["warnings"])
+    assert rows[0]["reason_code"] == "no_events_in_level" and "no events in level 'B or C'" in rows[0]["reason"]
+    assert any("child_pugh[B or C]" in w and "not estimable" in w for w in results["warnings"])
     assert "child_pugh" not in results["cox"]["os"]["selected"]
 
 

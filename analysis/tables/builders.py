@@ -214,12 +214,16 @@ def tbl_cox(results: dict, endpoint: str) -> Table:
     order = [n for n in results.get("plan", {}).get("cox_candidates", []) if n in present]
     factors = order + sorted(n for n in present if n not in order)
     marks_used = set()
+    ne_reasons: list[str] = []  # the true reasons, as the statistics give them
 
     def estimate(row: dict | None) -> str:
         if row is None:
             return theme.MISSING
         if row.get("hr") is None:
             marks_used.add("ne")
+            reason = row.get("reason") or row.get("warning")
+            if reason and reason not in ne_reasons:
+                ne_reasons.append(reason)
             return "NE\u1d43"
         lo, hi = row["ci"]
         return theme.hr_ci(row["hr"], lo, hi)
@@ -279,7 +283,8 @@ def tbl_cox(results: dict, endpoint: str) -> Table:
             f"{theme.p_text(glob['p'])}."
         )
     if "ne" in marks_used:
-        table.note("\u1d43 NE, not estimable: no events in a level (perfect separation); no hazard ratio is given.")
+        why = "; ".join(ne_reasons) if ne_reasons else "no hazard ratio could be estimated"
+        table.note(f"\u1d43 NE, not estimable ({why}); no hazard ratio is given.")
     for warning in cox.get("warnings", []):
         if "EPV" in warning:
             table.note(f"Caution: {warning.split(': ', 1)[-1]}.")
