@@ -23,7 +23,7 @@ EXAMPLE = Path(__file__).parent / "fixtures" / "example_data"
 def _write(tmp_path: Path, patients: pd.DataFrame, complications_rows: bool = True) -> Path:
     keep = set(patients["patient_id"])
     out = tmp_path / "data"
-    out.mkdir()
+    out.mkdir(parents=True)
     patients.to_csv(out / "patients.csv", index=False)
     lesions = pd.read_csv(EXAMPLE / "lesions.csv", dtype=str, keep_default_na=False)
     sessions = pd.read_csv(EXAMPLE / "sessions.csv", dtype=str, keep_default_na=False)
@@ -121,3 +121,34 @@ def test_no_deaths_means_no_cox_p_and_the_reason(tmp_path):
         assert row["p"] is None and row["reason_code"] == "no_events"
     assert all(entry["p"] is None and entry["reason"] for model in results["cox"]["os"]["univariable_models"].values()
                for entry in model["factor_p"].values())
+
+
+def test_follow_up_of_the_dead_ends_at_death(tmp_path):
+    """The contract lets last_followup_date fall after death_date; follow-up still ends at death."""
+    patients = _patients()
+    dead = patients.index[patients["death_date"] != ""][0]
+    death = pd.Timestamp(patients.loc[dead, "death_date"])
+    patients.loc[dead, "last_followup_date"] = (death + pd.Timedelta(days=400)).date().isoformat()
+    cohort = load_cohort(_write(tmp_path, patients))
+    row = cohort.patients.set_index("patient_id").loc[patients.loc[dead, "patient_id"]]
+    first = pd.Timestamp(patients.loc[dead, "first_ablation_date"])
+    assert row["followup_months"] == pytest.approx((death - first).days / 30.4375)
+
+
+def test_results_do_not_depend_on_the_order_of_the_rows(tmp_path):
+    """Ties are broken by time, not by file order: shuffled patients give the same Cox and PH numbers."""
+    patients = _patients()
+    first = compute_results(load_cohort(_write(tmp_path / "a", patients)))
+    shuffled = patients.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    second = compute_results(load_cohort(_write(tmp_path / "b", shuffled)))
+    for endpoint in ("pfs", "os"):
+        for one, two in zip(first["cox"][endpoint]["univariable"], second["cox"][endpoint]["univariable"]):
+            assert one["term"] == two["term"]
+            assert (one["p"] is None) == (two["p"] is None)
+            if one["p"] is not None:
+                assert one["hr"] == pytest.approx(two["hr"], rel=1e-10)
+                assert one["p"] == pytest.approx(two["p"], rel=1e-9)
+        for name, model in first["cox"][endpoint]["univariable_models"].items():
+            other = second["cox"][endpoint]["univariable_models"][name]
+            if model["ph_test"]:
+                assert model["ph_test"]["global"]["p"] == pytest.approx(other["ph_test"]["global"]["p"], rel=1e-9)
