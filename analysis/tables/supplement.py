@@ -74,14 +74,16 @@ def tbl_ph(results: dict) -> Table:
         selected = ", ".join(_factor_label(results, f) for f in cox.get("selected", []))
         table.add(f"{label}, multivariable model ({selected or 'no factor selected'})", heading=True)
         if not ph:
-            table.add("No multivariable model", indent=1)
+            note = (cox.get("multivariable_model") or {}).get("ph_test_note")
+            table.add(f"Not computed: {note}" if note else "No multivariable model", indent=1)
             continue
         for term, test in sorted(ph.get("terms", {}).items()):
             table.add(term, theme.chi2(test.get("chi2")), theme.p_value(test.get("p")), indent=1)
         glob = ph.get("global") or {}
         table.add("Global test", theme.chi2(glob.get("chi2")), theme.p_value(glob.get("p")), indent=1)
         table.add("Events per variable", theme.number(cox.get("epv"), 1), "", indent=1)
-    table.note("Tests on scaled Schoenfeld residuals (Grambsch and Therneau). Events per variable below "
+    table.note("Score tests on scaled Schoenfeld residuals (Grambsch and Therneau) against the Kaplan-Meier "
+               "transform of time, per factor and global, as R's cox.zph (survival >= 3.0). Events per variable below "
                f"{results['plan'].get('min_events_per_variable', 10)} flag a model at risk of overfitting.")
     return table
 
