@@ -7,6 +7,11 @@ median is the median potential follow-up, unaffected by early deaths. The
 median and its CI follow ``analysis.stats.median_ci`` (same method as the
 survival medians).
 
+Follow-up time: from time zero to death for the patients who died, else to
+the last contact (``followup_months`` of ``analysis.data.derive``: the
+contract allows last_followup_date after death_date, which must not lengthen
+anyone's follow-up).
+
 Alongside: the plain median and range of the follow-up times of the patients
 alive at last contact (the numbers papers usually print as "median follow-up
 30 months (range 16-50)"), and the plain median of all patients.
@@ -37,7 +42,12 @@ def median_followup(time, died, alpha: float = 0.05, transform: str = "log-log",
     reverse = km_fit(time, 1 - died, alpha=alpha, transform=transform)
     median, lo, hi = median_ci(reverse, median_ci_method, alpha)
     survivors = time[alive]
+    reason = None
+    if not np.isfinite(median):
+        reason = ("no patient was alive at last contact: the reverse Kaplan-Meier curve has no events"
+                  if not alive.any() else "the reverse Kaplan-Meier curve stays above 0.5 (median not reached)")
     return {
+        "median_not_estimable": reason,
         "method": "reverse_km",
         "median": _none(median),
         "ci": [_none(lo), _none(hi)],
