@@ -11,6 +11,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         f"{summary['failures']} failures")
     terminalreporter.write_line("  per statistic (comparisons / failures): " + "; ".join(
         f"{family} {count:,}/{bad}" for family, (count, bad) in summary["by_family"].items()))
+    if summary.get("shipped_multivariable"):
+        compared, bad = summary["shipped_multivariable"]
+        terminalreporter.write_line(f"  shipped cohort's multivariable models: {compared} comparisons, {bad} failures")
     if summary.get("max_relative"):
         terminalreporter.write_line("  largest relative difference: " + "; ".join(
             f"{family} {value:.1e}" for family, value in summary["max_relative"].items()))

@@ -359,3 +359,62 @@ def test_cohorts_cover_the_edge_cases(differential):
     assert any(" infinite" in w for w in whats)
     assert any(x["what"] == "median.bc estimate" and math.isnan(x["r"]) for x in differential)
     assert any(x["what"].startswith("cox.") and x["what"].endswith(" NA") for x in differential)
+
+
+def test_shipped_multivariable_models_equal_r(tmp_path, request):
+    """The shipped cohort's multivariable models as the results file holds them (HR, CI, Wald P,
+    log-likelihood, cox.zph per factor and global) against R coxph / cox.zph on the same patients."""
+    if _rscript() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but Rscript with the survival package is missing")
+        pytest.skip("Rscript with the survival package is not installed")
+    from analysis.data import load_cohort
+    from analysis.results import cox_results
+
+    cohort = load_cohort(None)
+    rows, expected = [], {}
+    for endpoint in cohort.plan.endpoints:
+        model = cox_results(cohort, endpoint)
+        if not model["selected"]:
+            continue
+        expected[endpoint] = model
+        days = np.rint(cohort.patients[f"{endpoint}_months"].to_numpy(dtype=float) * DAYS)
+        status = cohort.patients[f"{endpoint}_event"].to_numpy(dtype=int)
+        codes = {name: cohort.factors[name].cat.codes.to_numpy() for name in model["selected"]}
+        for i in range(len(days)):
+            rows.append([endpoint, repr(float(days[i]) / DAYS), int(status[i])]
+                        + ["" if codes[name][i] < 0 else int(codes[name][i]) + 1 for name in model["selected"]])
+    width = max(len(row) for row in rows) - 3
+    with open(tmp_path / "models.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["model", "time", "status"] + [f"f{j + 1}_" for j in range(width)])
+        for row in rows:
+            writer.writerow(row + [""] * (width + 3 - len(row)))
+    subprocess.run([_rscript(), str(R_SCRIPT.parent / "models.R"), str(tmp_path / "models.csv"),
+                    str(tmp_path / "out.csv")], check=True, capture_output=True, text=True)
+    reference: dict = defaultdict(dict)
+    with open(tmp_path / "out.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            reference[row["model"]][(row["stat"], row["key"])] = float("nan") if row["value"] == "NA" else float(row["value"])
+    compared, failures = 0, []
+    for endpoint, model in expected.items():
+        r = reference[endpoint]
+        checks = [("loglik", model["multivariable_model"]["log_likelihood"], r[("cox", "loglik")])]
+        for j, name in enumerate(model["selected"]):
+            levels = [str(level) for level in cohort.factors[name].cat.categories]
+            for row in (x for x in model["multivariable"] if x["factor"] == name):
+                key = f"f{j + 1}_{levels.index(row['level']) + 1}"
+                checks += [(f"{row['term']} hr", row["hr"], r[("cox", f"{key}.hr")]),
+                           (f"{row['term']} lo", row["ci"][0], r[("cox", f"{key}.lo")]),
+                           (f"{row['term']} hi", row["ci"][1], r[("cox", f"{key}.hi")]),
+                           (f"{row['term']} p", row["p"], r[("cox", f"{key}.p")])]
+            checks.append((f"zph {name}", model["ph_test"]["terms"][name]["p"], r[("zph", f"f{j + 1}_")]))
+        checks.append(("zph global", model["ph_test"]["global"]["p"], r[("zph", "GLOBAL")]))
+        for what, ours, theirs in checks:
+            compared += 1
+            if not _agree(ours, theirs, "cox"):
+                failures.append(f"{endpoint} {what}: project {ours!r}, R {theirs!r}")
+    summary = getattr(request.config, "_r_differential", None)
+    if summary is not None:
+        summary["shipped_multivariable"] = (compared, len(failures))
+    assert compared >= 20 and not failures, failures
