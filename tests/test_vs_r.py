@@ -148,6 +148,13 @@ def _edge_cases() -> list[dict]:
         hazard = 0.002 * np.exp(0.3 * (g - 1))
         t = np.minimum(rng.exponential(1 / hazard), 1800).astype(int)
         add(list(t), list((t < 1800) & (rng.random(n) < 0.8)), list(g), list(rng.integers(0, 2, n)), k=3)
+    # 20,000 patients whose hazard ratio changes over time (non-proportional): cox.zph must see it
+    n = 20000
+    g = rng.integers(1, 3, n)
+    early = rng.exponential(np.where(g == 2, 300, 900))
+    t = np.where(early < 365, early, 365 + rng.exponential(np.where(g == 2, 1500, 700)))
+    t = np.minimum(t, 2500).astype(int)
+    add(list(t), list(t < 2500), list(g), list(rng.integers(0, 2, n)))
     return cases
 
 
@@ -354,7 +361,8 @@ def test_cohorts_cover_the_edge_cases(differential):
     """The generated set reaches what the suite promises: tiny and large cohorts, day-0 events,
     monotone likelihoods, NR medians."""
     sizes = {x["n"] for x in differential}
-    assert min(sizes) <= 3 and max(sizes) >= 2500
+    assert min(sizes) <= 3 and max(sizes) >= 20000
+    assert any(x["what"] == "cox.uni zph global" and x["n"] == 20000 and x["r"] < 1e-3 for x in differential)
     whats = [x["what"] for x in differential]
     assert any(" infinite" in w for w in whats)
     assert any(x["what"] == "median.bc estimate" and math.isnan(x["r"]) for x in differential)
