@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from analysis.stats import cox
 from analysis.stats.efron import efron_fit, null_log_likelihood, zph_test
