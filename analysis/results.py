@@ -222,7 +222,7 @@ def logrank_results(cohort, endpoint: str, curves: dict) -> tuple[dict, list[str
             "p": test["p"],
             "applicable": test["applicable"],
             "note": test["note"],
-            "trend": {k: test["trend"][k] for k in ("chi2", "df", "p", "z", "scores")}
+            "trend": {k: test["trend"][k] for k in ("chi2", "df", "p", "z", "scores", "reason")}
             if test["trend"]
             else None,
             "groups": groups,

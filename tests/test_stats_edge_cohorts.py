@@ -152,3 +152,14 @@ def test_results_do_not_depend_on_the_order_of_the_rows(tmp_path):
             other = second["cox"][endpoint]["univariable_models"][name]
             if model["ph_test"]:
                 assert model["ph_test"]["global"]["p"] == pytest.approx(other["ph_test"]["global"]["p"], rel=1e-9)
+
+
+def test_plan_option_for_monotone_likelihood_is_checked(tmp_path):
+    """cox.monotone_likelihood must be one of the options: a clear plan error (exit status 2), not a traceback."""
+    from analysis.cli import main
+
+    plan = (Path(__file__).parents[1] / "analysis_plan.yml").read_text(encoding="utf-8")
+    assert "monotone_likelihood: not_estimable" in plan
+    bad = tmp_path / "plan.yml"
+    bad.write_text(plan.replace("monotone_likelihood: not_estimable", "monotone_likelihood: ignore"), encoding="utf-8")
+    assert main(["results", "--data", str(EXAMPLE), "--plan", str(bad), "--out", str(tmp_path / "r.json")]) == 2

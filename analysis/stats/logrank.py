@@ -76,9 +76,11 @@ def trend_statistic(observed, expected, variance, scores) -> dict:
     u = float(scores @ (np.asarray(observed, dtype=float) - np.asarray(expected, dtype=float)))
     v = float(scores @ np.asarray(variance, dtype=float) @ scores)
     if v <= 0:
-        return {"chi2": None, "df": 1, "p": None, "z": None, "scores": scores.tolist()}
+        return {"chi2": None, "df": 1, "p": None, "z": None, "scores": scores.tolist(),
+                "reason": "no variance of the scored O - E (no events, or all events in one group at each time)"}
     statistic = u * u / v
-    return {"chi2": statistic, "df": 1, "p": float(chi2.sf(statistic, 1)), "z": u / np.sqrt(v), "scores": scores.tolist()}
+    return {"chi2": statistic, "df": 1, "p": float(chi2.sf(statistic, 1)), "z": u / np.sqrt(v), "scores": scores.tolist(),
+            "reason": None}
 
 
 def trend_test(time, event, group, levels, scores=None) -> dict:
