@@ -86,9 +86,11 @@ def _generated(count: int = 34) -> list[dict]:
 
 def _shipped_cohort() -> list[dict]:
     """The shipped synthetic cohort: every Cox candidate as g (with radical treatment as h), both endpoints."""
+    from analysis import paths
     from analysis.data import load_cohort
+    from analysis.plan import load_plan
 
-    cohort = load_cohort(None)
+    cohort = load_cohort(paths.SHIPPED_DATA, plan=load_plan(paths.PLAN_FILE))  # never $ABLATION_DATA_DIR
     plan = cohort.plan
     partner = cohort.factors["radical_treatment"].cat.codes.to_numpy()
     cases = []
@@ -376,10 +378,12 @@ def test_shipped_multivariable_models_equal_r(tmp_path, request):
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true but Rscript with the survival package is missing")
         pytest.skip("Rscript with the survival package is not installed")
+    from analysis import paths
     from analysis.data import load_cohort
+    from analysis.plan import load_plan
     from analysis.results import cox_results
 
-    cohort = load_cohort(None)
+    cohort = load_cohort(paths.SHIPPED_DATA, plan=load_plan(paths.PLAN_FILE))
     rows, expected = [], {}
     for endpoint in cohort.plan.endpoints:
         model = cox_results(cohort, endpoint)
