@@ -38,6 +38,7 @@ def test_proportion_dict_and_edge_cases():
     assert item["proportion"] == pytest.approx(13 / 62)
     assert item["ci_method"] == "clopper-pearson"
     assert proportion(0, 0) == {"count": 0, "denominator": 0, "proportion": None, "ci": [None, None],
-                                "ci_method": "clopper-pearson"}
+                                "ci_method": "clopper-pearson", "reason": "denominator 0: proportion not estimable"}
+    assert proportion(13, 62)["reason"] is None
     with pytest.raises(ValueError):
         proportion(5, 3)

@@ -29,7 +29,7 @@ def clopper_pearson(count: int, denominator: int, alpha: float = 0.05) -> tuple[
 
 
 def proportion(count: int, denominator: int, alpha: float = 0.05) -> dict:
-    """{count, denominator, proportion, ci: [lo, hi], ci_method} (proportion None when n = 0)."""
+    """{count, denominator, proportion, ci: [lo, hi], ci_method, reason} (proportion None, and the reason, when n = 0)."""
     lo, hi = clopper_pearson(count, denominator, alpha)
     return {
         "count": int(count),
@@ -37,4 +37,5 @@ def proportion(count: int, denominator: int, alpha: float = 0.05) -> dict:
         "proportion": (int(count) / int(denominator)) if denominator else None,
         "ci": [lo, hi],
         "ci_method": CI_METHOD,
+        "reason": None if denominator else "denominator 0: proportion not estimable",
     }
