@@ -253,22 +253,33 @@ def fake_quarto(tmp_path, monkeypatch):
     """A ``quarto`` on PATH that records its arguments and environment and writes the outputs."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    log = tmp_path / "quarto-call.txt"
+    log = tmp_path / "quarto-calls.txt"
     script = bin_dir / "quarto"
+    # Behaves as Quarto 1.10.18 does in a project: '--to' is ONE format name or 'all'
+    # (src/project/project-context.ts:259-271); a comma list is "Unknown format" (exit 1).
     script.write_text(textwrap.dedent(f"""\
         #!{sys.executable}
         import os, sys
         from pathlib import Path
         args = sys.argv[1:]
-        Path({str(log)!r}).write_text(repr(args) + "\\n" + os.environ.get("ABLATION_DATA_DIR", ""))
+        with open({str(log)!r}, "a") as log:
+            log.write(repr([args, os.environ.get("ABLATION_DATA_DIR", ""), os.environ.get("ABLATION_RESULTS", "")]) + "\\n")
+        to = args[args.index("--to") + 1] if "--to" in args else "all"
+        if to not in ("all", "html", "typst", "docx"):
+            print(f"ERROR: Unknown format {{to}}", file=sys.stderr)
+            raise SystemExit(1)
         out = Path(args[args.index("--output-dir") + 1])
         for fmt, ext in (("html", "html"), ("typst", "pdf"), ("docx", "docx")):
-            if fmt in args[args.index("--to") + 1].split(","):
+            if to in ("all", fmt):
                 (out / ("features." + ext)).write_text("from quarto")
         """))
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     return log
+
+
+def quarto_calls(log: Path) -> list:
+    return [eval(line) for line in log.read_text().splitlines()]  # noqa: S307 - our own repr() of lists of str
 
 
 def test_auto_uses_quarto_when_on_path(tmp_path, capsys, fake_quarto):
@@ -278,12 +289,37 @@ def test_auto_uses_quarto_when_on_path(tmp_path, capsys, fake_quarto):
     output = capsys.readouterr().out
     assert status == 0
     assert "engine: quarto (" in output
-    args_line, data_env = fake_quarto.read_text().splitlines()
-    args = eval(args_line)  # noqa: S307 - our own repr() of a list of str
-    assert args[:2] == ["render", str(PROJECT)]
-    assert args[args.index("--to") + 1] == "html,typst"
-    assert data_env == str(data.resolve())
+    calls = quarto_calls(fake_quarto)
+    # a subset of the project's formats: one 'quarto render' per format, 'pdf' meaning the project's typst
+    assert [args[args.index("--to") + 1] for args, _, _ in calls] == ["html", "typst"]
+    for args, data_env, results_env in calls:
+        assert args[:2] == ["render", str(PROJECT)]
+        assert data_env == str(data.resolve())
+        # the documents' kernels read the results file the pre-render step wrote into the staging folder
+        assert Path(results_env).parent == Path(args[args.index("--output-dir") + 1])
     assert sorted(p.name for p in out.iterdir()) == ["features.html", "features.pdf"]  # staged, then swapped in
+
+
+def test_quarto_renders_all_project_formats_with_to_all(tmp_path, capsys, fake_quarto):
+    status = main(["render", str(PROJECT), "--out", str(tmp_path / "out")])
+    assert status == 0, capsys.readouterr().err
+    calls = quarto_calls(fake_quarto)
+    assert len(calls) == 1 and calls[0][0][calls[0][0].index("--to") + 1] == "all"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["features.docx", "features.html", "features.pdf"]
+
+
+def test_quarto_command_lines_take_one_format_or_all():
+    from analysis.render.command import quarto_commands
+
+    project = load_project(PROJECT)
+    out = Path("/tmp/staging")
+    assert quarto_commands("quarto", "p", ["html", "typst", "docx"], project, out) == [
+        ["quarto", "render", "p", "--to", "all", "--output-dir", str(out)]]
+    assert quarto_commands("quarto", "p", ["docx", "html"], project, out) == [
+        ["quarto", "render", "p", "--to", "docx", "--output-dir", str(out)],
+        ["quarto", "render", "p", "--to", "html", "--output-dir", str(out)]]
+    for argv in quarto_commands("quarto", "p", ["typst"], None, out):  # a file outside any project
+        assert "," not in argv[argv.index("--to") + 1]
 
 
 def test_engine_embedded_ignores_quarto_and_quarto_missing_is_an_error(tmp_path, capsys, monkeypatch):

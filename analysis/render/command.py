@@ -122,7 +122,7 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
     timings: dict[str, dict[str, float]] = {}
     try:
         if use_quarto:
-            _render_with_quarto(quarto, path or str(project.root), formats, staging, env, progress)
+            _render_with_quarto(quarto, path or str(project.root), formats, project, staging, env, progress)
         else:
             _render_embedded(project, documents, project_mode, render_all, formats, staging, env, timings, progress)
         written = _swap_in(staging, output_dir)
@@ -263,13 +263,41 @@ def _pre_render(project: Project, documents: list[Path], render_all: bool, stagi
             raise RenderError(f"pre-render '{entry}' failed with exit status {process.returncode}", project.config_file)
 
 
-def _render_with_quarto(quarto: str, path: str, formats: list[str], staging: Path, env: dict[str, str],
-                        progress: Callable[[str], None]) -> None:
-    argv = [quarto, "render", path] + ["--to", ",".join(formats), "--output-dir", str(staging)]
-    progress("running: " + " ".join(shlex.quote(a) for a in argv))
-    process = subprocess.run(argv, env=env)
-    if process.returncode != 0:
-        raise RenderError(f"quarto render failed with exit status {process.returncode}")
+def quarto_commands(quarto: str, path: str, formats: list[str], project: Project | None,
+                    output_dir: Path) -> list[list[str]]:
+    """The ``quarto render`` command lines that render ``formats`` of ``path`` into ``output_dir``.
+
+    In a project, Quarto reads ``--to`` as ONE format name (or ``all``): a comma list
+    becomes a format called "html,typst,docx" and fails with "Unknown format"
+    (quarto-cli v1.10.18 src/project/project-context.ts:259-271 injects ``flags.to`` as a
+    format key; src/command/render/render-contexts.ts:606 rejects it). So: ``--to all``
+    when every format the project declares is asked, else one command per format.
+    """
+    declared = list(_project_formats(project))
+    tail = ["--output-dir", str(output_dir)]
+    if declared and set(formats) == set(declared):
+        return [[quarto, "render", path, "--to", "all", *tail]]
+    return [[quarto, "render", path, "--to", fmt, *tail] for fmt in formats]
+
+
+def _project_formats(project: Project | None) -> list[str]:
+    """Format names declared under ``format:`` in ``_quarto.yml`` (Quarto's names: html, typst, docx)."""
+    value = (project.config if project is not None else {}).get("format")
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [str(k) for k in value] if isinstance(value, dict) else []
+
+
+def _render_with_quarto(quarto: str, path: str, formats: list[str], project: Project, staging: Path,
+                        env: dict[str, str], progress: Callable[[str], None]) -> None:
+    for argv in quarto_commands(quarto, path, formats, project, staging):
+        progress("running: " + " ".join(shlex.quote(a) for a in argv))
+        process = subprocess.run(argv, env=env)
+        if process.returncode != 0:
+            raise RenderError(f"quarto render failed with exit status {process.returncode}: "
+                              + " ".join(shlex.quote(a) for a in argv))
 
 
 def _swap_in(staging: Path, output_dir: Path) -> list[Path]:
