@@ -112,12 +112,22 @@ class _Numberer:
         table = tables[0]
         if table["c"][1][1]:
             raise self.error(f"the table of cell '{label}' already has a caption; use only '#| tbl-cap:'", f"label: {label}")
-        caption_blocks = captions[0]["c"][1] if captions else []
-        inlines = caption_blocks[0]["c"] if caption_blocks else []
+        outputs = [b for b in content if not any(b is c for c in captions)]
+        last = outputs[-1]
+        if last.get("t") == "Para" and len(outputs) > 1:
+            # Quarto's rule (src/resources/filters/common/refs.lua:66-73 refCaptionFromDiv, used first by
+            # src/resources/filters/quarto-pre/parsefiguredivs.lua:252-257): the last paragraph of the
+            # cell's output is the caption and tbl-cap is dropped. A notes paragraph printed after the
+            # table in the same cell therefore REPLACES the caption, as it does under Quarto.
+            inlines = last["c"]
+            outputs = outputs[:-1]
+        else:
+            caption_blocks = captions[0]["c"][1] if captions else []
+            inlines = caption_blocks[0]["c"] if caption_blocks else []
         number = self.next_number("tbl", label)
         table["c"][0] = [label, table["c"][0][1], table["c"][0][2]]
         table["c"][1] = [None, [{"t": "Plain", "c": self.caption_prefix("tbl", number) + inlines}]]
-        rest = [b for b in content if b is not table and not any(b is c for c in captions)]
+        rest = [b for b in outputs if b is not table]
         return [table] + self.blocks(rest)
 
     def header(self, block: dict[str, Any]) -> None:
