@@ -400,3 +400,33 @@ def test_a_dying_kernel_is_a_document_error(tmp_path, capsys):
     status = main(["render", str(path), "--to", "html", "--engine", "embedded", "--out", str(tmp_path / "out")])
     assert status == 2
     assert "doc.qmd:1: cell 'boom': the Python kernel died" in capsys.readouterr().err
+
+
+# --- the engine knows nothing of the study ---------------------------------------
+
+ENGINE_DIR = Path(__file__).resolve().parents[1] / "analysis" / "render"
+# analysis/render/cache.py (the untrusted stream's, being rewritten) still keys its cache on the
+# study's inputs (analysis.paths, published_results.yml): the one module left to lift out.
+STUDY_AWARE = {"cache.py"}
+
+
+def test_engine_imports_nothing_from_the_study():
+    import ast
+
+    offenders = []
+    for module in sorted(ENGINE_DIR.glob("*.py")):
+        if module.name in STUDY_AWARE:
+            continue
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            offenders += [f"{module.name}:{node.lineno} {name}" for name in names
+                          if (name == "analysis" or name.startswith("analysis.")) and not name.startswith("analysis.render")]
+    assert offenders == []
+
+
+def test_engine_names_no_study_file_or_variable():
+    words = ("ABLATION_", "results.json", "published_results", "analysis_plan", "manuscript", "supplement")
+    found = [(module.name, word) for module in sorted(ENGINE_DIR.glob("*.py")) if module.name not in STUDY_AWARE
+             for word in words if word in module.read_text(encoding="utf-8")]
+    assert found == []
