@@ -66,17 +66,19 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
 
         def write(fmt: str) -> Path:
             options = settings.formats.get(fmt, {})
+            ast_fmt = formats.for_format(ast, fmt, settings.authors)
+            uncited_fmt = formats.for_format(uncited, fmt, settings.authors)
             toc = bool(options.get("toc", settings.toc))
             step = time.perf_counter()
             if fmt == "html":
                 out = target.with_suffix(".html")
-                formats.write_html(ast, out, options, toc, doc.path.parent, work)
+                formats.write_html(ast_fmt, out, options, toc, doc.path.parent, work)
             elif fmt == "docx":
                 out = target.with_suffix(".docx")
-                formats.write_docx(ast, out, options, toc, doc.path.parent, work)
+                formats.write_docx(ast_fmt, out, options, toc, doc.path.parent, work)
             else:
                 out = target.with_suffix(".pdf")
-                typ = formats.write_typst(ast, work / out.name, options, toc, work, uncited_ast=uncited,
+                typ = formats.write_typst(ast_fmt, work / out.name, options, toc, work, uncited_ast=uncited_fmt,
                                           bibliography=settings.bibliography, csl=settings.csl)
                 rendered.timings["pandoc_typst"] = time.perf_counter() - step
                 step_compile = time.perf_counter()

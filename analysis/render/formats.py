@@ -112,6 +112,51 @@ def run_citeproc(ast: dict[str, Any], bibliography: list[Path], csl: Path | None
     return cited
 
 
+def _text_inlines(text: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for n, word in enumerate(text.split()):
+        out += ([{"t": "Space"}] if n else []) + [{"t": "Str", "c": word}]
+    return out
+
+
+def _meta_text(text: str) -> dict[str, Any]:
+    return {"t": "MetaInlines", "c": _text_inlines(text)}
+
+
+def author_meta(fmt: str, authors: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The ``author`` metadata each writer gets, showing what Quarto 1.10 shows (conformance: authors/):
+
+    - html: names and affiliation names (Quarto's title-block grid; here "Name (Affiliation)");
+    - typst: name, affiliation names and email, as Quarto's typst-show.typ passes them to the template
+      (src/resources/formats/typst/pandoc/quarto/typst-show.typ:8-17);
+    - docx: names only (Quarto replaces ``author`` with plain names before pandoc:
+      src/command/render/pandoc.ts:1224-1235).
+    """
+    if not authors:
+        return None
+    items = []
+    for author in authors:
+        affiliations = ", ".join(author["affiliations"])
+        if fmt == "typst":
+            items.append({"t": "MetaMap", "c": {"name": _meta_text(author["name"]),
+                                                "affiliation": _meta_text(affiliations),
+                                                "email": _meta_text(author["email"])}})
+        elif fmt == "html" and affiliations:
+            items.append(_meta_text(f"{author['name']} ({'; '.join(author['affiliations'])})"))
+        else:
+            items.append(_meta_text(author["name"]))
+    return {"t": "MetaList", "c": items}
+
+
+def for_format(ast: dict[str, Any], fmt: str, authors: list[dict[str, Any]]) -> dict[str, Any]:
+    """``ast`` with the metadata of format ``fmt`` (a shallow copy: blocks are shared, never changed)."""
+    meta = dict(ast.get("meta", {}))
+    author = author_meta(fmt, authors)
+    if author is not None:
+        meta["author"] = author
+    return dict(ast, meta=meta)
+
+
 def _common_args(toc: bool) -> list[str]:
     return ["-f", "json", "--standalone"] + (["--toc"] if toc else [])
 

@@ -75,6 +75,7 @@ class DocSettings:
     csl: Path | None
     toc: bool
     figure_size: tuple[float, float] = (7.0, 5.0)  # document-level fig-width x fig-height, inches
+    authors: list[dict[str, Any]] = field(default_factory=list)  # name, email, affiliations (names)
 
 
 def find_project(start: Path) -> Path | None:
@@ -151,8 +152,6 @@ def _normalise_formats(value: Any, src: Source) -> dict[str, dict[str, Any]]:
                 raise RenderError(f"format option '{name}: {key}' is not implemented by the embedded engine", src.file, src.line("format", name, key))
             if key == "margin" and (not isinstance(option, dict) or set(option) - {"x", "y", "top", "bottom", "left", "right"}):
                 raise RenderError("typst 'margin' must be a mapping of x, y, top, bottom, left, right", src.file, src.line("format", name, key))
-            if key == "embed-resources" and option is not True:
-                raise RenderError("the embedded engine always writes self-contained HTML: 'embed-resources' must be true", src.file, src.line("format", name, key))
         out[name] = dict(options)
     return out
 
@@ -221,7 +220,7 @@ def document_settings(doc: QmdDocument, project: Project) -> DocSettings:
     if str(meta.get("date", "")).strip() in ("today", "now", "last-modified"):
         src, _ = origin["date"]
         raise RenderError(f"date '{meta['date']}' depends on the clock and is not supported (renders must be reproducible); write the date", src.file, src.line("date"))
-    meta["author"] = _authors(meta.get("author"), origin.get("author"))
+    authors = _authors(meta.pop("author", None), origin.get("author")) or []
 
     bibliography: list[Path] = []
     if "bibliography" in meta:
@@ -257,9 +256,7 @@ def document_settings(doc: QmdDocument, project: Project) -> DocSettings:
             figure_size[i] = float(value)
     for key in ("engine", "jupyter"):
         meta.pop(key, None)
-    if meta.get("author") is None:
-        meta.pop("author", None)
-    return DocSettings(meta, execute, formats, number_sections, bibliography, csl, toc, tuple(figure_size))
+    return DocSettings(meta, execute, formats, number_sections, bibliography, csl, toc, tuple(figure_size), authors)
 
 
 def resolve_csl(name: str, base: Path) -> Path | None:
@@ -278,31 +275,34 @@ def resolve_csl(name: str, base: Path) -> Path | None:
     return None
 
 
-def _authors(value: Any, origin: tuple[Source, Path] | None) -> Any:
-    """Author strings or Quarto author objects with ``name`` and ``affiliations``.
+AUTHOR_FIELDS = {"name", "affiliations", "affiliation", "email", "orcid", "corresponding", "url", "attributes"}
 
-    Printed as "Name (Affiliation; Affiliation)" in every format; other fields are errors.
+
+def _authors(value: Any, origin: tuple[Source, Path] | None) -> list[dict[str, Any]] | None:
+    """Author strings or Quarto author objects -> ``[{name, email, affiliations: [names]}]``.
+
+    What each format prints follows Quarto 1.10 (see :func:`analysis.render.formats.author_meta`).
     """
     if value is None:
         return None
     out = []
     for author in _as_list(value):
         if isinstance(author, dict):
-            extra = set(author) - {"name", "affiliations", "affiliation"}
+            extra = set(author) - AUTHOR_FIELDS
             if extra:
                 src, _ = origin
                 raise RenderError(f"author field(s) {sorted(extra)} not implemented by the embedded engine "
-                                  "(name, affiliations)", src.file, src.line("author"))
+                                  f"({', '.join(sorted(AUTHOR_FIELDS))})", src.file, src.line("author"))
             name = author.get("name")
             name = name.get("literal") if isinstance(name, dict) else name
             affiliations = [a.get("name") if isinstance(a, dict) else a
                             for a in _as_list(author.get("affiliations", author.get("affiliation")))]
-            if any(not isinstance(a, str) for a in affiliations):
+            if not isinstance(name, str) or any(not isinstance(a, str) for a in affiliations):
                 src, _ = origin
-                raise RenderError("author affiliations must be names (strings or 'name:' entries)", src.file, src.line("author"))
-            out.append(f"{name} ({'; '.join(affiliations)})" if affiliations else name)
+                raise RenderError("author names and affiliations must be text (strings or 'name:' entries)", src.file, src.line("author"))
+            out.append({"name": name, "email": str(author.get("email") or ""), "affiliations": affiliations})
         else:
-            out.append(author)
+            out.append({"name": str(author), "email": "", "affiliations": []})
     return out
 
 
