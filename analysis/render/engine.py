@@ -54,6 +54,7 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
         formats.absolutize_images(ast["blocks"], doc, work)
         index = resolve_crossrefs(ast, doc, settings.number_sections)
         uncited = ast  # Typst without 'citeproc: true' formats citations itself (as under Quarto)
+        refs_appended = bool(index.citations) and not formats.has_refs_div(ast["blocks"])
         if index.citations:
             if not settings.bibliography:
                 key = index.citations[0]
@@ -66,7 +67,7 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
 
         def write(fmt: str) -> Path:
             options = settings.formats.get(fmt, {})
-            ast_fmt = formats.for_format(ast, fmt, settings.authors)
+            ast_fmt = formats.for_format(ast, fmt, settings.authors, refs_appended)
             uncited_fmt = formats.for_format(uncited, fmt, settings.authors)
             toc = bool(options.get("toc", settings.toc))
             step = time.perf_counter()

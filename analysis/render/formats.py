@@ -148,13 +148,35 @@ def author_meta(fmt: str, authors: list[dict[str, Any]]) -> dict[str, Any] | Non
     return {"t": "MetaList", "c": items}
 
 
-def for_format(ast: dict[str, Any], fmt: str, authors: list[dict[str, Any]]) -> dict[str, Any]:
-    """``ast`` with the metadata of format ``fmt`` (a shallow copy: blocks are shared, never changed)."""
+def for_format(ast: dict[str, Any], fmt: str, authors: list[dict[str, Any]], refs_appended: bool = False) -> dict[str, Any]:
+    """``ast`` as format ``fmt`` gets it (a shallow copy: blocks are shared, never changed): its author
+    metadata, and for HTML a "References" heading over a bibliography that citeproc appended
+    (``refs_appended``: the document has no ``::: {#refs}``) without a heading before it."""
     meta = dict(ast.get("meta", {}))
     author = author_meta(fmt, authors)
     if author is not None:
         meta["author"] = author
-    return dict(ast, meta=meta)
+    blocks = ast.get("blocks", [])
+    if fmt == "html" and refs_appended and blocks and _is_refs(blocks[-1]) and (len(blocks) < 2 or blocks[-2].get("t") != "Header"):
+        # Quarto puts such a bibliography into an appendix section headed "References"
+        # (src/format/html/format-html-appendix.ts:122-156); conformance: citations/no-refs
+        title = meta.get("reference-section-title")
+        inlines = title["c"] if isinstance(title, dict) and title.get("t") == "MetaInlines" else _text_inlines("References")
+        heading = {"t": "Header", "c": [2, ["", ["quarto-appendix-heading"], []], inlines]}
+        blocks = blocks[:-1] + [heading, blocks[-1]]
+    return dict(ast, meta=meta, blocks=blocks)
+
+
+def _is_refs(block: dict[str, Any]) -> bool:
+    return block.get("t") == "Div" and block["c"][0][0] == "refs"
+
+
+def has_refs_div(blocks: list[dict[str, Any]]) -> bool:
+    """Whether the document holds its own ``::: {#refs}`` div (anywhere)."""
+    for block in blocks:
+        if block.get("t") == "Div" and (_is_refs(block) or has_refs_div(block["c"][1])):
+            return True
+    return False
 
 
 def _common_args(toc: bool) -> list[str]:
@@ -184,7 +206,8 @@ def write_typst(ast: dict[str, Any], out: Path, options: dict[str, Any], toc: bo
     when the format does not ask for ``citeproc: true`` (Typst then formats citations and bibliography)."""
     typ = out.with_suffix(".typ")
     # template variables of pandoc's Typst template (margin is a map, so metadata rather than -V)
-    variables = {"mainfont": TYPST_FONT, "papersize": options.get("papersize", "a4"),
+    # Quarto's default page is US letter (conformance: table-long, 792 pt high)
+    variables = {"mainfont": TYPST_FONT, "papersize": options.get("papersize", "us-letter"),
                  "fontsize": options.get("fontsize", "11pt"), "margin": options.get("margin", {"x": "2.5cm", "y": "2.5cm"})}
     writer = "typst-citations"
     if uncited_ast is not None and bibliography and not options.get("citeproc"):
