@@ -114,6 +114,30 @@ class ReportContext:
     def t(self) -> "InlineValues":
         return InlineValues(InlineText(self.results))
 
+    def author_affiliations(self) -> str:
+        """"Name: Affiliation; ..." from the running document's own front matter ($QUARTO_DOCUMENT_PATH and
+        $QUARTO_DOCUMENT_FILE, which Quarto and the embedded engine give the kernel). Quarto's DOCX title
+        block prints author names only (src/command/render/pandoc.ts), so the manuscript prints this in a
+        ``content-visible when-format="docx"`` block. Empty when the document has no affiliations."""
+        import yaml
+
+        folder, name = os.environ.get("QUARTO_DOCUMENT_PATH"), os.environ.get("QUARTO_DOCUMENT_FILE")
+        if not (folder and name) or not (Path(folder) / name).is_file():
+            return ""
+        source = (Path(folder) / name).read_text(encoding="utf-8")
+        front = source.split("\n---", 1)[0].removeprefix("---") if source.startswith("---") else ""
+        authors = (yaml.safe_load(front) or {}).get("author") or []
+        parts = []
+        for author in authors if isinstance(authors, list) else [authors]:
+            if not isinstance(author, dict):
+                continue
+            affiliations = [a.get("name") if isinstance(a, dict) else a
+                            for a in author.get("affiliations") or author.get("affiliation") or []]
+            affiliations = [str(a) for a in (affiliations if isinstance(affiliations, list) else [affiliations]) if a]
+            if affiliations:
+                parts.append(f"{author.get('name')}: {', '.join(affiliations)}")
+        return "; ".join(parts)
+
     def notice(self) -> str:
         """The synthetic-data notice (Markdown), or an empty string for real data."""
         return SYNTHETIC_NOTICE + "\n" if self.results.get("synthetic") else ""

@@ -430,3 +430,18 @@ def test_engine_names_no_study_file_or_variable():
     found = [(module.name, word) for module in sorted(ENGINE_DIR.glob("*.py")) if module.name not in STUDY_AWARE
              for word in words if word in module.read_text(encoding="utf-8")]
     assert found == []
+
+
+def test_conditional_content_by_format():
+    """content-visible / content-hidden with when-format / unless-format; 'pdf' means LaTeX in Quarto
+    (src/resources/pandoc/datadir/_format.lua isFormat), so it matches no format of this engine."""
+    def div(cls, **attrs):
+        return {"t": "Div", "c": [["", [cls], [[k.replace("_", "-"), v] for k, v in attrs.items()]],
+                                  [{"t": "Para", "c": [{"t": "Str", "c": f"{cls}:{attrs}"}]}]]}
+
+    blocks = [div("content-visible", when_format="docx"), div("content-hidden", when_format="docx"),
+              div("content-visible", unless_format="html"), div("content-visible", when_format="pdf")]
+    shown = {fmt: [plain_text(b) for b in formats.conditional_content(blocks, fmt)] for fmt in ("html", "typst", "docx")}
+    assert shown["docx"] == ["content-visible:{'when_format': 'docx'}", "content-visible:{'unless_format': 'html'}"]
+    assert shown["html"] == ["content-hidden:{'when_format': 'docx'}"]
+    assert shown["typst"] == ["content-hidden:{'when_format': 'docx'}", "content-visible:{'unless_format': 'html'}"]

@@ -156,7 +156,7 @@ def for_format(ast: dict[str, Any], fmt: str, authors: list[dict[str, Any]], ref
     author = author_meta(fmt, authors)
     if author is not None:
         meta["author"] = author
-    blocks = ast.get("blocks", [])
+    blocks = conditional_content(ast.get("blocks", []), fmt)
     if fmt == "html" and refs_appended and blocks and _is_refs(blocks[-1]) and (len(blocks) < 2 or blocks[-2].get("t") != "Header"):
         # Quarto puts such a bibliography into an appendix section headed "References"
         # (src/format/html/format-html-appendix.ts:122-156); conformance: citations/no-refs
@@ -165,6 +165,34 @@ def for_format(ast: dict[str, Any], fmt: str, authors: list[dict[str, Any]], ref
         heading = {"t": "Header", "c": [2, ["", ["quarto-appendix-heading"], []], inlines]}
         blocks = blocks[:-1] + [heading, blocks[-1]]
     return dict(ast, meta=meta, blocks=blocks)
+
+
+def _format_matches(fmt: str, names: str) -> bool:
+    """Quarto's isFormat (src/resources/pandoc/datadir/_format.lua:244-288): exact name; 'pdf' and
+    'latex' mean LaTeX only, so they match no format here (Typst is 'typst')."""
+    return fmt in names.split()
+
+
+def conditional_content(blocks: list[dict[str, Any]], fmt: str) -> list[dict[str, Any]]:
+    """``::: {.content-visible when-format=...}`` / ``.content-hidden`` (``when-format``, ``unless-format``)
+    resolved for ``fmt``, as Quarto's conditional content (quarto.org/docs/authoring/conditional.html)."""
+    out: list[dict[str, Any]] = []
+    for block in blocks:
+        if block.get("t") == "Div":
+            (ident, classes, attrs), content = block["c"]
+            attributes = dict(attrs)
+            for kind in ("content-visible", "content-hidden"):
+                if kind in classes:
+                    when, unless = attributes.get("when-format"), attributes.get("unless-format")
+                    hit = (when is None or _format_matches(fmt, when)) and not (unless is not None and _format_matches(fmt, unless))
+                    if (kind == "content-visible") == hit:
+                        out.extend(conditional_content(content, fmt))
+                    break
+            else:
+                out.append({"t": "Div", "c": [[ident, classes, attrs], conditional_content(content, fmt)]})
+            continue
+        out.append(block)
+    return out
 
 
 def _is_refs(block: dict[str, Any]) -> bool:

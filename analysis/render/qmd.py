@@ -44,7 +44,7 @@ _OPTION = re.compile(r"^#\|\s?(?P<yaml>.*)$")
 _SHORTCODE = re.compile(r"\{\{[<%]")
 _DIV = re.compile(r"^\s*:{3,}\s*(?P<attrs>\{[^}]*\}|[A-Za-z][\w-]*)?\s*$")
 # Quarto classes/attributes with behaviour this engine does not implement.
-_UNSUPPORTED_CLASS = re.compile(r"^(callout(-\w+)?|panel-\w+|column-[\w-]+|content-visible|content-hidden|hidden|aside|margin)$")
+_UNSUPPORTED_CLASS = re.compile(r"^(callout(-\w+)?|panel-\w+|column-[\w-]+|hidden|aside|margin)$")
 _UNSUPPORTED_DIV_ID = re.compile(r"^(fig|tbl|lst|eq|thm|lem|cor|prp|cnj|def|exm|exr|sol|rem)-")
 
 
