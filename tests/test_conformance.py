@@ -218,3 +218,24 @@ def test_long_table_overflows_unless_breakable(rendered):
     text = pdftotext(breakable)
     assert all(f"item-{n:02d}" in text.split() for n in range(1, 71))
     assert text.count("Row") == text.count("\f") >= 2  # the header row on every page of the table
+
+
+def test_author_block_as_quarto(rendered):
+    """authors: HTML title block shows names and affiliation names, not department, city or ORCID number;
+    Typst also the e-mail (typst-show.typ:8-17); DOCX names only (command/render/pandoc.ts:1224-1235)."""
+    root, errors = rendered
+    assert errors[("authors", "doc")] is None
+
+    def header(text: str) -> str:
+        return _norm(re.sub(r"<[^>]+>", " ", re.search(r"<header.*?</header>", text, re.S).group(0)))
+
+    quarto = header(quarto_output("authors", "doc", "html"))
+    ours = header(engine_output(root, "authors", "doc", "html"))
+    for shown in ("Alice Example", "Example University", "Bob Sample", "Sample Institute"):
+        assert shown in quarto and shown in ours
+    for hidden in ("Department of Statistics", "Springfield", "0000-0002-1825-0097"):
+        assert hidden not in quarto and hidden not in ours
+    pdf = engine_output(root, "authors", "doc", "typst")
+    assert all(shown in _norm(pdf) for shown in ("Alice Example", "Example University", "alice@example.org"))
+    docx = engine_output(root, "authors", "doc", "docx")
+    assert "Alice Example" in docx and "Example University" not in docx and "alice@example.org" not in docx
