@@ -122,9 +122,14 @@ class ReportContext:
         import yaml
 
         folder, name = os.environ.get("QUARTO_DOCUMENT_PATH"), os.environ.get("QUARTO_DOCUMENT_FILE")
-        if not (folder and name) or not (Path(folder) / name).is_file():
+        if not (folder and name):
             return ""
-        source = (Path(folder) / name).read_text(encoding="utf-8")
+        # the folder may be given relative to the project (the kernel runs in the document's folder)
+        candidates = [Path(folder) / name, Path(os.environ.get("QUARTO_PROJECT_ROOT", ".")) / folder / name, Path(name)]
+        found = next((path for path in candidates if path.is_file()), None)
+        if found is None:
+            return ""
+        source = found.read_text(encoding="utf-8")
         front = source.split("\n---", 1)[0].removeprefix("---") if source.startswith("---") else ""
         authors = (yaml.safe_load(front) or {}).get("author") or []
         parts = []

@@ -84,3 +84,17 @@ def test_documents_find_the_pre_render_results_file_under_both_engines(tmp_path,
     assert report._load_results() == {"n_patients": 3}
     monkeypatch.setenv("ABLATION_RESULTS", str(tmp_path / "given.json"))
     assert report.results_path() == tmp_path / "given.json"
+
+
+def test_author_affiliations_from_the_document_front_matter(tmp_path, monkeypatch) -> None:
+    """The DOCX-only affiliation line (Quarto's DOCX title block prints names only) comes from the running
+    document's own front matter, found through QUARTO_DOCUMENT_PATH / QUARTO_DOCUMENT_FILE."""
+    from analysis.report import ReportContext
+
+    (tmp_path / "doc.qmd").write_text("---\ntitle: T\nauthor:\n  - name: A One\n    affiliations:\n"
+                                      "      - name: Unit X\n      - Unit Y\n  - name: B Two\n---\nText\n", encoding="utf-8")
+    monkeypatch.setenv("QUARTO_DOCUMENT_PATH", str(tmp_path))
+    monkeypatch.setenv("QUARTO_DOCUMENT_FILE", "doc.qmd")
+    assert ReportContext(cohort=None, results={}).author_affiliations() == "A One: Unit X, Unit Y"
+    monkeypatch.delenv("QUARTO_DOCUMENT_FILE")
+    assert ReportContext(cohort=None, results={}).author_affiliations() == ""
