@@ -445,3 +445,31 @@ def test_conditional_content_by_format():
     assert shown["docx"] == ["content-visible:{'when_format': 'docx'}", "content-visible:{'unless_format': 'html'}"]
     assert shown["html"] == ["content-hidden:{'when_format': 'docx'}"]
     assert shown["typst"] == ["content-hidden:{'when_format': 'docx'}", "content-visible:{'unless_format': 'html'}"]
+
+
+def test_inline_values_inserted_as_quarto_does():
+    """src/core/jupyter/jupyter-inline.ts:28-39 (asEscapedMarkdown), 61-78: text/markdown raw; a quoted
+    text/plain repr unquoted, backslashes doubled, Markdown punctuation escaped. Expected strings are
+    Quarto's executed Markdown (conformance: inline/doc.executed.md, inline/edge.executed.md)."""
+    from analysis.render.execute import inline_markdown
+
+    s = "as shown [@smith2020], *emph*, `code` and a $5 fee"
+    assert inline_markdown({"text/plain": repr(s)}) == r"as shown \[@smith2020\]\, \*emph\*\, \`code\` and a $5 fee"
+    assert inline_markdown({"text/plain": repr(s), "text/markdown": s}) == s
+    assert inline_markdown({"text/plain": repr("3.1")}) == r"3\.1"
+    assert inline_markdown({"text/plain": "42"}) == "42"
+    assert inline_markdown({"text/plain": repr("a\\b")}) == "a" + "\\" * 8 + "b"
+    assert inline_markdown({"text/plain": repr("it's")}) == "it's"
+
+
+def test_image_size_metadata_becomes_its_width(tmp_path):
+    """src/core/jupyter/jupyter.ts mdImageOutput: an image output's width/height metadata are its attributes."""
+    markdown = assemble(tmp_path, """
+        ```{python}
+        #| label: fig-x
+        #| fig-cap: "X"
+        x
+        ```
+        """, [{"output_type": "display_data", "data": {"image/png": PNG_1x1, "text/plain": "<Image>"},
+               "metadata": {"image/png": {"width": "100%"}}}])
+    assert '{#fig-x width="100%"}' in markdown
