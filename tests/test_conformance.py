@@ -31,6 +31,8 @@ import pytest
 
 from analysis.render.command import render
 
+pytestmark = pytest.mark.render
+
 CORPUS = Path(__file__).parent / "fixtures" / "quarto-conformance"
 FORMAT_FILES = {"html": "html.main.html", "docx": "docx.document.xml", "typst": "pdf.txt"}
 
