@@ -167,6 +167,8 @@ def test_every_tbl_cap_is_printed(out, doc, fmt):
 @pytest.mark.parametrize("doc", DOCUMENTS)
 def test_no_escaped_citation_and_no_stray_backtick(out, doc, fmt):
     text = text_of(out, doc, fmt)
-    assert re.findall(r"\[\[\d+|\[[A-Z][a-z]+ [A-Z]+, [^\]]*\[\d+\]\]", text) == []
+    squashed = re.sub(r"\s+", "", text)  # HTML text has spaces around the citation link: "[ [7] ]"
+    assert re.findall(r"\[\[\d+", squashed) == []
+    assert re.findall(r"\[[A-Z][a-z]+ [A-Z]+, [^\]]*\[\d+\]\]", text) == []  # Typst's own: "[Clopper CJ, ... [7]]"
     assert "`" not in text
     assert "\\" not in text  # no backslash escape shown literally
