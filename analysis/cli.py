@@ -15,7 +15,7 @@ COMMANDS = {
     "validate": "analysis.data.validate_cmd",
     "synth": "analysis.synth",
     "results": "analysis.results",
-    "render": "analysis.render.command",
+    "render": "analysis.render_command",
 }
 
 

@@ -5,10 +5,15 @@ reads: ``R.t.<name>`` for inline text, ``R.table_markdown(name)`` for tables and
 ``R.figure(name)`` for figures. Everything comes from the results dict (the
 "analysis results data"); the cohort is used only to draw survival curves.
 
-The results come from ``$ABLATION_RESULTS`` when the render command has written
-them (so the documents print exactly what the results file holds), otherwise
-they are computed here from ``$ABLATION_DATA_DIR`` (e.g. under a plain
-``quarto render``).
+The results are read, never computed here, from the ONE results file the
+project's pre-render step (analysis/prerender.py) wrote, so every execution
+(Quarto runs a document once per format) prints the same numbers: see
+:func:`results_path` for where both engines find it.
+
+Inline values are plain ``str`` (Quarto escapes a plain string's Markdown
+punctuation, so it shows literally) except those that carry Markdown on purpose
+(citations, code): these are ``IPython.display.Markdown`` (``text/markdown``), which
+Quarto inserts as Markdown (src/core/jupyter/jupyter-inline.ts).
 """
 
 from __future__ import annotations
@@ -41,21 +46,63 @@ SYNTHETIC_NOTICE = (
 )
 
 
-def _load_results(cohort) -> dict:
-    path = os.environ.get(RESULTS_ENV_VAR)
-    if path and Path(path).is_file():
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    from analysis.results import compute_results, to_jsonable
+def results_path() -> Path:
+    """Where the pre-render step wrote the results file, found the same way under both engines.
 
-    # The same JSON form the results file holds (NaN -> None, tuples -> lists).
-    return json.loads(json.dumps(to_jsonable(compute_results(cohort))))
+    ``$ABLATION_RESULTS`` when set (``python -m analysis render`` sets it for the pre-render step and
+    the kernels, with either engine); else ``results.json`` in the project's output directory:
+    ``project: output-dir`` of ``_quarto.yml`` under ``$QUARTO_PROJECT_ROOT`` (which Quarto gives
+    every kernel: src/execute/environment.ts), where a plain ``quarto render`` runs the pre-render
+    step with ``QUARTO_PROJECT_OUTPUT_DIR`` (src/command/render/project.ts:303).
+    """
+    explicit = os.environ.get(RESULTS_ENV_VAR)
+    if explicit:
+        return Path(explicit)
+    root = Path(os.environ.get("QUARTO_PROJECT_ROOT") or paths.PROJECT_ROOT)
+    output_dir = "."
+    config = root / "_quarto.yml"
+    if config.is_file():
+        import yaml
+
+        project = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("project") or {}
+        output_dir = str(project.get("output-dir", "."))
+    return root / output_dir / "results.json"
+
+
+def _load_results() -> dict:
+    path = results_path()
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"results file {path} not found: the project's pre-render step (analysis/prerender.py) writes it; "
+            "render the project (quarto render, or python -m analysis render), or set ABLATION_RESULTS")
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def load(data_dir: str | os.PathLike | None = None) -> "ReportContext":
-    """Load the cohort of ``data_dir`` (default: $ABLATION_DATA_DIR, else the shipped data) and its results."""
+    """The cohort of ``data_dir`` (default: $ABLATION_DATA_DIR, else the shipped data) and the results file."""
     cohort = load_cohort(paths.data_dir(data_dir), load_plan())
-    return ReportContext(cohort=cohort, results=_load_results(cohort))
+    return ReportContext(cohort=cohort, results=_load_results())
+
+
+# Inline values that carry Markdown on purpose (citations, code spans): given to Quarto as
+# text/markdown. Every other value is a plain str, which Quarto shows literally.
+MARKDOWN_VALUES = frozenset({"statistical_methods", "data_directory"})
+
+
+class InlineValues:
+    """``R.t.<name>``: :class:`InlineText`'s value, as ``Markdown`` for the names in ``MARKDOWN_VALUES``."""
+
+    def __init__(self, text: InlineText):
+        self._text = text
+
+    def __getattr__(self, name: str):
+        value = getattr(self._text, name)
+        if name in MARKDOWN_VALUES:
+            from IPython.display import Markdown
+
+            return Markdown(value)
+        return value
 
 
 @dataclass
@@ -64,8 +111,37 @@ class ReportContext:
     results: dict
 
     @cached_property
-    def t(self) -> "InlineText":
-        return InlineText(self.results)
+    def t(self) -> "InlineValues":
+        return InlineValues(InlineText(self.results))
+
+    def author_affiliations(self) -> str:
+        """"Name: Affiliation; ..." from the running document's own front matter ($QUARTO_DOCUMENT_PATH and
+        $QUARTO_DOCUMENT_FILE, which Quarto and the embedded engine give the kernel). Quarto's DOCX title
+        block prints author names only (src/command/render/pandoc.ts), so the manuscript prints this in a
+        ``content-visible when-format="docx"`` block. Empty when the document has no affiliations."""
+        import yaml
+
+        folder, name = os.environ.get("QUARTO_DOCUMENT_PATH"), os.environ.get("QUARTO_DOCUMENT_FILE")
+        if not (folder and name):
+            return ""
+        # the folder may be given relative to the project (the kernel runs in the document's folder)
+        candidates = [Path(folder) / name, Path(os.environ.get("QUARTO_PROJECT_ROOT", ".")) / folder / name, Path(name)]
+        found = next((path for path in candidates if path.is_file()), None)
+        if found is None:
+            return ""
+        source = found.read_text(encoding="utf-8")
+        front = source.split("\n---", 1)[0].removeprefix("---") if source.startswith("---") else ""
+        authors = (yaml.safe_load(front) or {}).get("author") or []
+        parts = []
+        for author in authors if isinstance(authors, list) else [authors]:
+            if not isinstance(author, dict):
+                continue
+            affiliations = [a.get("name") if isinstance(a, dict) else a
+                            for a in author.get("affiliations") or author.get("affiliation") or []]
+            affiliations = [str(a) for a in (affiliations if isinstance(affiliations, list) else [affiliations]) if a]
+            if affiliations:
+                parts.append(f"{author.get('name')}: {', '.join(affiliations)}")
+        return "; ".join(parts)
 
     def notice(self) -> str:
         """The synthetic-data notice (Markdown), or an empty string for real data."""
@@ -96,8 +172,15 @@ class ReportContext:
         return makers[name]()
 
     def table_markdown(self, name: str) -> str:
-        """The table as pandoc Markdown without its own caption (the cell's ``tbl-cap`` gives it)."""
-        return self.table(name).to_markdown(caption=False)
+        """The table as pandoc Markdown without its own caption (the cell's ``tbl-cap`` gives it) and
+        without its notes: Quarto takes a paragraph after the table in the same cell output as the
+        caption instead of ``tbl-cap`` (src/resources/filters/common/refs.lua refCaptionFromDiv), so
+        the notes are printed by a cell of their own (:meth:`table_notes`)."""
+        return self.table(name).to_markdown(caption=False, footnotes=False)
+
+    def table_notes(self, name: str) -> str:
+        """The table's notes as a Markdown paragraph (empty if it has none), for the cell after the table's."""
+        return self.table(name).notes_markdown()
 
     @cached_property
     def reproduction_rows(self) -> list:
@@ -137,7 +220,9 @@ class ReportContext:
         dpi = dpi or DOCUMENT_DPI
         # Drawn again only when what the figure is drawn from changed (render cache, if any).
         data = document_png(name, self.cohort, self.results, dpi, lambda: _png_bytes(self.figure_object(name), dpi))
-        return Image(data=data, format="png")
+        # Shown at the text width in every format: the width travels as the image's metadata, which
+        # Quarto writes as {width=100%} (src/core/jupyter/jupyter.ts mdImageOutput), as does the engine.
+        return Image(data=data, format="png", width="100%")
 
 
 def _png_bytes(figure, dpi: int) -> bytes:

@@ -132,7 +132,11 @@ def _significance_rows(results: dict, published: dict) -> list[Row]:
     for endpoint, named in published["significance"].items():
         label = ENDPOINT_LABEL.get(endpoint, endpoint.upper())
         logrank = results["logrank"][endpoint]
-        for factor, test in logrank.items():
+        # plan order (as tables/reproduction.md), whatever the key order of the results dict
+        # (a results file read back from JSON may have its keys sorted)
+        plan_order = [f for f in results.get("plan", {}).get("logrank_factors", []) if f in logrank]
+        for factor in plan_order + [f for f in logrank if f not in plan_order]:
+            test = logrank[factor]
             p = test.get("p")
             if factor in named:
                 below = float(named[factor]["below"])

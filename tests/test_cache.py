@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from analysis import source_digest
-from analysis.render.command import render
+from analysis.render_command import render
 
 pytestmark = pytest.mark.render
 

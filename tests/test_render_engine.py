@@ -109,11 +109,10 @@ def test_unsupported_syntax_is_an_error(tmp_path, text, line, words):
 @pytest.mark.parametrize("front, line, words", [
     ("format:\n  pdf: default\n", 3, "format 'pdf' (LaTeX) is not supported"),
     ("format:\n  html:\n    theme: cosmo\n", 4, "'html: theme' is not implemented"),
-    ("format:\n  html:\n    embed-resources: false\n", 4, "always writes self-contained HTML"),
     ("execute:\n  freeze: auto\n", 3, "execute option 'freeze'"),
     ("date: today\n", 2, "depends on the clock"),
     ("filters:\n  - x.lua\n", 2, "option 'filters' is not implemented"),
-    ("author:\n  - name: A\n    email: a@b.org\n", 2, "author field(s) ['email']"),
+    ("author:\n  - name: A\n    degrees: PhD\n", 2, "author field(s) ['degrees']"),
     ("format:\n  typst:\n    number-sections: true\n", 4, "differs from the document's"),
     ("csl: no-such-style-anywhere\n", 2, "CSL style 'no-such-style-anywhere' not found"),
 ])
@@ -169,7 +168,7 @@ def test_numbers_in_order_of_appearance_and_resolves_references(tmp_path):
     ast, index, _ = crossref_doc(tmp_path, """
         # Intro {#sec-intro}
 
-        See @fig-b, @tbl-b and [-@fig-a]; also [see @tbl-a; @tbl-b].
+        See @fig-b, @Tbl-b and [-@fig-a]; also [see @tbl-a; @tbl-b] and [@tbl-a, p. 2].
 
         ![First](a.png){#fig-b}
 
@@ -191,7 +190,8 @@ def test_numbers_in_order_of_appearance_and_resolves_references(tmp_path):
         """, number_sections=True)
     assert index.numbers == {"sec-intro": "1", "fig-b": "1", "tbl-b": "1", "sec-sub": "1.1", "fig-a": "2", "tbl-a": "2"}
     text = plain_text(ast["blocks"]).replace(crossref.NBSP, " ")
-    assert "See Figure 1, Table 1 and 2; also see Table 2, Table 1." in text
+    # Quarto (crossref/refs.lua resolveRefs): a prefix replaces the type name, a suffix is dropped
+    assert "See Figure 1, Table 1 and 2; also see 2, Table 1 and Table 2." in text
     assert "Figure 1: First" in text and "Figure 2: Second" in text
     assert "Table 1: Second caption" in text and "Table 2: Third caption" in text
     assert "1 Intro" in text and "1.1 Sub" in text
@@ -253,22 +253,33 @@ def fake_quarto(tmp_path, monkeypatch):
     """A ``quarto`` on PATH that records its arguments and environment and writes the outputs."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    log = tmp_path / "quarto-call.txt"
+    log = tmp_path / "quarto-calls.txt"
     script = bin_dir / "quarto"
+    # Behaves as Quarto 1.10.18 does in a project: '--to' is ONE format name or 'all'
+    # (src/project/project-context.ts:259-271); a comma list is "Unknown format" (exit 1).
     script.write_text(textwrap.dedent(f"""\
         #!{sys.executable}
         import os, sys
         from pathlib import Path
         args = sys.argv[1:]
-        Path({str(log)!r}).write_text(repr(args) + "\\n" + os.environ.get("ABLATION_DATA_DIR", ""))
+        with open({str(log)!r}, "a") as log:
+            log.write(repr([args, os.environ.get("ABLATION_DATA_DIR", ""), os.environ.get("ABLATION_RESULTS", "")]) + "\\n")
+        to = args[args.index("--to") + 1] if "--to" in args else "all"
+        if to not in ("all", "html", "typst", "docx"):
+            print(f"ERROR: Unknown format {{to}}", file=sys.stderr)
+            raise SystemExit(1)
         out = Path(args[args.index("--output-dir") + 1])
         for fmt, ext in (("html", "html"), ("typst", "pdf"), ("docx", "docx")):
-            if fmt in args[args.index("--to") + 1].split(","):
+            if to in ("all", fmt):
                 (out / ("features." + ext)).write_text("from quarto")
         """))
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     return log
+
+
+def quarto_calls(log: Path) -> list:
+    return [eval(line) for line in log.read_text().splitlines()]  # noqa: S307 - our own repr() of lists of str
 
 
 def test_auto_uses_quarto_when_on_path(tmp_path, capsys, fake_quarto):
@@ -278,12 +289,37 @@ def test_auto_uses_quarto_when_on_path(tmp_path, capsys, fake_quarto):
     output = capsys.readouterr().out
     assert status == 0
     assert "engine: quarto (" in output
-    args_line, data_env = fake_quarto.read_text().splitlines()
-    args = eval(args_line)  # noqa: S307 - our own repr() of a list of str
-    assert args[:2] == ["render", str(PROJECT)]
-    assert args[args.index("--to") + 1] == "html,typst"
-    assert data_env == str(data.resolve())
+    calls = quarto_calls(fake_quarto)
+    # a subset of the project's formats: one 'quarto render' per format, 'pdf' meaning the project's typst
+    assert [args[args.index("--to") + 1] for args, _, _ in calls] == ["html", "typst"]
+    for args, data_env, results_env in calls:
+        assert args[:2] == ["render", str(PROJECT)]
+        assert data_env == str(data.resolve())
+        # the documents' kernels read the results file the pre-render step wrote into the staging folder
+        assert Path(results_env).parent == Path(args[args.index("--output-dir") + 1])
     assert sorted(p.name for p in out.iterdir()) == ["features.html", "features.pdf"]  # staged, then swapped in
+
+
+def test_quarto_renders_all_project_formats_with_to_all(tmp_path, capsys, fake_quarto):
+    status = main(["render", str(PROJECT), "--out", str(tmp_path / "out")])
+    assert status == 0, capsys.readouterr().err
+    calls = quarto_calls(fake_quarto)
+    assert len(calls) == 1 and calls[0][0][calls[0][0].index("--to") + 1] == "all"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["features.docx", "features.html", "features.pdf"]
+
+
+def test_quarto_command_lines_take_one_format_or_all():
+    from analysis.render.command import quarto_commands
+
+    project = load_project(PROJECT)
+    out = Path("/tmp/staging")
+    assert quarto_commands("quarto", "p", ["html", "typst", "docx"], project, out) == [
+        ["quarto", "render", "p", "--to", "all", "--output-dir", str(out)]]
+    assert quarto_commands("quarto", "p", ["docx", "html"], project, out) == [
+        ["quarto", "render", "p", "--to", "docx", "--output-dir", str(out)],
+        ["quarto", "render", "p", "--to", "html", "--output-dir", str(out)]]
+    for argv in quarto_commands("quarto", "p", ["typst"], None, out):  # a file outside any project
+        assert "," not in argv[argv.index("--to") + 1]
 
 
 def test_engine_embedded_ignores_quarto_and_quarto_missing_is_an_error(tmp_path, capsys, monkeypatch):
@@ -364,3 +400,76 @@ def test_a_dying_kernel_is_a_document_error(tmp_path, capsys):
     status = main(["render", str(path), "--to", "html", "--engine", "embedded", "--out", str(tmp_path / "out")])
     assert status == 2
     assert "doc.qmd:1: cell 'boom': the Python kernel died" in capsys.readouterr().err
+
+
+# --- the engine knows nothing of the study ---------------------------------------
+
+ENGINE_DIR = Path(__file__).resolve().parents[1] / "analysis" / "render"
+# analysis/render/cache.py (the untrusted stream's, being rewritten) still keys its cache on the
+# study's inputs (analysis.paths, published_results.yml): the one module left to lift out.
+STUDY_AWARE = {"cache.py"}
+
+
+def test_engine_imports_nothing_from_the_study():
+    import ast
+
+    offenders = []
+    for module in sorted(ENGINE_DIR.glob("*.py")):
+        if module.name in STUDY_AWARE:
+            continue
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            offenders += [f"{module.name}:{node.lineno} {name}" for name in names
+                          if (name == "analysis" or name.startswith("analysis.")) and not name.startswith("analysis.render")]
+    assert offenders == []
+
+
+def test_engine_names_no_study_file_or_variable():
+    words = ("ABLATION_", "results.json", "published_results", "analysis_plan", "manuscript", "supplement")
+    found = [(module.name, word) for module in sorted(ENGINE_DIR.glob("*.py")) if module.name not in STUDY_AWARE
+             for word in words if word in module.read_text(encoding="utf-8")]
+    assert found == []
+
+
+def test_conditional_content_by_format():
+    """content-visible / content-hidden with when-format / unless-format; 'pdf' means LaTeX in Quarto
+    (src/resources/pandoc/datadir/_format.lua isFormat), so it matches no format of this engine."""
+    def div(cls, **attrs):
+        return {"t": "Div", "c": [["", [cls], [[k.replace("_", "-"), v] for k, v in attrs.items()]],
+                                  [{"t": "Para", "c": [{"t": "Str", "c": f"{cls}:{attrs}"}]}]]}
+
+    blocks = [div("content-visible", when_format="docx"), div("content-hidden", when_format="docx"),
+              div("content-visible", unless_format="html"), div("content-visible", when_format="pdf")]
+    shown = {fmt: [plain_text(b) for b in formats.conditional_content(blocks, fmt)] for fmt in ("html", "typst", "docx")}
+    assert shown["docx"] == ["content-visible:{'when_format': 'docx'}", "content-visible:{'unless_format': 'html'}"]
+    assert shown["html"] == ["content-hidden:{'when_format': 'docx'}"]
+    assert shown["typst"] == ["content-hidden:{'when_format': 'docx'}", "content-visible:{'unless_format': 'html'}"]
+
+
+def test_inline_values_inserted_as_quarto_does():
+    """src/core/jupyter/jupyter-inline.ts:28-39 (asEscapedMarkdown), 61-78: text/markdown raw; a quoted
+    text/plain repr unquoted, backslashes doubled, Markdown punctuation escaped. Expected strings are
+    Quarto's executed Markdown (conformance: inline/doc.executed.md, inline/edge.executed.md)."""
+    from analysis.render.execute import inline_markdown
+
+    s = "as shown [@smith2020], *emph*, `code` and a $5 fee"
+    assert inline_markdown({"text/plain": repr(s)}) == r"as shown \[@smith2020\]\, \*emph\*\, \`code\` and a $5 fee"
+    assert inline_markdown({"text/plain": repr(s), "text/markdown": s}) == s
+    assert inline_markdown({"text/plain": repr("3.1")}) == r"3\.1"
+    assert inline_markdown({"text/plain": "42"}) == "42"
+    assert inline_markdown({"text/plain": repr("a\\b")}) == "a" + "\\" * 8 + "b"
+    assert inline_markdown({"text/plain": repr("it's")}) == "it's"
+
+
+def test_image_size_metadata_becomes_its_width(tmp_path):
+    """src/core/jupyter/jupyter.ts mdImageOutput: an image output's width/height metadata are its attributes."""
+    markdown = assemble(tmp_path, """
+        ```{python}
+        #| label: fig-x
+        #| fig-cap: "X"
+        x
+        ```
+        """, [{"output_type": "display_data", "data": {"image/png": PNG_1x1, "text/plain": "<Image>"},
+               "metadata": {"image/png": {"width": "100%"}}}])
+    assert '{#fig-x width="100%"}' in markdown

@@ -144,7 +144,7 @@ def test_html_structure_links_and_embedded_images(rendered):
     assert soup.find("h1", class_="title").get_text() == "Fixture: every supported feature"
     links = {a["href"]: normalise(a.get_text()) for a in soup.select("a.quarto-xref")}
     assert links == {"#tbl-demo": "Table 1", "#fig-line": "Figure 1", "#fig-bars": "Figure 2",
-                     "#sec-methods": "Section 2", "#tbl-md": "2"}
+                     "#sec-methods": "Section 2", "#tbl-md": "Table 2"}  # [Table -@tbl-md]: the prefix is inside the link (crossref/refs.lua)
     for target in links:
         assert soup.find(id=target[1:]) is not None
     assert [normalise(c.get_text()) for c in soup.find_all("caption")] == [CAPTIONS[0], CAPTIONS[2]]

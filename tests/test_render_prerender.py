@@ -63,3 +63,38 @@ def test_gate_reports_a_failed_pre_render() -> None:
     except PreRenderFailed:
         return
     raise AssertionError("the gate let cells run after a failed pre-render")
+
+
+def test_documents_find_the_pre_render_results_file_under_both_engines(tmp_path, monkeypatch) -> None:
+    """No recompute in the kernel: $ABLATION_RESULTS (set by the render command, for either engine),
+    else results.json in _quarto.yml's output-dir under $QUARTO_PROJECT_ROOT (plain `quarto render`:
+    Quarto gives kernels QUARTO_PROJECT_ROOT, the pre-render step QUARTO_PROJECT_OUTPUT_DIR)."""
+    import pytest
+
+    from analysis import report
+
+    (tmp_path / "_quarto.yml").write_text("project:\n  type: default\n  output-dir: _built\n", encoding="utf-8")
+    monkeypatch.delenv("ABLATION_RESULTS", raising=False)
+    monkeypatch.setenv("QUARTO_PROJECT_ROOT", str(tmp_path))
+    assert report.results_path() == tmp_path / "_built" / "results.json"
+    with pytest.raises(FileNotFoundError, match="pre-render step"):
+        report._load_results()
+    (tmp_path / "_built").mkdir()
+    (tmp_path / "_built" / "results.json").write_text('{"n_patients": 3}', encoding="utf-8")
+    assert report._load_results() == {"n_patients": 3}
+    monkeypatch.setenv("ABLATION_RESULTS", str(tmp_path / "given.json"))
+    assert report.results_path() == tmp_path / "given.json"
+
+
+def test_author_affiliations_from_the_document_front_matter(tmp_path, monkeypatch) -> None:
+    """The DOCX-only affiliation line (Quarto's DOCX title block prints names only) comes from the running
+    document's own front matter, found through QUARTO_DOCUMENT_PATH / QUARTO_DOCUMENT_FILE."""
+    from analysis.report import ReportContext
+
+    (tmp_path / "doc.qmd").write_text("---\ntitle: T\nauthor:\n  - name: A One\n    affiliations:\n"
+                                      "      - name: Unit X\n      - Unit Y\n  - name: B Two\n---\nText\n", encoding="utf-8")
+    monkeypatch.setenv("QUARTO_DOCUMENT_PATH", str(tmp_path))
+    monkeypatch.setenv("QUARTO_DOCUMENT_FILE", "doc.qmd")
+    assert ReportContext(cohort=None, results={}).author_affiliations() == "A One: Unit X, Unit Y"
+    monkeypatch.delenv("QUARTO_DOCUMENT_FILE")
+    assert ReportContext(cohort=None, results={}).author_affiliations() == ""

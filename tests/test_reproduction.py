@@ -108,3 +108,17 @@ def test_multivariable_cox_models_pass_the_ph_test(results):
     for endpoint in ("pfs", "os"):
         assert results["cox"][endpoint]["ph_test"]["global"]["p"] >= 0.05
     assert not [w for w in results["warnings"] if "multivariable" in w and "proportional-hazards" in w]
+
+
+def test_rows_in_plan_order_when_results_keys_are_sorted(results):
+    """The results file is written with sorted keys; its rows still follow the plan (issue 12 item 9)."""
+    import json
+
+    from analysis.results import to_jsonable
+
+    from_file = json.loads(json.dumps(to_jsonable(results), sort_keys=True))
+    plan = from_file["plan"]["logrank_factors"]
+    assert plan != sorted(plan)  # else this test shows nothing
+    for endpoint, label in (("pfs", "PFS"), ("os", "OS")):
+        ids = [row.id for row in reproduction_rows(from_file, PUBLISHED) if row.id.startswith(f"logrank_{endpoint}_")]
+        assert ids == [f"logrank_{endpoint}_{factor}" for factor in plan if factor in from_file["logrank"][endpoint]]

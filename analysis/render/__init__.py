@@ -12,7 +12,13 @@ Quarto is not installable everywhere, so this package renders the project's
 5. :mod:`.crossref` numbers ``@tbl-``, ``@fig-``, ``@sec-`` on the pandoc AST,
    once, so every format shows the same numbers;
 6. :mod:`.formats` writes HTML / DOCX (pandoc) and PDF (pandoc -> Typst -> typst);
-7. :mod:`.command` is ``python -m analysis render``; it picks ``quarto`` when on PATH.
+7. :mod:`.command` renders a project or file with real Quarto (one ``quarto render --to``
+   per format, or ``all``) or this engine; the study's ``analysis/render_command.py``
+   (``python -m analysis render``) calls it with the study's inputs as environment variables.
+
+The package imports nothing else of ``analysis`` (except :mod:`.cache`, still keyed on the
+study's inputs) and names no study file: it could be lifted out as a package of its own.
+See SUPPORTED.md for each rule and the Quarto 1.10 source it follows.
 """
 
 from analysis.render.errors import RenderError

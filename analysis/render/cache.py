@@ -107,7 +107,8 @@ def render_inputs(project, documents: list[Path], formats: list[str], engine: st
     inputs = {
         "engine": hashlib.sha256(f"{ENGINE_VERSION};{engine};{_tool_versions()}".encode()).hexdigest(),
         "code": code_digest(),
-        "data": tree_digest(Path(env[paths.DATA_ENV_VAR]), exclude=(output_dir,)),
+        # a render without the study's data variable (the engine used on its own) has no data input
+        "data": tree_digest(Path(env[paths.DATA_ENV_VAR]), exclude=(output_dir,)) if env.get(paths.DATA_ENV_VAR) else "none",
         "plan": _maybe_file(paths.plan_file(env.get(paths.PLAN_ENV_VAR))),
         "project": hashlib.sha256("".join(
             [_maybe_file(project.config_file)]

@@ -1,14 +1,15 @@
-"""``python -m analysis render [PATH] [--to html,pdf,docx] [--engine auto|quarto|embedded] [--out DIR] [--data DIR]``.
+"""The render command's engine side: render PATH with real Quarto or the embedded engine.
 
 PATH is a .qmd file or a project folder (holding ``_quarto.yml``), as for
 ``quarto render``; it defaults to the project in the current directory, else
-this repository's. ``auto`` runs ``quarto render`` when ``quarto`` is on PATH and
-the embedded engine otherwise, and says which.
+the caller's ``default_root``. ``auto`` runs ``quarto render`` when ``quarto`` is
+on PATH and the embedded engine otherwise, and says which.
 
-Both engines see the same environment: ``ABLATION_DATA_DIR`` (``--data``, else
-the variable, else the shipped data), ``ABLATION_PLAN`` (``--plan``) and
-``ABLATION_RESULTS`` (a ``results.json`` in the staging directory unless set).
-Everything is rendered into a staging directory inside the output directory
+The engine knows nothing of the documents' inputs: the caller (the study's
+``analysis/render_command.py``) passes them as environment variables (``env``),
+and ``staged_env`` names variables set to a file in the staging directory
+(e.g. a results file the pre-render step writes and the documents read). Both
+engines see the same environment. Everything is rendered into a staging directory inside the output directory
 first; only when every document and format is complete are the files moved
 over the previous ones (``os.replace``, atomic per file). A failure leaves the
 previous outputs untouched. Document errors print ``file:line: message`` and
@@ -28,28 +29,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
-from analysis import paths
 from analysis.render.errors import RenderError
 from analysis.render.project import Project, find_project, load_project, output_path, parse_to
-
-
-def run(args) -> int:
-    try:
-        return render(path=args.path, to=args.to, engine=args.engine, out=args.out, data=args.data,
-                      plan=getattr(args, "plan", None), no_cache=getattr(args, "no_cache", False))
-    except RenderError as error:
-        print(f"render error: {error.report()}", file=sys.stderr)
-        return 2
 
 
 def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def resolve_target(path: str | None, out: str | None) -> tuple[Project, list[Path], bool, bool]:
+def resolve_target(path: str | None, out: str | None, default_root: Path | None = None) -> tuple[Project, list[Path], bool, bool]:
     """(project, documents, project_mode, render_all) for PATH as ``quarto render`` reads it."""
     if path is None:
-        root = Path.cwd() if (Path.cwd() / "_quarto.yml").is_file() else paths.PROJECT_ROOT
+        root = Path.cwd() if (Path.cwd() / "_quarto.yml").is_file() or default_root is None else default_root
         project = load_project(root, Path(out) if out else None)
         return project, project.render, True, True
     target = Path(path).resolve()
@@ -71,11 +62,14 @@ def resolve_target(path: str | None, out: str | None) -> tuple[Project, list[Pat
 
 
 def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: str = "auto", out: str | None = None,
-           data: str | None = None, plan: str | None = None, no_cache: bool = False,
+           env: dict[str, str] | None = None, staged_env: dict[str, str] | None = None,
+           default_root: Path | None = None, no_cache: bool = False,
            progress: Callable[[str], None] = _say) -> int:
+    """Render; 0 on success. ``env``: variables added to the environment of every step;
+    ``staged_env``: {variable: file name} set to that file in the staging directory unless already set."""
     started = time.perf_counter()
     formats = parse_to(to)
-    project, documents, project_mode, render_all = resolve_target(path, out)
+    project, documents, project_mode, render_all = resolve_target(path, out, default_root)
     quarto = shutil.which("quarto")
     if engine == "quarto" and not quarto:
         raise RenderError("--engine quarto: 'quarto' is not on PATH (use --engine embedded or auto)")
@@ -87,11 +81,7 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
         progress(f"engine: embedded ({reason})")
     progress(f"documents: {', '.join(_rel(d, project.root) for d in documents)}; formats: {', '.join(formats)}")
 
-    env = dict(os.environ)
-    env[paths.DATA_ENV_VAR] = str(paths.data_dir(data))
-    if plan:
-        env[paths.PLAN_ENV_VAR] = str(Path(plan).resolve())
-    progress(f"data: {env[paths.DATA_ENV_VAR]}")
+    env = dict(os.environ, **(env or {}))
 
     output_dir = project.output_dir
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -118,11 +108,12 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
     staging = output_dir / f"{STAGING_PREFIX}{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    env.setdefault("ABLATION_RESULTS", str(staging / "results.json"))
+    for variable, name in (staged_env or {}).items():
+        env.setdefault(variable, str(staging / name))
     timings: dict[str, dict[str, float]] = {}
     try:
         if use_quarto:
-            _render_with_quarto(quarto, path or str(project.root), formats, staging, env, progress)
+            _render_with_quarto(quarto, path or str(project.root), formats, project, staging, env, progress)
         else:
             _render_embedded(project, documents, project_mode, render_all, formats, staging, env, timings, progress)
         written = _swap_in(staging, output_dir)
@@ -263,13 +254,41 @@ def _pre_render(project: Project, documents: list[Path], render_all: bool, stagi
             raise RenderError(f"pre-render '{entry}' failed with exit status {process.returncode}", project.config_file)
 
 
-def _render_with_quarto(quarto: str, path: str, formats: list[str], staging: Path, env: dict[str, str],
-                        progress: Callable[[str], None]) -> None:
-    argv = [quarto, "render", path] + ["--to", ",".join(formats), "--output-dir", str(staging)]
-    progress("running: " + " ".join(shlex.quote(a) for a in argv))
-    process = subprocess.run(argv, env=env)
-    if process.returncode != 0:
-        raise RenderError(f"quarto render failed with exit status {process.returncode}")
+def quarto_commands(quarto: str, path: str, formats: list[str], project: Project | None,
+                    output_dir: Path) -> list[list[str]]:
+    """The ``quarto render`` command lines that render ``formats`` of ``path`` into ``output_dir``.
+
+    In a project, Quarto reads ``--to`` as ONE format name (or ``all``): a comma list
+    becomes a format called "html,typst,docx" and fails with "Unknown format"
+    (quarto-cli v1.10.18 src/project/project-context.ts:259-271 injects ``flags.to`` as a
+    format key; src/command/render/render-contexts.ts:606 rejects it). So: ``--to all``
+    when every format the project declares is asked, else one command per format.
+    """
+    declared = list(_project_formats(project))
+    tail = ["--output-dir", str(output_dir)]
+    if declared and set(formats) == set(declared):
+        return [[quarto, "render", path, "--to", "all", *tail]]
+    return [[quarto, "render", path, "--to", fmt, *tail] for fmt in formats]
+
+
+def _project_formats(project: Project | None) -> list[str]:
+    """Format names declared under ``format:`` in ``_quarto.yml`` (Quarto's names: html, typst, docx)."""
+    value = (project.config if project is not None else {}).get("format")
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [str(k) for k in value] if isinstance(value, dict) else []
+
+
+def _render_with_quarto(quarto: str, path: str, formats: list[str], project: Project, staging: Path,
+                        env: dict[str, str], progress: Callable[[str], None]) -> None:
+    for argv in quarto_commands(quarto, path, formats, project, staging):
+        progress("running: " + " ".join(shlex.quote(a) for a in argv))
+        process = subprocess.run(argv, env=env)
+        if process.returncode != 0:
+            raise RenderError(f"quarto render failed with exit status {process.returncode}: "
+                              + " ".join(shlex.quote(a) for a in argv))
 
 
 def _swap_in(staging: Path, output_dir: Path) -> list[Path]:

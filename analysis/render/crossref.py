@@ -5,7 +5,8 @@ prints the same numbers (Quarto's default prefixes and caption form):
 
 - caption ``Figure N: ...`` / ``Table N: ...``, numbered in order of appearance;
 - reference ``@fig-x`` -> ``Figure N`` (a link to ``#fig-x``), ``-@fig-x`` -> ``N``;
-  ``[see @tbl-a; @tbl-b]`` -> ``see Table 1, Table 2``;
+  ``[@tbl-a; @tbl-b]`` -> ``Table 1, Table 2``; ``[see @fig-a]`` -> ``see 1`` (Quarto:
+  a prefix replaces the type name); ``@Tbl-a`` -> ``Table 1``;
 - sections are numbered only with ``number-sections: true`` (as Quarto requires
   for ``@sec-`` references): ``Section 2.1``; numbers are written into the
   heading text, so no writer renumbers them.
@@ -112,12 +113,22 @@ class _Numberer:
         table = tables[0]
         if table["c"][1][1]:
             raise self.error(f"the table of cell '{label}' already has a caption; use only '#| tbl-cap:'", f"label: {label}")
-        caption_blocks = captions[0]["c"][1] if captions else []
-        inlines = caption_blocks[0]["c"] if caption_blocks else []
+        outputs = [b for b in content if not any(b is c for c in captions)]
+        last = outputs[-1]
+        if last.get("t") == "Para" and len(outputs) > 1:
+            # Quarto's rule (src/resources/filters/common/refs.lua:66-73 refCaptionFromDiv, used first by
+            # src/resources/filters/quarto-pre/parsefiguredivs.lua:252-257): the last paragraph of the
+            # cell's output is the caption and tbl-cap is dropped. A notes paragraph printed after the
+            # table in the same cell therefore REPLACES the caption, as it does under Quarto.
+            inlines = last["c"]
+            outputs = outputs[:-1]
+        else:
+            caption_blocks = captions[0]["c"][1] if captions else []
+            inlines = caption_blocks[0]["c"] if caption_blocks else []
         number = self.next_number("tbl", label)
         table["c"][0] = [label, table["c"][0][1], table["c"][0][2]]
         table["c"][1] = [None, [{"t": "Plain", "c": self.caption_prefix("tbl", number) + inlines}]]
-        rest = [b for b in content if b is not table and not any(b is c for c in captions)]
+        rest = [b for b in outputs if b is not table]
         return [table] + self.blocks(rest)
 
     def header(self, block: dict[str, Any]) -> None:
@@ -155,8 +166,10 @@ class _Numberer:
 
     def cite(self, cite: dict[str, Any]) -> list[dict[str, Any]]:
         citations, _text = cite["c"]
+        # Quarto looks labels up with the first letter lowered (@Tbl-a is @tbl-a): refs.lua:29-34
         ids = [c["citationId"] for c in citations]
-        kinds = [i.split("-", 1)[0] if "-" in i else "" for i in ids]
+        labels = [i[:1].lower() + i[1:] for i in ids]
+        kinds = [i.split("-", 1)[0] if "-" in i else "" for i in labels]
         crossref = [k in PREFIX for k in kinds]
         for ident, kind in zip(ids, kinds):
             if kind in UNSUPPORTED_TYPES:
@@ -167,21 +180,26 @@ class _Numberer:
         if not all(crossref):
             raise self.error("a citation and a cross-reference cannot share one [...]; write them separately", "@" + ids[0])
         out: list[dict[str, Any]] = []
-        for n, citation in enumerate(citations):
-            label = citation["citationId"]
+        for n, (citation, label) in enumerate(zip(citations, labels)):
             if label not in self.index.numbers:
-                raise self.error(f"cross-reference '@{label}' does not match any label in the document", "@" + label)
+                raise self.error(f"cross-reference '@{citation['citationId']}' does not match any label in the document",
+                                 "@" + citation["citationId"])
             if label.startswith("sec-") and not self.index.numbers[label]:
                 raise self.error(f"'@{label}': section references need 'number-sections: true' (as in Quarto) "
                                  "and a numbered heading", "@" + label)
-            if n:
+            if n:  # refDelim(): ", " between the references of one [...]
                 out += [_str(","), SPACE]
+            number = _str(self.index.numbers[label])
+            # src/resources/filters/crossref/refs.lua:8-140 (resolveRefs): a prefix REPLACES the type
+            # name ([see @fig-a] -> "see 1"), -@ gives the bare number, a suffix is dropped; the
+            # link holds the whole reference text.
             if citation["citationPrefix"]:
-                out += citation["citationPrefix"] + [SPACE]
-            suppress = citation["citationMode"]["t"] == "SuppressAuthor"
-            text = self.index.numbers[label] if suppress else self.index.reference_text(label)
-            out.append({"t": "Link", "c": [["", ["quarto-xref"], []], [_str(text)], ["#" + label, ""]]})
-            out += citation["citationSuffix"]
+                text = citation["citationPrefix"] + [_str(NBSP), number]
+            elif citation["citationMode"]["t"] == "SuppressAuthor":
+                text = [number]
+            else:
+                text = [_str(f"{PREFIX[label.split('-', 1)[0]]}{NBSP}"), number]
+            out.append({"t": "Link", "c": [["", ["quarto-xref"], []], text, ["#" + label, ""]]})
         return out
 
 

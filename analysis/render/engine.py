@@ -41,7 +41,8 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
     try:
         started = time.perf_counter()
         progress(f"  [{doc.path.name}] executing {len(doc.cells)} cell(s)")
-        executed = execute_document(doc, settings.execute, env, progress=progress, gate=gate)
+        executed = execute_document(doc, settings.execute, env, progress=progress, gate=gate,
+                                    figure_size=settings.figure_size)
         rendered.timings["kernel_start"] = executed.kernel_start_seconds
         rendered.timings["cells"] = executed.run_seconds
         rendered.timings["execute_total"] = time.perf_counter() - started
@@ -52,6 +53,8 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
         ast = formats.markdown_to_ast(markdown, settings.meta, work)
         formats.absolutize_images(ast["blocks"], doc, work)
         index = resolve_crossrefs(ast, doc, settings.number_sections)
+        uncited = ast  # Typst without 'citeproc: true' formats citations itself (as under Quarto)
+        refs_appended = bool(index.citations) and not formats.has_refs_div(ast["blocks"])
         if index.citations:
             if not settings.bibliography:
                 key = index.citations[0]
@@ -64,17 +67,20 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
 
         def write(fmt: str) -> Path:
             options = settings.formats.get(fmt, {})
+            ast_fmt = formats.for_format(ast, fmt, settings.authors, refs_appended)
+            uncited_fmt = formats.for_format(uncited, fmt, settings.authors)
             toc = bool(options.get("toc", settings.toc))
             step = time.perf_counter()
             if fmt == "html":
                 out = target.with_suffix(".html")
-                formats.write_html(ast, out, options, toc, doc.path.parent, work)
+                formats.write_html(ast_fmt, out, options, toc, doc.path.parent, work)
             elif fmt == "docx":
                 out = target.with_suffix(".docx")
-                formats.write_docx(ast, out, options, toc, doc.path.parent, work)
+                formats.write_docx(ast_fmt, out, options, toc, doc.path.parent, work)
             else:
                 out = target.with_suffix(".pdf")
-                typ = formats.write_typst(ast, work / out.name, options, toc, work)
+                typ = formats.write_typst(ast_fmt, work / out.name, options, toc, work, uncited_ast=uncited_fmt,
+                                          bibliography=settings.bibliography, csl=settings.csl)
                 rendered.timings["pandoc_typst"] = time.perf_counter() - step
                 step_compile = time.perf_counter()
                 formats.compile_typst(typ, out)

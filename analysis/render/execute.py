@@ -6,8 +6,15 @@ evaluated where they appear in the text (after the cells above them).
 
 Figures: matplotlib's inline backend returns PNG (``image/png``) at
 ``FIGURE_DPI``; Software metadata is removed and ``svg.hashsalt`` fixed so that
-two runs give the same bytes. ``fig-width``/``fig-height`` set
-``rcParams['figure.figsize']`` for that cell only (Quarto's default 7 x 5 in).
+two runs give the same bytes. The document-level ``fig-width``/``fig-height``
+set ``rcParams['figure.figsize']`` for the whole kernel (Quarto 1.10:
+src/resources/jupyter/lang/python/setup.py); the same options on a cell are
+ignored, as Quarto's Jupyter engine ignores them (knitr-only options:
+src/resources/schema/cell-figure.yml).
+
+Inline expressions return their display data (mime bundle), as Jupyter's
+``user_expressions`` do for Quarto; :func:`inline_markdown` turns it into
+Markdown by Quarto's rule (src/core/jupyter/jupyter-inline.ts).
 """
 
 from __future__ import annotations
@@ -52,14 +59,10 @@ def __qmd_formatwarning(message, category, filename, lineno, line=None):
 __qmd_warnings.formatwarning = __qmd_formatwarning
 
 def __qmd_inline(value):
-    \"\"\"Inline result as Quarto shows it: strings bare, objects by their Markdown repr.\"\"\"
-    if isinstance(value, str):
-        text = value
-    elif hasattr(value, "_repr_markdown_"):
-        text = value._repr_markdown_()
-    else:
-        text = str(value)
-    print("\\x1eQMD-INLINE" + text, end="")
+    \"\"\"The value's display data (text/markdown, text/plain, ...), as Jupyter's user_expressions give it.\"\"\"
+    import json as __qmd_json
+    data, _metadata = get_ipython().display_formatter.format(value)
+    print("\\x1eQMD-INLINE" + __qmd_json.dumps(data), end="")
 """
 
 
@@ -99,7 +102,8 @@ def _warm_imports(modules: list[str]) -> str:
 
 
 def execute_document(doc: QmdDocument, execute_defaults: dict[str, Any], env: dict[str, str],
-                     progress: Callable[[str], None] = print, gate: StartGate | None = None) -> ExecutedDocument:
+                     progress: Callable[[str], None] = print, gate: StartGate | None = None,
+                     figure_size: tuple[float, float] = (FIG_WIDTH, FIG_HEIGHT)) -> ExecutedDocument:
     """Run ``doc`` in a fresh kernel whose environment is ``env`` and cwd the document's folder.
 
     With a ``gate``, the kernel starts at once and the cells wait until the gate opens.
@@ -116,7 +120,7 @@ def execute_document(doc: QmdDocument, execute_defaults: dict[str, Any], env: di
     client = NotebookClient(nb, km=manager, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3",
                             resources={"metadata": {"path": str(doc.path.parent)}})
     try:
-        _run_in_kernel(client, nb, doc, steps, execute_defaults, env, result, progress, gate)
+        _run_in_kernel(client, nb, doc, steps, execute_defaults, env, result, progress, gate, figure_size)
     finally:  # nbclient leaves a kernel manager it did not create running
         if manager.has_kernel:
             run_sync(manager.shutdown_kernel)(now=True)
@@ -126,10 +130,13 @@ def execute_document(doc: QmdDocument, execute_defaults: dict[str, Any], env: di
 
 def _run_in_kernel(client: NotebookClient, nb: Any, doc: QmdDocument, steps: list[tuple[str, Any]],
                    execute_defaults: dict[str, Any], env: dict[str, str], result: ExecutedDocument,
-                   progress: Callable[[str], None], gate: StartGate | None = None) -> None:
+                   progress: Callable[[str], None], gate: StartGate | None = None,
+                   figure_size: tuple[float, float] = (FIG_WIDTH, FIG_HEIGHT)) -> None:
     started = time.perf_counter()
     with client.setup_kernel(env=env):
         _run_hidden(client, nb, _SETUP)
+        if figure_size != (FIG_WIDTH, FIG_HEIGHT):
+            _run_hidden(client, nb, f"__qmd_mpl.rcParams['figure.figsize'] = ({figure_size[0]!r}, {figure_size[1]!r})")
         if gate is not None:
             modules = imported_modules(doc)
             if modules:
@@ -175,10 +182,7 @@ def _run_hidden(client: NotebookClient, nb: Any, code: str) -> None:
 
 
 def _run_cell(client: NotebookClient, nb: Any, doc: QmdDocument, cell: Cell, defaults: dict[str, Any]) -> list[dict[str, Any]]:
-    width = cell.options.get("fig-width")
-    height = cell.options.get("fig-height")
-    if width or height:
-        _run_hidden(client, nb, f"__qmd_mpl.rcParams['figure.figsize'] = ({width or FIG_WIDTH}, {height or FIG_HEIGHT})")
+    # A cell's own fig-width/fig-height have no effect: Quarto's Jupyter engine ignores them.
     allow_error = cell.options.get("error", defaults["error"])
     try:
         executed = _execute(client, nb, cell.code, tags=["raises-exception"] if allow_error else None)
@@ -190,9 +194,6 @@ def _run_cell(client: NotebookClient, nb: Any, doc: QmdDocument, cell: Cell, def
         raise RenderError(f"{cell.describe()} ran longer than {CELL_TIMEOUT_SECONDS} s", doc.path, cell.line) from None
     except DeadKernelError:
         raise RenderError(f"{cell.describe()}: the Python kernel died (crash or exit)", doc.path, cell.line) from None
-    finally:
-        if width or height:
-            _run_hidden(client, nb, f"__qmd_mpl.rcParams['figure.figsize'] = ({FIG_WIDTH}, {FIG_HEIGHT})")
     return list(executed.outputs)
 
 
@@ -218,10 +219,38 @@ def _error_qmd_line(error: CellExecutionError, cell: Cell, doc: QmdDocument) -> 
 
 
 def _run_inline(client: NotebookClient, nb: Any, doc: QmdDocument, expr: InlineExpr) -> str:
+    import json
+
     try:
         executed = _execute(client, nb, f"__qmd_inline({expr.expr})")
     except CellExecutionError as error:
         raise RenderError(f"inline expression `{{python}} {expr.expr}` failed: {error.ename}: {error.evalue}", doc.path, expr.line) from None
     text = "".join(o.get("text", "") for o in executed.outputs if o.get("output_type") == "stream" and o.get("name") == "stdout")
     marker = "\x1eQMD-INLINE"
-    return text.split(marker, 1)[1] if marker in text else text
+    return inline_markdown(json.loads(text.split(marker, 1)[1]) if marker in text else {"text/plain": text})
+
+
+# Quarto escapes these in a quoted text/plain result; ``+-.`` is a range in its regex, so ``,`` too.
+_QUARTO_INLINE_ESCAPED = re.compile(r"([\\`*_{}\[\]()>#+-.!])")
+
+
+def inline_markdown(data: dict[str, Any]) -> str:
+    """The Markdown Quarto inserts for an inline result (src/core/jupyter/jupyter-inline.ts:28-39, 61-78).
+
+    ``text/markdown`` (e.g. ``IPython.display.Markdown``) is inserted as it is. Otherwise the
+    ``text/plain`` repr: when quoted (a ``str``), the quotes are dropped, every backslash doubled
+    and Markdown punctuation backslash-escaped, so markup in a plain string shows literally
+    (``[@key]`` -> ``\\[@key\\]``, which still cites inside literal brackets); unquoted reprs
+    (int, float) are inserted as they are.
+    """
+    if "text/markdown" in data:
+        return _joined(data["text/markdown"])
+    text = _joined(data.get("text/plain", ""))
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1].replace("\\", "\\\\")
+        return _QUARTO_INLINE_ESCAPED.sub(r"\\\1", text)
+    return text
+
+
+def _joined(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)

@@ -5,11 +5,16 @@
   format gets the same formatted citations; a key missing from the bibliography
   is an error naming the .qmd line;
 - ``write_html``: standalone, every resource embedded (``--embed-resources``),
-  MathML for maths (no MathJax CDN), the journal stylesheet ``assets/journal.css``;
-- ``write_docx``: with ``assets/reference.docx`` (or the document's ``reference-doc``);
-- ``write_pdf``: pandoc -> Typst (``assets/header.typ`` styles captions and tables),
-  compiled by the ``typst`` wheel with only its embedded fonts and a fixed
-  creation timestamp.
+  MathML for maths (no MathJax CDN), the document's ``css``;
+- ``write_docx``: with the document's ``reference-doc`` (else pandoc's default);
+- ``write_typst``: pandoc -> Typst with the document's ``include-in-header`` files
+  (after the engine's own ``assets/engine-typst.typ``), compiled by the ``typst``
+  wheel with only its embedded fonts and a fixed creation timestamp. As in Quarto
+  (src/format/typst/format-typst.ts:66, 228-243), citations and the bibliography are
+  citeproc's only with ``citeproc: true``; otherwise Typst formats them itself.
+
+Journal assets (CSS, reference document, Typst header, CSL) belong to the documents
+and are named in their metadata (``_quarto.yml``), so real Quarto uses the same files.
 
 Reproducibility: ``SOURCE_DATE_EPOCH`` is fixed for pandoc (DOCX core properties)
 and the same instant is Typst's document timestamp.
@@ -29,6 +34,8 @@ import pypandoc
 
 from analysis.render.errors import RenderError
 from analysis.render.qmd import ASSETS, QmdDocument
+
+ENGINE_TYPST_HEADER = ASSETS / "engine-typst.typ"
 
 # 2000-01-01T00:00:00Z: a fixed instant for every date the tools would take from the clock.
 SOURCE_DATE_EPOCH = 946684800
@@ -105,41 +112,163 @@ def run_citeproc(ast: dict[str, Any], bibliography: list[Path], csl: Path | None
     return cited
 
 
+def _text_inlines(text: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for n, word in enumerate(text.split()):
+        out += ([{"t": "Space"}] if n else []) + [{"t": "Str", "c": word}]
+    return out
+
+
+def _meta_text(text: str) -> dict[str, Any]:
+    return {"t": "MetaInlines", "c": _text_inlines(text)}
+
+
+def author_meta(fmt: str, authors: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The ``author`` metadata each writer gets, showing what Quarto 1.10 shows (conformance: authors/):
+
+    - html: names and affiliation names (Quarto's title-block grid; here "Name (Affiliation)");
+    - typst: name, affiliation names and email, as Quarto's typst-show.typ passes them to the template
+      (src/resources/formats/typst/pandoc/quarto/typst-show.typ:8-17);
+    - docx: names only (Quarto replaces ``author`` with plain names before pandoc:
+      src/command/render/pandoc.ts:1224-1235).
+    """
+    if not authors:
+        return None
+    items = []
+    for author in authors:
+        affiliations = ", ".join(author["affiliations"])
+        if fmt == "typst":
+            items.append({"t": "MetaMap", "c": {"name": _meta_text(author["name"]),
+                                                "affiliation": _meta_text(affiliations),
+                                                "email": _meta_text(author["email"])}})
+        elif fmt == "html" and affiliations:
+            items.append(_meta_text(f"{author['name']} ({'; '.join(author['affiliations'])})"))
+        else:
+            items.append(_meta_text(author["name"]))
+    return {"t": "MetaList", "c": items}
+
+
+def for_format(ast: dict[str, Any], fmt: str, authors: list[dict[str, Any]], refs_appended: bool = False) -> dict[str, Any]:
+    """``ast`` as format ``fmt`` gets it (a shallow copy: blocks are shared, never changed): its author
+    metadata, and for HTML a "References" heading over a bibliography that citeproc appended
+    (``refs_appended``: the document has no ``::: {#refs}``) without a heading before it."""
+    meta = dict(ast.get("meta", {}))
+    author = author_meta(fmt, authors)
+    if author is not None:
+        meta["author"] = author
+    blocks = conditional_content(ast.get("blocks", []), fmt)
+    if fmt == "html" and refs_appended and blocks and _is_refs(blocks[-1]) and (len(blocks) < 2 or blocks[-2].get("t") != "Header"):
+        # Quarto puts such a bibliography into an appendix section headed "References"
+        # (src/format/html/format-html-appendix.ts:122-156); conformance: citations/no-refs
+        title = meta.get("reference-section-title")
+        inlines = title["c"] if isinstance(title, dict) and title.get("t") == "MetaInlines" else _text_inlines("References")
+        heading = {"t": "Header", "c": [2, ["", ["quarto-appendix-heading"], []], inlines]}
+        blocks = blocks[:-1] + [heading, blocks[-1]]
+    return dict(ast, meta=meta, blocks=blocks)
+
+
+def _format_matches(fmt: str, names: str) -> bool:
+    """Quarto's isFormat (src/resources/pandoc/datadir/_format.lua:244-288): exact name; 'pdf' and
+    'latex' mean LaTeX only, so they match no format here (Typst is 'typst')."""
+    return fmt in names.split()
+
+
+def conditional_content(blocks: list[dict[str, Any]], fmt: str) -> list[dict[str, Any]]:
+    """``::: {.content-visible when-format=...}`` / ``.content-hidden`` (``when-format``, ``unless-format``)
+    resolved for ``fmt``, as Quarto's conditional content (quarto.org/docs/authoring/conditional.html)."""
+    out: list[dict[str, Any]] = []
+    for block in blocks:
+        if block.get("t") == "Div":
+            (ident, classes, attrs), content = block["c"]
+            attributes = dict(attrs)
+            for kind in ("content-visible", "content-hidden"):
+                if kind in classes:
+                    when, unless = attributes.get("when-format"), attributes.get("unless-format")
+                    hit = (when is None or _format_matches(fmt, when)) and not (unless is not None and _format_matches(fmt, unless))
+                    if (kind == "content-visible") == hit:
+                        out.extend(conditional_content(content, fmt))
+                    break
+            else:
+                out.append({"t": "Div", "c": [[ident, classes, attrs], conditional_content(content, fmt)]})
+            continue
+        out.append(block)
+    return out
+
+
+def _is_refs(block: dict[str, Any]) -> bool:
+    return block.get("t") == "Div" and block["c"][0][0] == "refs"
+
+
+def has_refs_div(blocks: list[dict[str, Any]]) -> bool:
+    """Whether the document holds its own ``::: {#refs}`` div (anywhere)."""
+    for block in blocks:
+        if block.get("t") == "Div" and (_is_refs(block) or has_refs_div(block["c"][1])):
+            return True
+    return False
+
+
 def _common_args(toc: bool) -> list[str]:
     return ["-f", "json", "--standalone"] + (["--toc"] if toc else [])
 
 
 def write_html(ast: dict[str, Any], out: Path, options: dict[str, Any], toc: bool, doc_dir: Path, work: Path) -> None:
-    args = _common_args(toc) + ["-t", "html5", "--embed-resources", "--mathml", "--section-divs",
-                                f"--css={ASSETS / 'journal.css'}", "-o", str(out)]
-    for css in options.get("css", []) if isinstance(options.get("css"), list) else [options["css"]] if "css" in options else []:
-        args.append(f"--css={(doc_dir / css).resolve()}")
+    args = _common_args(toc) + ["-t", "html5", "--embed-resources", "--mathml", "--section-divs", "-o", str(out)]
+    for css in _as_paths(options.get("css")):  # absolute: resolved where they were declared
+        args.append(f"--css={css}")
     if not ast.get("meta", {}).get("title"):
         args += ["-M", f"pagetitle={out.stem}"]
     pandoc(args, json.dumps(ast), cwd=work, what="pandoc (HTML writer)")
 
 
 def write_docx(ast: dict[str, Any], out: Path, options: dict[str, Any], toc: bool, doc_dir: Path, work: Path) -> None:
-    reference = ASSETS / "reference.docx"
-    if "reference-doc" in options:
-        reference = (doc_dir / str(options["reference-doc"])).resolve()
-        if not reference.is_file():
-            raise RenderError(f"reference-doc '{options['reference-doc']}' not found (looked for {reference})")
-    args = _common_args(toc) + ["-t", "docx", f"--reference-doc={reference}", "-o", str(out)]
+    args = _common_args(toc) + ["-t", "docx", "-o", str(out)]
+    if options.get("reference-doc"):
+        args.append(f"--reference-doc={options['reference-doc']}")
     pandoc(args, json.dumps(ast), cwd=work, what="pandoc (DOCX writer)")
 
 
-def write_typst(ast: dict[str, Any], out: Path, options: dict[str, Any], toc: bool, work: Path) -> Path:
+def write_typst(ast: dict[str, Any], out: Path, options: dict[str, Any], toc: bool, work: Path,
+                uncited_ast: dict[str, Any] | None = None, bibliography: list[Path] | None = None,
+                csl: Path | None = None) -> Path:
+    """pandoc -> .typ. ``ast`` has citeproc's citations; ``uncited_ast`` is the AST before citeproc, used
+    when the format does not ask for ``citeproc: true`` (Typst then formats citations and bibliography)."""
     typ = out.with_suffix(".typ")
     # template variables of pandoc's Typst template (margin is a map, so metadata rather than -V)
-    variables = {"mainfont": TYPST_FONT, "papersize": options.get("papersize", "a4"),
+    # Quarto's default page is US letter (conformance: table-long, 792 pt high)
+    variables = {"mainfont": TYPST_FONT, "papersize": options.get("papersize", "us-letter"),
                  "fontsize": options.get("fontsize", "11pt"), "margin": options.get("margin", {"x": "2.5cm", "y": "2.5cm"})}
+    writer = "typst-citations"
+    if uncited_ast is not None and bibliography and not options.get("citeproc"):
+        ast, writer = uncited_ast, "typst"
+        variables["bibliography"] = [str(path) for path in bibliography]
+        if csl is not None:
+            variables["csl"] = str(csl)
     variables_file = work / "typst-variables.json.yml"
     variables_file.write_text(json.dumps(variables), encoding="utf-8")
-    args = _common_args(toc) + ["-t", "typst-citations", f"--include-in-header={ASSETS / 'header.typ'}",
-                                f"--metadata-file={variables_file}", "-o", str(typ)]
+    args = _common_args(toc) + ["-t", writer, f"--include-in-header={ENGINE_TYPST_HEADER}"]
+    args += [f"--include-in-header={_header_file(item, work, n)}" for n, item in enumerate(_as_list(options.get("include-in-header")))]
+    args += [f"--metadata-file={variables_file}", "-o", str(typ)]
     pandoc(args, json.dumps(ast), cwd=work, what="pandoc (Typst writer)")
     return typ
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _as_paths(value: Any) -> list[str]:
+    return [str(item) for item in _as_list(value)]
+
+
+def _header_file(item: Any, work: Path, number: int) -> Path:
+    """An ``include-in-header`` entry: a file (already absolute) or Quarto's ``text:``/``file:`` smart include."""
+    if isinstance(item, dict) and "text" in item:
+        path = work / f"include-in-header-{number}.typ"
+        path.write_text(str(item["text"]) + "\n", encoding="utf-8")
+        return path
+    return Path(str(item["file"] if isinstance(item, dict) else item))
 
 
 def compile_typst(typ: Path, out: Path) -> None:

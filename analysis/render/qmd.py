@@ -31,8 +31,11 @@ ASSETS = Path(__file__).with_name("assets")
 # Cell options this engine implements (all others in Quarto's list are errors).
 SUPPORTED_CELL_OPTIONS = frozenset({
     "label", "echo", "eval", "output", "include", "warning", "error",
-    "tbl-cap", "fig-cap", "fig-alt", "fig-width", "fig-height",
+    "tbl-cap", "fig-cap", "fig-alt", "fig-width", "fig-height", "out-width", "out-height",
 })
+# Accepted and, as by Quarto's Jupyter engine, without effect: knitr-only figure options
+# (src/resources/schema/cell-figure.yml tags them 'engine: knitr').
+IGNORED_CELL_OPTIONS = frozenset({"fig-width", "fig-height", "out-width", "out-height"})
 
 _FENCE_OPEN = re.compile(r"^(?P<ticks>`{3,})\s*(?P<info>.*?)\s*$")
 _ENGINE = re.compile(r"^\{\s*(?P<lang>[A-Za-z0-9_.-]+)(?P<rest>[^}]*)\}$")
@@ -41,7 +44,7 @@ _OPTION = re.compile(r"^#\|\s?(?P<yaml>.*)$")
 _SHORTCODE = re.compile(r"\{\{[<%]")
 _DIV = re.compile(r"^\s*:{3,}\s*(?P<attrs>\{[^}]*\}|[A-Za-z][\w-]*)?\s*$")
 # Quarto classes/attributes with behaviour this engine does not implement.
-_UNSUPPORTED_CLASS = re.compile(r"^(callout(-\w+)?|panel-\w+|column-[\w-]+|content-visible|content-hidden|hidden|aside|margin)$")
+_UNSUPPORTED_CLASS = re.compile(r"^(callout(-\w+)?|panel-\w+|column-[\w-]+|hidden|aside|margin)$")
 _UNSUPPORTED_DIV_ID = re.compile(r"^(fig|tbl|lst|eq|thm|lem|cor|prp|cnj|def|exm|exr|sol|rem)-")
 
 
@@ -270,7 +273,7 @@ def _validate_cell_options(path: Path, cell: Cell) -> None:
             raise RenderError(f"cell option '{name}' must be true or false, got {value!r}", path, line)
         if name == "output" and value not in (True, False, "asis"):
             raise RenderError(f"cell option 'output' must be true, false or asis, got {value!r}", path, line)
-        if name in ("fig-width", "fig-height") and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+        if name in ("fig-width", "fig-height", "out-width", "out-height") and name.startswith("fig-") and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
             raise RenderError(f"cell option '{name}' must be a positive number of inches, got {value!r}", path, line)
         if name in ("tbl-cap", "fig-cap", "fig-alt", "label") and not isinstance(value, str):
             raise RenderError(f"cell option '{name}' must be a single string, got {value!r}", path, line)

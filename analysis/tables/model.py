@@ -63,8 +63,8 @@ class Table:
             return list(self.align)
         return ["l"] + ["r"] * (len(self.header) - 1)
 
-    def to_markdown(self, caption: bool = True) -> str:
-        """A pandoc pipe table, its caption and its footnotes."""
+    def to_markdown(self, caption: bool = True, footnotes: bool = True) -> str:
+        """A pandoc pipe table, its caption and (unless ``footnotes=False``) its footnotes."""
 
         def escape(text: str) -> str:
             return text.replace("\\", "\\\\").replace("|", "\\|")
@@ -93,9 +93,13 @@ class Table:
         text = "\n".join(lines) + "\n"
         if caption and self.title:
             text += f"\n: {self.title}\n"
-        if self.footnotes:
-            text += "\n" + "\\\n".join(escape_note(n) for n in self.footnotes) + "\n"
+        if footnotes and self.footnotes:
+            text += "\n" + self.notes_markdown()
         return text
+
+    def notes_markdown(self) -> str:
+        """The footnotes as one Markdown paragraph (lines joined by hard breaks); empty without notes."""
+        return "\\\n".join(escape_note(n) for n in self.footnotes) + "\n" if self.footnotes else ""
 
     def to_csv(self, footnotes: bool = False) -> str:
         """CSV text (UTF-8, comma, minimal quoting) with a leading ``indent`` column."""

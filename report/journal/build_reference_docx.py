@@ -1,6 +1,7 @@
-"""Build ``assets/reference.docx``: pandoc's default reference document with journal styles.
+"""Build ``reference.docx`` (next to this file): pandoc's default reference document with journal styles.
 
-Run once by a developer (``python -m analysis.render.reference_docx``); the
+Named by ``format: docx: reference-doc:`` in ``_quarto.yml``, so Quarto and the embedded
+engine use the same file. Run once by a developer (``python report/journal/build_reference_docx.py``); the
 result is committed, so rendering needs neither python-docx nor this module.
 Changes to pandoc's default: serif body text 11 pt, black sans-serif headings,
 captions in 10 pt, and the ``Table`` style with rules above, below and under
@@ -13,10 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from analysis.render.qmd import ASSETS
 
-
-def build(out: Path = ASSETS / "reference.docx") -> Path:
+def build(out: Path = Path(__file__).with_name("reference.docx")) -> Path:
     import pypandoc
     from docx import Document
     from docx.oxml import OxmlElement

@@ -1,0 +1,44 @@
+"""``python -m analysis render [PATH] [--to html,pdf,docx] [--engine auto|quarto|embedded] [--out DIR] [--data DIR]``.
+
+The study's side of the render command: it hands the study's inputs to the render
+engine (``analysis.render.command``, which knows nothing of the study) as
+environment variables, the same for real Quarto and the embedded engine:
+``ABLATION_DATA_DIR`` (``--data``, else the variable, else the shipped data),
+``ABLATION_PLAN`` (``--plan``) and ``ABLATION_RESULTS`` (``results.json`` in the
+render's staging directory unless set: the pre-render step writes it there and
+the documents read it, see ``analysis.report.results_path``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable
+
+from analysis import paths
+from analysis.render.command import _say
+from analysis.render.command import render as render_project
+from analysis.render.errors import RenderError
+
+RESULTS_ENV_VAR = "ABLATION_RESULTS"
+
+
+def run(args) -> int:
+    try:
+        return render(path=args.path, to=args.to, engine=args.engine, out=args.out, data=args.data,
+                      plan=getattr(args, "plan", None), no_cache=getattr(args, "no_cache", False))
+    except RenderError as error:
+        print(f"render error: {error.report()}", file=sys.stderr)
+        return 2
+
+
+def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: str = "auto", out: str | None = None,
+           data: str | None = None, plan: str | None = None, no_cache: bool = False,
+           progress: Callable[[str], None] = _say) -> int:
+    env = {paths.DATA_ENV_VAR: str(paths.data_dir(data))}
+    if plan:
+        env[paths.PLAN_ENV_VAR] = str(Path(plan).resolve())
+    progress(f"data: {env[paths.DATA_ENV_VAR]}")
+    return render_project(path=path, to=to, engine=engine, out=out, env=env,
+                          staged_env={RESULTS_ENV_VAR: "results.json"}, default_root=paths.PROJECT_ROOT,
+                          no_cache=no_cache, progress=progress)
