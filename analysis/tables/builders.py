@@ -20,6 +20,17 @@ def _factor_label(results: dict, name: str) -> str:
     return results.get("plan", {}).get("factors", {}).get(name, {}).get("label", name)
 
 
+def term_label(results: dict, term: str) -> str:
+    """A Cox term as a publication label: 'bclc_group[C-D]' -> 'Initial BCLC stage: C-D vs 0-B'."""
+    name, bracket, level = term.partition("[")
+    factor = results.get("plan", {}).get("factors", {}).get(name)
+    if not bracket or not factor:
+        return term
+    level = level.removesuffix("]")
+    reference = factor.get("reference") or (factor.get("levels") or [""])[0]
+    return f"{factor.get('label', name)}: {level} vs {reference}"
+
+
 def _endpoint_label(results: dict, endpoint: str) -> str:
     return results.get(endpoint, {}).get("label") or endpoint.upper()
 
@@ -256,6 +267,17 @@ def tbl_cox(results: dict, endpoint: str) -> Table:
                 indent=1,
             )
     threshold = cox.get("selection", {}).get("threshold")
+    events = results.get(endpoint, {}).get("events")
+    # Factors that met the selection rule but were left out (a hazard ratio not estimable).
+    left_out = [name for name in factors if name not in selected and threshold is not None
+                and ((models.get(name, {}).get("factor_p") or {}).get(name, {}).get("p") or 1) < threshold]
+    if events == 0:
+        no_model = "; no event occurred, so no model could be fitted."
+    elif left_out:
+        no_model = ("; no factor entered it: " + ", ".join(_factor_label(results, n) for n in left_out)
+                    + " met the criterion, but a hazard ratio could not be estimated.")
+    else:
+        no_model = "; no factor met the criterion."
     table.note(
         "HR, hazard ratio; CI, confidence interval. Cox proportional-hazards models with Efron's method for tied "
         "event times; P: Wald test."
@@ -267,9 +289,10 @@ def tbl_cox(results: dict, endpoint: str) -> Table:
             f"Multivariable model: factors with univariable P < {threshold:g}"
             + (
                 f"; {multi_model.get('n')} patients, {multi_model.get('events')} events, "
-                f"{multi_model.get('n_parameters')} parameters (events per variable {cox['epv']:.1f})."
+                f"{multi_model.get('n_parameters')} parameter{'' if multi_model.get('n_parameters') == 1 else 's'} "
+                f"(events per variable {cox['epv']:.1f})."
                 if cox.get("multivariable") and cox.get("epv") is not None
-                else "; no factor met the criterion."
+                else no_model
             )
         )
     if cox.get("ph_test"):
@@ -279,7 +302,8 @@ def tbl_cox(results: dict, endpoint: str) -> Table:
             f"{theme.p_text(glob['p'])}."
         )
     if "ne" in marks_used:
-        table.note("\u1d43 NE, not estimable: no events in a level (perfect separation); no hazard ratio is given.")
+        table.note("\u1d43 NE, not estimable: no event occurred, so no hazard ratio can be estimated." if events == 0
+                   else "\u1d43 NE, not estimable: no events in a level (perfect separation); no hazard ratio is given.")
     for warning in cox.get("warnings", []):
         if "EPV" in warning:
             table.note(f"Caution: {warning.split(': ', 1)[-1]}.")

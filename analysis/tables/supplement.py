@@ -7,7 +7,7 @@ every number through ``analysis.tables.theme``.
 from __future__ import annotations
 
 from analysis.tables import theme
-from analysis.tables.builders import MEDIAN_CI_NAMES, _endpoint_label, _factor_label
+from analysis.tables.builders import MEDIAN_CI_NAMES, _endpoint_label, _factor_label, term_label
 from analysis.tables.model import Table
 
 
@@ -66,6 +66,8 @@ def tbl_median_ci(results: dict) -> Table:
 
 
 def tbl_ph(results: dict) -> Table:
+    """PH tests of the multivariable models, and every univariable term that fails the test."""
+    alpha = results["plan"].get("alpha", 0.05)
     table = Table(title="Proportional-hazards tests", header=["Model and term", "Chi-square", "P"], name="ph")
     for endpoint in ("pfs", "os"):
         cox = results["cox"][endpoint]
@@ -75,14 +77,23 @@ def tbl_ph(results: dict) -> Table:
         table.add(f"{label}, multivariable model ({selected or 'no factor selected'})", heading=True)
         if not ph:
             table.add("No multivariable model", indent=1)
-            continue
-        for term, test in sorted(ph.get("terms", {}).items()):
-            table.add(term, theme.chi2(test.get("chi2")), theme.p_value(test.get("p")), indent=1)
-        glob = ph.get("global") or {}
-        table.add("Global test", theme.chi2(glob.get("chi2")), theme.p_value(glob.get("p")), indent=1)
-        table.add("Events per variable", theme.number(cox.get("epv"), 1), "", indent=1)
+        else:
+            for term, test in sorted(ph.get("terms", {}).items()):
+                table.add(term_label(results, term), theme.chi2(test.get("chi2")), theme.p_value(test.get("p")), indent=1)
+            glob = ph.get("global") or {}
+            table.add("Global test", theme.chi2(glob.get("chi2")), theme.p_value(glob.get("p")), indent=1)
+            table.add("Events per variable", theme.number(cox.get("epv"), 1), "", indent=1)
+        failing = [(term, test) for name, model in (cox.get("univariable_models") or {}).items()
+                   for term, test in ((model.get("ph_test") or {}).get("terms") or {}).items()
+                   if test.get("p") is not None and test["p"] < alpha]
+        if failing:
+            table.add(f"{label}, univariable models: terms with P < {alpha:g}", heading=True)
+            for term, test in failing:
+                table.add(term_label(results, term), theme.chi2(test.get("chi2")), theme.p_value(test.get("p")), indent=1)
     table.note("Tests on scaled Schoenfeld residuals (Grambsch and Therneau). Events per variable below "
-               f"{results['plan'].get('min_events_per_variable', 10)} flag a model at risk of overfitting.")
+               f"{results['plan'].get('min_events_per_variable', 10)} flag a model at risk of overfitting. "
+               f"Univariable models are listed only for terms with P < {alpha:g}; the hazard ratio of such a "
+               "term is an average over follow-up.")
     return table
 
 
