@@ -36,8 +36,8 @@ DOCUMENT_WIDTH_MM = 150  # A4 with 2.5 cm margins leaves 160 mm of text width
 
 SYNTHETIC_NOTICE = (
     "**SYNTHETIC DATA — NOT PATIENT RESULTS.** Every number, table and figure in this document "
-    "was computed from a synthetic cohort generated to reproduce the published summary results of "
-    "the original study. No patient data were used; nothing here is a clinical finding."
+    "was computed from a synthetic cohort, generated from the published summary results of the "
+    "original study. No patient data were used; nothing here is a clinical finding."
 )
 
 
@@ -67,6 +67,18 @@ class ReportContext:
     def t(self) -> "InlineText":
         return InlineText(self.results)
 
+    def title_page(self) -> str:
+        """Authors, affiliations, corresponding author and ORCIDs (Markdown) from report/_metadata.yml."""
+        from analysis.submission import load_study, title_page_markdown
+
+        return title_page_markdown(load_study())
+
+    def declarations(self) -> str:
+        """The Declarations section's items (Markdown, level-2 headings) in the journal's order."""
+        from analysis.submission import declarations_markdown, load_study
+
+        return declarations_markdown(load_study())
+
     def notice(self) -> str:
         """The synthetic-data notice (Markdown), or an empty string for real data."""
         return SYNTHETIC_NOTICE + "\n" if self.results.get("synthetic") else ""
@@ -94,6 +106,19 @@ class ReportContext:
         if name not in makers:
             raise KeyError(f"no table called {name!r}; known: {', '.join(makers)}")
         return makers[name]()
+
+    def reproduction_section(self) -> str:
+        """The section comparing the original study's published numbers with these data's, as
+        Markdown (heading, sentence, table captioned ``tbl-reproduction``); empty unless the data
+        are the synthetic cohort generated from that publication."""
+        if not self.results.get("synthetic"):
+            return ""
+        table = self.table("reproduction").to_markdown(caption=False)
+        body, _, notes = table.partition("\n\n")
+        return ("# Reproduction of the published results\n\n"
+                "@tbl-reproduction compares each number published in the abstract of the original study "
+                "[@hou2025] with the value computed from this synthetic cohort, at the precision printed there.\n\n"
+                f"{body}\n\n: Published versus computed results {{#tbl-reproduction}}\n\n{notes}")
 
     def table_markdown(self, name: str) -> str:
         """The table as pandoc Markdown without its own caption (the cell's ``tbl-cap`` gives it)."""

@@ -19,13 +19,21 @@ from analysis.render.qmd import ASSETS, QmdDocument, parse_qmd, yaml_with_lines
 
 CONFIG_NAME = "_quarto.yml"
 
-PROJECT_KEYS = {"type", "output-dir", "render", "pre-render", "execute-dir"}
+PROJECT_KEYS = {"type", "output-dir", "render", "pre-render", "post-render", "execute-dir"}
+# A folder's metadata file, merged into every document of the folder (between _quarto.yml and front matter).
+DIRECTORY_METADATA = "_metadata.yml"
 # Document metadata the engine implements (pandoc metadata + Quarto's execute/format).
 DOC_KEYS = {
     "title", "subtitle", "author", "date", "abstract", "keywords", "lang",
     "bibliography", "csl", "link-citations", "nocite", "reference-section-title",
     "execute", "format", "number-sections", "toc", "jupyter", "engine",
+    # Quarto's scholarly metadata: kept for Quarto's templates; the embedded engine prints
+    # authors with their affiliation names (resolved through `affiliations` ids), as Quarto's DOCX shows names.
+    "affiliations", "funding",
 }
+# Fields of Quarto's author schema the engine accepts; only name and affiliations are printed.
+AUTHOR_FIELDS = {"name", "affiliations", "affiliation", "orcid", "email", "corresponding", "roles", "attributes",
+                 "url", "note", "id"}
 EXECUTE_KEYS = {"echo", "eval", "output", "warning", "error", "include"}
 EXECUTE_DEFAULTS = {"echo": True, "eval": True, "output": True, "warning": True, "error": False, "include": True}
 FORMAT_KEYS = {
@@ -58,6 +66,7 @@ class Project:
     output_dir: Path
     render: list[Path]
     pre_render: list[str] = field(default_factory=list)
+    post_render: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -113,7 +122,8 @@ def load_project(root: Path, output_override: Path | None = None) -> Project:
                         if not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts)
                         and output_dir not in p.resolve().parents)
     pre = [str(s) for s in _as_list(project.get("pre-render"))]
-    return Project(root, config_file if source else None, config, source, output_dir, render, pre)
+    post = [str(s) for s in _as_list(project.get("post-render"))]
+    return Project(root, config_file if source else None, config, source, output_dir, render, pre, post)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -160,6 +170,12 @@ def document_settings(doc: QmdDocument, project: Project) -> DocSettings:
     if project.source is not None:
         shared = {k: v for k, v in project.config.items() if k != "project"}
         layers.append((shared, project.source, project.root))
+    directory_meta = doc.path.parent / DIRECTORY_METADATA
+    if directory_meta.is_file():
+        data, lines = yaml_with_lines(directory_meta.read_text(encoding="utf-8"), directory_meta)
+        if data is not None and not isinstance(data, dict):
+            raise RenderError(f"{DIRECTORY_METADATA} must be a YAML mapping", directory_meta, 1)
+        layers.append((data or {}, Source(directory_meta, lines), doc.path.parent))
     layers.append((doc.meta, doc_src, doc.path.parent))
 
     meta: dict[str, Any] = {}
@@ -196,7 +212,8 @@ def document_settings(doc: QmdDocument, project: Project) -> DocSettings:
     if str(meta.get("date", "")).strip() in ("today", "now", "last-modified"):
         src, _ = origin["date"]
         raise RenderError(f"date '{meta['date']}' depends on the clock and is not supported (renders must be reproducible); write the date", src.file, src.line("date"))
-    meta["author"] = _authors(meta.get("author"), origin.get("author"))
+    meta["author"] = _authors(meta.get("author"), origin.get("author"), meta.pop("affiliations", None))
+    meta.pop("funding", None)
 
     bibliography: list[Path] = []
     if "bibliography" in meta:
@@ -224,7 +241,7 @@ def document_settings(doc: QmdDocument, project: Project) -> DocSettings:
     toc = bool(meta.pop("toc", False))
     for key in ("engine", "jupyter"):
         meta.pop(key, None)
-    if meta.get("author") is None:
+    if not meta.get("author"):
         meta.pop("author", None)
     return DocSettings(meta, execute, formats, number_sections, bibliography, csl, toc)
 
@@ -248,25 +265,32 @@ def resolve_csl(name: str, base: Path) -> Path | None:
     return None
 
 
-def _authors(value: Any, origin: tuple[Source, Path] | None) -> Any:
+def _authors(value: Any, origin: tuple[Source, Path] | None, affiliations_by_id: Any = None) -> Any:
     """Author strings or Quarto author objects with ``name`` and ``affiliations``.
 
-    Printed as "Name (Affiliation; Affiliation)" in every format; other fields are errors.
+    Printed as "Name (Affiliation; Affiliation)" in every format; an affiliation may be a
+    ``ref`` to an entry of the top-level ``affiliations`` (Quarto's schema). Fields outside
+    ``AUTHOR_FIELDS`` are errors; ORCID, e-mail and roles are accepted and not printed.
     """
     if value is None:
         return None
+    by_id = {str(a.get("id")): a for a in _as_list(affiliations_by_id) if isinstance(a, dict) and "id" in a}
     out = []
     for author in _as_list(value):
         if isinstance(author, dict):
-            extra = set(author) - {"name", "affiliations", "affiliation"}
+            extra = set(author) - AUTHOR_FIELDS
             if extra:
                 src, _ = origin
                 raise RenderError(f"author field(s) {sorted(extra)} not implemented by the embedded engine "
-                                  "(name, affiliations)", src.file, src.line("author"))
+                                  f"({', '.join(sorted(AUTHOR_FIELDS))})", src.file, src.line("author"))
             name = author.get("name")
             name = name.get("literal") if isinstance(name, dict) else name
-            affiliations = [a.get("name") if isinstance(a, dict) else a
-                            for a in _as_list(author.get("affiliations", author.get("affiliation")))]
+            if not name:  # not filled in yet: the document's title page says so
+                continue
+            resolved = [by_id.get(str(a["ref"]), {}) if isinstance(a, dict) and "ref" in a else a
+                        for a in _as_list(author.get("affiliations", author.get("affiliation")))]
+            affiliations = [a.get("name") if isinstance(a, dict) else a for a in resolved]
+            affiliations = [a for a in affiliations if a != ""]
             if any(not isinstance(a, str) for a in affiliations):
                 src, _ = origin
                 raise RenderError("author affiliations must be names (strings or 'name:' entries)", src.file, src.line("author"))
