@@ -1,6 +1,7 @@
 """Quarto post-render step (``project: post-render`` in _quarto.yml).
 
-Prints what a journal office checks first, against the journal profile
+Sizes the Word tables to their content (analysis/docx_layout.py), then prints
+what a journal office checks first, against the journal profile
 (journals/<name>.yml, named in report/declarations.yml): the abstract's and the
 main text's word counts and headings, and every title-page or declaration item
 still "to be completed". It only reports: the exit status is 0 whatever it finds.
@@ -14,9 +15,13 @@ from pathlib import Path
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from analysis.docx_layout import fit_tables
     from analysis.submission import submission_report
 
     out_dir = Path(os.environ.get("QUARTO_PROJECT_OUTPUT_DIR", "_output"))
+    # Word tables sized to their content, no break inside a number (analysis/docx_layout.py).
+    for docx in sorted(out_dir.glob("report/*.docx")):
+        fit_tables(docx)
     try:
         lines = submission_report(out_dir)
     except Exception as error:  # a report step never fails the render

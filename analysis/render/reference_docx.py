@@ -100,6 +100,7 @@ def _page_setup(document) -> None:
     footer.is_linked_to_previous = False
     paragraph = footer.paragraphs[0] if footer.paragraphs else footer.add_paragraph()
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    paragraph._p.get_or_add_pPr().append(OxmlElement("w:suppressLineNumbers"))  # the page number is not a text line
     field = OxmlElement("w:fldSimple")
     field.set(qn("w:instr"), "PAGE")
     run = OxmlElement("w:r")
