@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from analysis.tables import theme
-from analysis.tables.builders import MEDIAN_CI_NAMES
+from analysis.tables.builders import MEDIAN_CI_NAMES, complication_label
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]
@@ -361,7 +361,7 @@ class InlineText:
             return "none (no complication was recorded)"
         name, item = max(by_type.items(), key=lambda kv: (kv[1]["patients"]["count"], kv[0]))
         patients = item["patients"]
-        return f"{name.replace('_', ' ')} ({patients['count']}/{patients['denominator']} patients)"
+        return f"{complication_label(name)} ({patients['count']}/{patients['denominator']} patients)"
 
     @property
     def pfs_events_short(self) -> str:

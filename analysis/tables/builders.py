@@ -105,7 +105,7 @@ def tbl_baseline(results: dict, stratified_by: str | None = None) -> Table:
                       for g in levels]
             table.add(level["level"], theme.n_percent(level["count"], level["proportion"]), *groups, "", "", indent=1)
     table.note("P: chi-squared or Fisher's exact test (categorical), Welch's t-test (mean ± SD) or "
-               "Kruskal-Wallis test (median, IQR), as computed by tableone. SMD, standardized mean difference "
+               "Kruskal-Wallis test (median, IQR), as computed by tableone. SMD, standardised mean difference "
                "(largest absolute pairwise value).")
     return table
 
@@ -122,6 +122,16 @@ def tbl_lesions(results: dict) -> Table:
 
 
 # --------------------------------------------------------------------------- technical outcomes
+
+
+# Complication codes of the data contract as en-GB words (the codes keep the contract's spelling).
+COMPLICATION_LABELS = {"pneumothorax": "pneumothorax", "pleural_effusion": "pleural effusion",
+                       "hemorrhage": "haemorrhage", "hemoptysis": "haemoptysis", "infection": "infection",
+                       "pain": "pain", "fever": "fever", "other": "other"}
+
+
+def complication_label(code: str) -> str:
+    return COMPLICATION_LABELS.get(code, code.replace("_", " "))
 
 
 def _proportion_row(table: Table, label: str, item: dict | None, indent: int = 1) -> None:
@@ -160,7 +170,7 @@ def tbl_technical_outcomes(results: dict) -> Table:
     _proportion_row(table, "Minor", comp["per_session"]["minor"])
     table.add("Patients by complication type", heading=True)
     for kind, item in comp["by_type"].items():
-        _proportion_row(table, kind.replace("_", " ").capitalize(), item["patients"])
+        _proportion_row(table, complication_label(kind).capitalize(), item["patients"])
     table.add("Patients by SIR class", heading=True)
     for cls, item in comp["by_sir_class"].items():
         if item["events"]:
