@@ -299,3 +299,47 @@ def test_embedded_engine_merges_directory_metadata_with_quarto_author_schema(tmp
     project = Project(root=tmp_path, config_file=None, config={}, source=None, output_dir=tmp_path, render=[doc])
     settings = document_settings(parse_qmd(doc), project)
     assert settings.meta["author"] == ["Ann Example (Example Hospital)"]
+
+
+# --------------------------------------------------------------------------- newcomer friction
+
+
+def test_synth_without_out_refuses_to_overwrite_the_shipped_cohort(capsys) -> None:
+    from analysis.cli import main
+
+    before = {p.name: p.stat().st_mtime_ns for p in paths.SHIPPED_DATA.iterdir()}
+    assert main(["synth", "--patients", "5"]) == 2
+    assert "--out" in capsys.readouterr().err
+    assert {p.name: p.stat().st_mtime_ns for p in paths.SHIPPED_DATA.iterdir()} == before
+
+
+def test_help_has_no_rst_markup_and_states_defaults() -> None:
+    from analysis.cli import build_parser
+
+    parser = build_parser()
+    texts = [parser.format_help()]
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    texts += [p.format_help() for p in sub.choices.values()]
+    assert not any("``" in t for t in texts)
+    render_help = sub.choices["render"].format_help()
+    assert "(default: auto)" in render_help and "(default: _output)" in render_help
+    assert "(default: None)" not in render_help
+
+
+def test_a_failed_data_check_names_the_problem_on_the_last_line() -> None:
+    from analysis.data.errors import DataError, Problem
+    from analysis.render.command import _problem_summary
+
+    report = DataError([Problem(file="patients.csv", line=2, column="sex", value="X",
+                                rule="not one of the allowed codes: M, F")]).report()
+    summary = _problem_summary(report + "\n")
+    assert "data problem" in summary and "patients.csv" in summary and "sex" in summary
+
+
+def test_corrections_template_has_the_contract_header() -> None:
+    from analysis.data import contract
+
+    header = (paths.PROJECT_ROOT / "data" / "templates" / "corrections.csv").read_text(encoding="utf-8").strip()
+    assert header.split(",") == list(contract.COLUMNS["corrections"])  # the contract decides
+    assert header == "correction_id,file,record_id,column,old_value,new_value,reason,corrected_on,corrected_by"
+    assert "STUDY.md" not in (paths.PROJECT_ROOT / "README.md").read_text(encoding="utf-8")

@@ -260,11 +260,28 @@ def _pre_render(project: Project, documents: list[Path], render_all: bool, stagi
             argv = [sys.executable, *argv]
         progress(f"{step}: {entry}")
         try:
-            process = subprocess.run(argv, cwd=project.root, env=script_env)
+            # stderr is passed on as it comes and kept, so that the last line can name the problem
+            process = subprocess.run(argv, cwd=project.root, env=script_env, stderr=subprocess.PIPE, text=True)
         except OSError as error:
             raise RenderError(f"{step} '{entry}' could not start: {error}", project.config_file) from None
+        if process.stderr:
+            sys.stderr.write(process.stderr)
+            sys.stderr.flush()
         if process.returncode != 0:
-            raise RenderError(f"{step} '{entry}' failed with exit status {process.returncode}", project.config_file)
+            raise RenderError(f"{step} '{entry}' failed with exit status {process.returncode}"
+                              + _problem_summary(process.stderr), project.config_file)
+
+
+def _problem_summary(stderr: str | None) -> str:
+    """': 2 data problem(s) found (listed above); first: patients.csv line 3 ...' from a step's stderr."""
+    lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
+    if not lines:
+        return ""
+    heading = next((line for line in lines if line.endswith("found:")), None)
+    if heading:
+        first = lines[lines.index(heading) + 1].lstrip("- ") if lines.index(heading) + 1 < len(lines) else ""
+        return f": {heading.rstrip(':')} (listed above); first: {first}"
+    return f": {lines[-1]}"
 
 
 def _render_with_quarto(quarto: str, path: str, formats: list[str], staging: Path, env: dict[str, str],
