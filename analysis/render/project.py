@@ -30,7 +30,10 @@ DOC_KEYS = {
     # Quarto's scholarly metadata: kept for Quarto's templates; the embedded engine prints
     # authors with their affiliation names (resolved through `affiliations` ids), as Quarto's DOCX shows names.
     "affiliations", "funding",
+    # cross-reference options: only `tbl-labels` / `fig-labels` given as lists (e.g. [S1, S2, ...])
+    "crossref",
 }
+CROSSREF_KEYS = {"tbl-labels", "fig-labels"}
 # Fields of Quarto's author schema the engine accepts; only name and affiliations are printed.
 AUTHOR_FIELDS = {"name", "affiliations", "affiliation", "orcid", "email", "corresponding", "roles", "attributes",
                  "url", "note", "id"}
@@ -80,6 +83,7 @@ class DocSettings:
     bibliography: list[Path]
     csl: Path | None
     toc: bool
+    crossref_labels: dict[str, list[str]] = field(default_factory=dict)
 
 
 def find_project(start: Path) -> Path | None:
@@ -238,12 +242,26 @@ def document_settings(doc: QmdDocument, project: Project) -> DocSettings:
             raise RenderError(f"'number-sections' of format '{name}' differs from the document's ({number_sections}); "
                               "the embedded engine numbers sections the same in every format", src.file,
                               src.line("format", name, "number-sections"))
+    crossref_labels: dict[str, list[str]] = {}
+    if "crossref" in meta:
+        src, _ = origin["crossref"]
+        options = meta.pop("crossref")
+        if not isinstance(options, dict):
+            raise RenderError("'crossref' must be a mapping", src.file, src.line("crossref"))
+        for key, value in options.items():
+            if key not in CROSSREF_KEYS:
+                raise RenderError(f"crossref option '{key}' is not implemented by the embedded engine "
+                                  f"({', '.join(sorted(CROSSREF_KEYS))} as lists)", src.file, src.line("crossref", key))
+            if not isinstance(value, list) or not value or not all(isinstance(v, (str, int)) for v in value):
+                raise RenderError(f"crossref '{key}' must be a list of labels (e.g. [S1, S2, S3]); the named "
+                                  "schemes (arabic, roman, alpha) are not implemented", src.file, src.line("crossref", key))
+            crossref_labels[key.removesuffix("-labels")] = [str(v) for v in value]
     toc = bool(meta.pop("toc", False))
     for key in ("engine", "jupyter"):
         meta.pop(key, None)
     if not meta.get("author"):
         meta.pop("author", None)
-    return DocSettings(meta, execute, formats, number_sections, bibliography, csl, toc)
+    return DocSettings(meta, execute, formats, number_sections, bibliography, csl, toc, crossref_labels)
 
 
 def resolve_csl(name: str, base: Path) -> Path | None:
