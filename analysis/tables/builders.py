@@ -197,6 +197,7 @@ def tbl_logrank(results: dict, endpoint: str) -> Table:
     )
     tests = results["logrank"][endpoint]
     order = [n for n in results.get("plan", {}).get("logrank_factors", []) if n in tests]
+    bare_median = False
     for name in order + sorted(n for n in tests if n not in order):
         test = tests[name]
         p_text = theme.p_value(test["p"]) if test.get("applicable", True) else "n/a"
@@ -208,13 +209,22 @@ def tbl_logrank(results: dict, endpoint: str) -> Table:
         for level in levels:
             group = test["groups"][level]
             lo, hi = group["median_ci"]
-            table.add(level, str(group["n"]), str(group["events"]), theme.median_ci(group["median"], lo, hi), "", indent=1)
+            median = theme.median_ci(group["median"], lo, hi)
+            if group["median"] is not None and lo is None and hi is None:
+                median += "\u1d47"  # a bare median: the note says why it has no CI
+                bare_median = True
+            table.add(level, str(group["n"]), str(group["events"]), median, "", indent=1)
         if test.get("trend"):
             table.add("Test for trend", "", "", "", theme.p_value(test["trend"]["p"]), indent=1)
         if test.get("note"):
             table.note(f"{test.get('label') or name}: {test['note']}.")
     table.note(f"Median: Kaplan-Meier estimate; 95% CI: {MEDIAN_CI_NAMES.get(method, method)}. "
-               f"NR, not reached. P: log-rank test; test for trend: log-rank test for trend over ordered levels.")
+               f"NR, not reached (fewer than half of the group had the event, or the upper confidence limit was "
+               f"not reached). P: log-rank test; test for trend: log-rank test for trend over ordered levels; "
+               f"n/a, no test possible (one group, or no events).")
+    if bare_median:
+        table.note("\u1d47 Median without CI: with these data the chosen method gives no confidence interval for it "
+                   "(the curve or its confidence band does not reach the levels the interval needs).")
     return table
 
 

@@ -57,9 +57,12 @@ def tbl_median_ci(results: dict) -> Table:
         item = results[endpoint]
         cis = [item["median_ci_by_method"].get(method) or [None, None] for method in MEDIAN_CI_NAMES]
         table.add(_endpoint_label(results, endpoint), theme.months(item["median"]),
-                  *[theme.ci(lo, hi, theme.DECIMALS["months"]) for lo, hi in cis])
+                  *[theme.ci(lo, hi, theme.DECIMALS["months"]) if (lo, hi) != (None, None)
+                    else ("not estimable" if item["median"] is not None else "–") for lo, hi in cis])
     for method, text in MEDIAN_CI_NAMES.items():
         table.note(f"{MEDIAN_CI_SHORT.get(method, method)}: {text}.")
+    table.note("NR, not reached; not estimable: the method gives no interval for this median with these data "
+               "(the curve or its confidence band does not reach the levels the interval needs); –: no median.")
     chosen = results["plan"]["median_ci_method"]
     table.note(f"The manuscript reports the {MEDIAN_CI_SHORT.get(chosen, chosen)} interval (analysis plan).")
     return table
