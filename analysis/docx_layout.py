@@ -140,3 +140,38 @@ def fit_tables(docx: str | Path) -> int:
             out.writestr(info, fitted.encode("utf-8") if info.filename == DOCUMENT else data)
     tmp.replace(docx)
     return len(tables)
+
+
+# --------------------------------------------------------------------------- the submission copy
+
+_FIGURE_PARAGRAPH = re.compile(r'<w:p><w:pPr><w:pStyle w:val="CaptionedFigure" /></w:pPr>.*?</w:p>', re.S)
+_CAPTION_PARAGRAPH = re.compile(r'<w:p><w:pPr><w:pStyle w:val="ImageCaption" /></w:pPr>.*?</w:p>', re.S)
+_IMAGE_RELATIONSHIP = re.compile(r'<Relationship [^>]*Type="[^"]*/image"[^>]*/>')
+LEGENDS_HEADING = "Figure legends"
+
+
+def submission_copy(reading: str | Path, out: str | Path) -> Path:
+    """The journal's form of a manuscript DOCX: figures left out (they are uploaded as the files in
+    ``figures/``), their legends collected under "Figure legends" after the references; tables,
+    line and page numbers as in the reading draft."""
+    reading, out = Path(reading), Path(out)
+    with zipfile.ZipFile(reading) as archive:
+        items = [(info, archive.read(info.filename)) for info in archive.infolist()]
+    xml = next(data for info, data in items if info.filename == DOCUMENT).decode("utf-8")
+    captions = _CAPTION_PARAGRAPH.findall(xml)
+    xml = _CAPTION_PARAGRAPH.sub("", _FIGURE_PARAGRAPH.sub("", xml))
+    heading = (f'<w:p><w:pPr><w:pStyle w:val="Heading1" /></w:pPr><w:r><w:t xml:space="preserve">'
+               f"{LEGENDS_HEADING}</w:t></w:r></w:p>")
+    body_end = xml.rfind("<w:sectPr")
+    if captions and body_end > 0:
+        xml = xml[:body_end] + heading + "".join(captions) + xml[body_end:]
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in items:
+            if info.filename.startswith("word/media/"):
+                continue  # the figures are separate files
+            if info.filename == DOCUMENT:
+                data = xml.encode("utf-8")
+            elif info.filename == "word/_rels/document.xml.rels":
+                data = _IMAGE_RELATIONSHIP.sub("", data.decode("utf-8")).encode("utf-8")
+            target.writestr(info, data)
+    return out

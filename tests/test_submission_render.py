@@ -64,7 +64,10 @@ def test_title_page_abstract_and_declarations_in_every_format(shipped: Run, fmt:
     abstract = text[text.index("Abstract"):text.index("Keywords")]
     positions = [abstract.index(h) for h in ABSTRACT_HEADINGS]
     assert positions == sorted(positions), f"BMC abstract headings out of order in {fmt}"
-    declarations = text[text.rindex("Declarations"):]
+    # the Declarations section: after the abbreviations, before the references (a TOC may list its headings too)
+    start = text.index("SIR: Society of Interventional Radiology")
+    declarations = text[start:text.index("References", start)]
+    assert "Declarations" in declarations
     positions = [declarations.index(h) for h in BMC_DECLARATIONS]
     assert positions == sorted(positions), f"declarations not in BMC order in {fmt}"
     # the shipped metadata is not filled in: every item says so, visibly
