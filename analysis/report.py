@@ -102,6 +102,7 @@ class ReportContext:
             "median_ci": lambda: supplement.tbl_median_ci(r),
             "ph": lambda: supplement.tbl_ph(r),
             "software": lambda: supplement.tbl_software(r),
+            "strobe": lambda: supplement.tbl_strobe(self.strobe_rows),
         }
         if name not in makers:
             raise KeyError(f"no table called {name!r}; known: {', '.join(makers)}")
@@ -123,6 +124,14 @@ class ReportContext:
     def table_markdown(self, name: str) -> str:
         """The table as pandoc Markdown without its own caption (the cell's ``tbl-cap`` gives it)."""
         return self.table(name).to_markdown(caption=False)
+
+    @cached_property
+    def strobe_rows(self) -> list:
+        """The STROBE cohort items and the manuscript section reporting each (analysis/strobe.py)."""
+        from analysis.strobe import checklist_rows
+
+        return checklist_rows(inline=lambda name: str(getattr(self.t, name)),
+                              call=lambda name: str(getattr(self, name)()))
 
     @cached_property
     def reproduction_rows(self) -> list:

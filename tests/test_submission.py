@@ -343,3 +343,20 @@ def test_corrections_template_has_the_contract_header() -> None:
     assert header.split(",") == list(contract.COLUMNS["corrections"])  # the contract decides
     assert header == "correction_id,file,record_id,column,old_value,new_value,reason,corrected_on,corrected_by"
     assert "STUDY.md" not in (paths.PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- STROBE checklist
+
+
+def test_strobe_checklist_finds_reported_items_and_shows_missing_ones(tmp_path: Path) -> None:
+    from analysis.strobe import NOT_FOUND, checklist_rows
+
+    qmd = tmp_path / "m.qmd"
+    qmd.write_text("---\ntitle: A retrospective cohort study\n---\n\n# Methods\n\n## Statistical analysis\n\n"
+                   "`{python} R.t.statistical_methods`\n\n# Discussion\n\nThis study has limitations.\n",
+                   encoding="utf-8")
+    rows = {r["item"]: r["where"] for r in checklist_rows(qmd, inline=lambda n: "Kaplan-Meier and Cox models")}
+    assert rows["1a"] == "Title"
+    assert rows["12a"] == "Methods: Statistical analysis"  # found in the inline value's text
+    assert rows["19"] == "Discussion"
+    assert rows["12c"] == NOT_FOUND and rows["22"] == NOT_FOUND  # no missing-data sentence, no funding
