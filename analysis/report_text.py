@@ -29,7 +29,7 @@ def _lower_first(label: str) -> str:
     'PO timing') and eponyms ('Child-Pugh class'), which keep their capitals mid-sentence.
     """
     first = label.split(" ", 1)[0]
-    return label if any(c.isupper() for c in first[1:]) else label[:1].lower() + label[1:]
+    return label if any(c.isupper() for c in first[1:]) or (len(first) == 1 and first.isupper()) else label[:1].lower() + label[1:]
 
 
 def _plural(count: int, singular: str, plural: str | None = None) -> str:

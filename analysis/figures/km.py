@@ -281,7 +281,9 @@ def _lower_first(label: str | None) -> str:
     """'Initial BCLC stage' -> 'initial BCLC stage', but 'AFP' stays 'AFP'."""
     if not label:
         return "value"
-    return label if label[:2].isupper() else label[0].lower() + label[1:]
+    first = label.split(" ", 1)[0]
+    # acronyms ('AFP') and eponyms ('Child-Pugh') keep their capitals mid-sentence
+    return label if any(c.isupper() for c in first[1:]) or (len(first) == 1 and first.isupper()) else label[0].lower() + label[1:]
 
 
 def _rect(left_mm, top_mm, width_mm, height_mm, fig_w_mm, fig_h_mm) -> list[float]:
