@@ -9,6 +9,7 @@ wraps "0.53|5" in Word. ``fit_tables(docx)`` rewrites every table of a DOCX:
   with its CI) need their whole text on one line, text cells their longest word;
   space left over goes to the columns whose text would otherwise wrap; a table never
   exceeds the text width (page width minus margins, read from the document);
+- a row never splits across pages;
 - inside a number cell, spaces become no-break spaces, a hyphen between digits a
   no-break hyphen, and an en dash is followed by a word joiner, so Word and
   LibreOffice cannot break "0.94 (0.45–1.98)" anywhere.
@@ -80,7 +81,8 @@ def column_widths(rows: list[list[str]], available: int) -> list[int]:
                 need[j] = max(need[j], full)
             else:
                 longest = max((_visible_length(w) for w in re.split(r"[ \t]+", text.strip())), default=0)
-                need[j] = max(need[j], longest * CHAR_TWIPS + CELL_PADDING_TWIPS)
+                # one character spare: a bold header word ("Match") is wider than the average estimate
+                need[j] = max(need[j], (longest + 1) * CHAR_TWIPS + CELL_PADDING_TWIPS)
             prefer[j] = max(prefer[j], full)
     if sum(prefer) <= available:
         return prefer  # the table is as wide as its content, no wider
@@ -114,7 +116,13 @@ def _fit_table(table: str, available: int) -> str:
 
     def fix_row(match: re.Match) -> str:
         cells = iter(widths)
-        return _CELL.sub(lambda c: fix_cell(c.group(0), next(cells, widths[-1])), match.group(0))
+        row = _CELL.sub(lambda c: fix_cell(c.group(0), next(cells, widths[-1])), match.group(0))
+        # a row is never split across two pages
+        if "<w:cantSplit" in row:
+            return row
+        if "<w:trPr>" in row:
+            return row.replace("<w:trPr>", "<w:trPr><w:cantSplit />", 1)
+        return row.replace("<w:tr>", "<w:tr><w:trPr><w:cantSplit /></w:trPr>", 1)
 
     table = _ROW.sub(fix_row, table)
     grid = "<w:tblGrid>" + "".join(f'<w:gridCol w:w="{w}" />' for w in widths) + "</w:tblGrid>"
