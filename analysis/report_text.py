@@ -156,14 +156,6 @@ class InlineText:
                 else f"range {theme.months(lo)}{theme.CI_DASH}{theme.months(hi)} months")
         return f"The median follow-up was {theme.months(f['median'])} months ({span} {where})."
 
-    @property
-    def followup(self) -> str:
-        """Kept for documents that embed the follow-up in a clause; see ``followup_sentence``."""
-        f = self.r["followup"]
-        if not f.get("n_alive") or f.get("median") is None:
-            return "not estimable (see the follow-up sentence)"
-        return self.followup_sentence.removeprefix("The median follow-up was ").rstrip(".")
-
     def _median(self, endpoint: str) -> str:
         item = self.r[endpoint]
         if item["median"] is None:
