@@ -356,6 +356,20 @@ class InlineText:
         return f"{complication_label(name)} ({patients['count']}/{patients['denominator']} patients)"
 
     @property
+    def discussion_opening(self) -> str:
+        """The Discussion's first paragraph: the technical and safety results as they are, with no
+        judgement ('reliable', 'common') that would need a threshold the plan does not set."""
+        by_type = self.r["complications"]["by_type"]
+        any_recorded = by_type and any(item["patients"]["count"] for item in by_type.values())
+        frequent = (f"; the most frequent complication was {self.most_common_complication}" if any_recorded
+                    else "; no complication of any grade was recorded")
+        progression = (f"During follow-up, {self.pfs_events_short}." if self.r["pfs"]["events"]
+                       else "No patient progressed or died during follow-up.")
+        return (f"In this cohort, thermal ablation of POs from HCC achieved technical success in "
+                f"{self.technical_success} of patients and technical efficacy in {self.technical_efficacy}. "
+                f"Major complications occurred in {self.major_complications} of patients{frequent}. {progression}")
+
+    @property
     def pfs_events_short(self) -> str:
         item = self.r["pfs"]
         return f"{item['events']} of {_plural(int(item['n']), 'patient')} progressed or died"

@@ -360,3 +360,10 @@ def test_strobe_checklist_finds_reported_items_and_shows_missing_ones(tmp_path: 
     assert rows["12a"] == "Methods: Statistical analysis"  # found in the inline value's text
     assert rows["19"] == "Discussion"
     assert rows["12c"] == NOT_FOUND and rows["22"] == NOT_FOUND  # no missing-data sentence, no funding
+
+
+def test_discussion_opening_states_results_without_judgement(no_events: dict, shipped: dict) -> None:
+    opening = InlineText(shipped).discussion_opening
+    assert "technically reliable" not in opening and "common" not in opening
+    assert "56 of 62 patients progressed or died" in opening
+    assert "No patient progressed or died" in InlineText(no_events).discussion_opening
