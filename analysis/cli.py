@@ -19,28 +19,45 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+class _HelpWithDefaults(argparse.HelpFormatter):
+    """Adds "(default: X)" to an option's help unless the help states its default or there is none."""
 
-    validate = sub.add_parser("validate", help="validate a data directory and print a summary")
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: {action.default})"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # Plain text for a terminal: no RST markup from the docstring, and every default stated.
+    description = __doc__.splitlines()[0].replace("``", "")
+    parser = argparse.ArgumentParser(prog="python -m analysis", description=description,
+                                     formatter_class=_HelpWithDefaults)
+    sub = parser.add_subparsers(dest="command", required=True)
+    formatter = {"formatter_class": _HelpWithDefaults}
+
+    validate = sub.add_parser("validate", help="validate a data directory and print a summary", **formatter)
     validate.add_argument("--data", help="data directory (default: the shipped synthetic data)")
     validate.add_argument("--plan", help="analysis plan (default: analysis_plan.yml)")
 
-    synth = sub.add_parser("synth", help="write a synthetic cohort in the data contract's format")
+    synth = sub.add_parser("synth", help="write a synthetic cohort in the data contract's format", **formatter)
     synth.add_argument("--seed", type=int, default=None, help="random seed (default: the shipped seed)")
-    synth.add_argument("--patients", type=int, default=62, help="number of patients (default 62)")
-    synth.add_argument("--out", default=None, help="output directory (default: data/synthetic)")
+    synth.add_argument("--patients", type=int, default=62, help="number of patients")
+    synth.add_argument("--out", default=None, help="output directory (required unless --replace-shipped)")
+    synth.add_argument("--replace-shipped", action="store_true",
+                       help="write over the shipped cohort in data/synthetic (it is never overwritten otherwise)")
 
-    results = sub.add_parser("results", help="compute every statistic and write the results JSON")
+    results = sub.add_parser("results", help="compute every statistic and write the results JSON", **formatter)
     results.add_argument("--data", help="data directory (default: the shipped synthetic data)")
     results.add_argument("--plan", help="analysis plan (default: analysis_plan.yml)")
     results.add_argument("--out", default=None, help="results file (default: _output/results.json)")
 
-    render = sub.add_parser("render", help="render the manuscript and supplement")
+    render = sub.add_parser("render", help="render the manuscript and supplement", **formatter)
     render.add_argument("path", nargs="?", default=None, help=".qmd file or project folder (default: the project)")
-    render.add_argument("--to", default="html,pdf,docx", help="comma-separated formats: html,pdf,docx")
-    render.add_argument("--engine", choices=["auto", "quarto", "embedded"], default="auto")
+    render.add_argument("--to", default="html,pdf,docx", help="comma-separated formats (html, pdf, docx)")
+    render.add_argument("--engine", choices=["auto", "quarto", "embedded"], default="auto",
+                        help="auto: quarto when it is on PATH, else the embedded engine")
     render.add_argument("--out", default=None, help="output directory (default: _output)")
     render.add_argument("--data", help="data directory (default: the shipped synthetic data)")
     render.add_argument("--plan", help="analysis plan (default: analysis_plan.yml)")

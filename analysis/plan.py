@@ -66,6 +66,11 @@ class Plan:
         return self.raw["survival"]["median_ci_method"]
 
     @property
+    def min_level_size(self) -> int:
+        """Smallest factor level (patients) an association may be claimed from (default 1: any)."""
+        return int(self.raw["survival"].get("min_level_size", 1))
+
+    @property
     def ci_transform(self) -> str:
         return self.raw["survival"]["ci_transform"]
 

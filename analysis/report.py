@@ -41,8 +41,8 @@ DOCUMENT_WIDTH_MM = 150  # A4 with 2.5 cm margins leaves 160 mm of text width
 
 SYNTHETIC_NOTICE = (
     "**SYNTHETIC DATA — NOT PATIENT RESULTS.** Every number, table and figure in this document "
-    "was computed from a synthetic cohort generated to reproduce the published summary results of "
-    "the original study. No patient data were used; nothing here is a clinical finding."
+    "was computed from a synthetic cohort, generated from the published summary results of the "
+    "original study. No patient data were used; nothing here is a clinical finding."
 )
 
 
@@ -143,6 +143,18 @@ class ReportContext:
                 parts.append(f"{author.get('name')}: {', '.join(affiliations)}")
         return "; ".join(parts)
 
+    def title_page(self) -> str:
+        """Authors, affiliations, corresponding author and ORCIDs (Markdown) from report/_metadata.yml."""
+        from analysis.submission import load_study, title_page_markdown
+
+        return title_page_markdown(load_study())
+
+    def declarations(self) -> str:
+        """The Declarations section's items (Markdown, level-2 headings) in the journal's order."""
+        from analysis.submission import declarations_markdown, load_study
+
+        return declarations_markdown(load_study())
+
     def notice(self) -> str:
         """The synthetic-data notice (Markdown), or an empty string for real data."""
         return SYNTHETIC_NOTICE + "\n" if self.results.get("synthetic") else ""
@@ -166,10 +178,24 @@ class ReportContext:
             "median_ci": lambda: supplement.tbl_median_ci(r),
             "ph": lambda: supplement.tbl_ph(r),
             "software": lambda: supplement.tbl_software(r),
+            "strobe": lambda: supplement.tbl_strobe(self.strobe_rows),
         }
         if name not in makers:
             raise KeyError(f"no table called {name!r}; known: {', '.join(makers)}")
         return makers[name]()
+
+    def reproduction_section(self) -> str:
+        """The section comparing the original study's published numbers with these data's, as
+        Markdown (heading, sentence, table captioned ``tbl-reproduction``); empty unless the data
+        are the synthetic cohort generated from that publication."""
+        if not self.results.get("synthetic"):
+            return ""
+        table = self.table("reproduction").to_markdown(caption=False)
+        body, _, notes = table.partition("\n\n")
+        return ("# Reproduction of the published results\n\n"
+                "@tbl-reproduction compares each number published in the abstract of the original study "
+                "[@hou2025] with the value computed from this synthetic cohort, at the precision printed there.\n\n"
+                f"{body}\n\n: Published versus computed results {{#tbl-reproduction}}\n\n{notes}")
 
     def table_markdown(self, name: str) -> str:
         """The table as pandoc Markdown without its own caption (the cell's ``tbl-cap`` gives it) and
@@ -181,6 +207,14 @@ class ReportContext:
     def table_notes(self, name: str) -> str:
         """The table's notes as a Markdown paragraph (empty if it has none), for the cell after the table's."""
         return self.table(name).notes_markdown()
+
+    @cached_property
+    def strobe_rows(self) -> list:
+        """The STROBE cohort items and the manuscript section reporting each (analysis/strobe.py)."""
+        from analysis.strobe import checklist_rows
+
+        return checklist_rows(inline=lambda name: str(getattr(self.t, name)),
+                              call=lambda name: str(getattr(self, name)()))
 
     @cached_property
     def reproduction_rows(self) -> list:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from analysis.tables import theme
-from analysis.tables.builders import MEDIAN_CI_NAMES
+from analysis.tables.builders import MEDIAN_CI_NAMES, complication_label
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December"]
@@ -23,9 +23,22 @@ def _month_year(iso: str) -> str:
 
 
 def _lower_first(label: str) -> str:
-    """'Initial BCLC stage' -> 'initial BCLC stage'; acronyms ('AFP', 'PO timing') stay as they are."""
+    """'Initial BCLC stage' -> 'initial BCLC stage' for running text.
+
+    A first word with any capital after its first letter stays as it is: acronyms ('AFP',
+    'PO timing') and eponyms ('Child-Pugh class'), which keep their capitals mid-sentence.
+    """
     first = label.split(" ", 1)[0]
-    return label if len(first) > 1 and first[1].isupper() else label[:1].lower() + label[1:]
+    return label if any(c.isupper() for c in first[1:]) or (len(first) == 1 and first.isupper()) else label[:1].lower() + label[1:]
+
+
+def _plural(count: int, singular: str, plural: str | None = None) -> str:
+    """'1 correction', '2 corrections', '0 patients'."""
+    return f"{count} {singular if count == 1 else (plural or singular + 's')}"
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _join(items: list[str]) -> str:
@@ -115,64 +128,222 @@ class InlineText:
     def major_complications(self) -> str:
         return self._proportion(self.r["major_complications"])
 
+    # ------------------------------------------------------------ follow-up and survival
+
     @property
-    def followup(self) -> str:
-        """Reverse Kaplan-Meier median with the range of follow-up among patients alive at last contact."""
+    def ci_level(self) -> str:
+        """'95%': the confidence level of every interval, from the plan's alpha."""
+        return f"{100 * (1 - float(self.r['plan']['alpha'])):g}%"
+
+    @property
+    def followup_sentence(self) -> str:
+        """The follow-up sentence, true for any cohort: reverse Kaplan-Meier median with the range of
+        follow-up among the patients alive at last contact, or why the median cannot be given."""
         f = self.r["followup"]
+        alive = int(f.get("n_alive") or 0)
+        if alive == 0:
+            plain = f.get("plain_median_all")
+            observed = (f" The median time from the first ablation to death was {theme.months(plain)} months."
+                        if plain is not None else "")
+            return ("The median follow-up could not be estimated by the reverse Kaplan-Meier method because no "
+                    f"patient was alive at last contact.{observed}")
         lo, hi = f["range"]
-        return (f"{theme.months(f['median'])} months (range {theme.months(lo)}{theme.CI_DASH}"
-                f"{theme.months(hi)} months in the {f['n_alive']} patients alive at last contact)")
+        where = f"in the {_plural(alive, 'patient')} alive at last contact"
+        if f.get("median") is None:
+            return (f"The median follow-up was not reached by the reverse Kaplan-Meier method (follow-up "
+                    f"{theme.months(lo)}{theme.CI_DASH}{theme.months(hi)} months {where}).")
+        span = (f"{theme.months(lo)} months" if theme.months(lo) == theme.months(hi)
+                else f"range {theme.months(lo)}{theme.CI_DASH}{theme.months(hi)} months")
+        return f"The median follow-up was {theme.months(f['median'])} months ({span} {where})."
 
     def _median(self, endpoint: str) -> str:
         item = self.r[endpoint]
         if item["median"] is None:
+            if not item.get("events"):
+                return "not reached (no events)"
             return "not reached"
         lo, hi = item["median_ci"]
-        return f"{theme.months(item['median'])} months (95% CI {theme.months(lo)}{theme.CI_DASH}{theme.months(hi)})"
+        if lo is None and hi is None:
+            return f"{theme.months(item['median'])} months ({self.ci_level} CI not estimable)"
+        # A missing upper limit is printed as NR: the confidence band had not crossed 0.5.
+        lo_text = theme.months(lo) if lo is not None else "not estimable"
+        return (f"{theme.months(item['median'])} months ({self.ci_level} CI "
+                f"{lo_text}{theme.CI_DASH}{theme.months(hi)})")
 
     def _rate(self, endpoint: str, months: int) -> str:
-        return theme.percent(self.r[endpoint]["rates"][str(months)]["estimate"], sign=True)
+        """'43.5%', or why the rate cannot be given (no patient followed that long)."""
+        rate = self.r[endpoint]["rates"].get(str(months))
+        if rate is None or rate.get("estimate") is None:
+            return f"not estimable (no patient followed to {months:g} months)"
+        return theme.percent(rate["estimate"], sign=True)
 
     def _events(self, endpoint: str, what: str) -> str:
         item = self.r[endpoint]
-        return f"{what} in {item['events']} of {item['n']} patients."
+        n = int(item["n"])
+        return f"{what} in {item['events']} of {_plural(n, 'patient')}."
+
+    # ------------------------------------------------------------ factors (prose around the decisions)
+
+    def _min_level_size(self) -> int:
+        return int(self.r["plan"].get("min_level_size") or 1)
 
     def _significant(self, endpoint: str) -> list[tuple[str, str, list[str], float]]:
-        """(factor, label, levels best first, P) for every plan factor with log-rank P below alpha."""
+        """(factor, label, levels best first, P) for every plan factor associated with ``endpoint``.
+
+        The decision point of the prose: log-rank P below alpha, and every compared level holding at
+        least the plan's ``min_level_size`` patients (a difference resting on one or two patients is
+        not claimed as an association; ``_small_levels`` says which were left out and why).
+        """
         alpha = self.r["plan"]["alpha"]
         found = []
         for name in self.r["plan"]["logrank_factors"]:
             test = self.r["logrank"][endpoint].get(name)
-            if not test or test.get("p") is None or test["p"] >= alpha:
+            if not test or test.get("p") is None or test["p"] >= alpha or self._small_level(endpoint, name):
                 continue
             # Order levels by observed/expected events: the lowest ratio fares best.
             groups = [(g["events"] / g["expected"] if g.get("expected") else float("inf"), level)
-                      for level, g in test["groups"].items()]
+                      for level, g in test["groups"].items() if g.get("n", 1)]
             found.append((name, _lower_first(test.get("label", name)), [level for _, level in sorted(groups)], test["p"]))
         return found
 
+    def _small_level(self, endpoint: str, name: str) -> tuple[str, int] | None:
+        """(level, n) of the smallest compared level of ``name`` when below the plan's minimum size."""
+        groups = self.r["logrank"][endpoint][name].get("groups") or {}
+        sizes = [(int(g["n"]), level) for level, g in groups.items() if g.get("n")]
+        if not sizes:
+            return None
+        n, level = min(sizes)
+        return (level, n) if n < self._min_level_size() else None
+
+    def _untested(self, endpoint: str) -> list[str]:
+        """Labels of the plan factors whose log-rank test could not be done (no P)."""
+        out = []
+        for name in self.r["plan"]["logrank_factors"]:
+            test = self.r["logrank"][endpoint].get(name) or {}
+            if test.get("p") is None:
+                out.append(_lower_first(test.get("label", name)))
+        return out
+
+    @staticmethod
+    def _level(level: str) -> str:
+        return _lower_first(level)
+
     def _factors(self, endpoint: str) -> str:
-        """A sentence naming the factors with log-rank P below alpha, best level first."""
+        """The log-rank sentence for ``endpoint``: only what the tests that were done showed."""
         alpha = self.r["plan"]["alpha"]
-        label = self.r[endpoint]["label"]
+        label = self.r[endpoint]["label"].lower()
+        item = self.r[endpoint]
+        if not item.get("events"):
+            noun = EVENT_WORDS.get(endpoint, ("event", ""))[0]
+            return (f"No {noun} occurred, so no factor could be tested for an association with {label}.")
         found = []
         for _name, factor_label, levels, p in self._significant(endpoint):
+            levels = [self._level(level) for level in levels]
             contrast = " vs ".join(levels) if len(levels) == 2 else f"most favourable: {levels[0]}"
             found.append(f"{factor_label} ({contrast}; {theme.p_text(p)})")
-        if not found:
-            return f"No factor was associated with {label.lower()} by the log-rank test (all P ≥ {alpha:g})."
-        return f"Longer {label.lower()} was associated with {_join(found)} by the log-rank test."
+        untested = self._untested(endpoint)
+        tested = len(self.r["plan"]["logrank_factors"]) - len(untested)
+        if found:
+            text = f"Longer {label} was associated with {_join(found)} by the log-rank test."
+        elif tested:
+            text = (f"No factor was associated with {label} by the log-rank test "
+                    f"(P ≥ {alpha:g} for {'the' if tested > 1 else ''} {_plural(tested, 'factor')} tested)."
+                    .replace("for  ", "for "))
+        else:
+            text = f"No factor could be tested for an association with {label}."
+        small = []
+        for name in self.r["plan"]["logrank_factors"]:
+            test = self.r["logrank"][endpoint].get(name) or {}
+            hit = self._small_level(endpoint, name)
+            if hit and test.get("p") is not None and test["p"] < alpha:
+                small.append(f"{_lower_first(test.get('label', name))} ({theme.p_text(test['p'])}; "
+                             f"level {self._level(hit[0])}: {_plural(hit[1], 'patient')})")
+        if small:
+            text += (f" The difference by {_join(small)} rests on a level with fewer than "
+                     f"{_plural(self._min_level_size(), 'patient')}, the minimum of the analysis plan, "
+                     "and is not taken as an association.")
+        if untested and tested:
+            text += f" No test was possible for {_join(untested)} (a single level with patients)."
+        return text
+
+    @property
+    def trend_summary(self) -> str:
+        """The log-rank test for trend of every ordered factor, for every endpoint ('' when none)."""
+        parts = []
+        for name, factor in self.r["plan"]["factors"].items():
+            if not factor.get("ordered") or name not in self.r["plan"]["logrank_factors"]:
+                continue
+            results = []
+            for endpoint in self.r["plan"].get("endpoints", ["pfs", "os"]):
+                trend = (self.r["logrank"].get(endpoint, {}).get(name) or {}).get("trend")
+                if trend and trend.get("p") is not None:
+                    results.append(f"{theme.p_text(trend['p'])} for {endpoint.upper()}")
+            if results:
+                parts.append(f"The log-rank test for trend across the ordered levels of "
+                             f"{_lower_first(factor['label'])} ({', '.join(self._level(l) for l in factor['levels'])}) "
+                             f"gave {_join(results)}.")
+        return " ".join(parts)
+
+    def _both(self) -> list[tuple[str, str, str]]:
+        """(factor, label, best level) for the factors associated with both endpoints."""
+        os_factors = {name for name, *_ in self._significant("os")}
+        return [(name, label, levels[0]) for name, label, levels, _p in self._significant("pfs") if name in os_factors]
 
     @property
     def prognostic_summary(self) -> str:
         """One sentence for the conclusions: the factors associated with both longer PFS and longer OS."""
-        os_factors = {name for name, *_ in self._significant("os")}
-        both = [f"{label} ({levels[0]})" for name, label, levels, _p in self._significant("pfs") if name in os_factors]
+        no_events = [self.r[e]["label"].lower() for e in ("pfs", "os") if not self.r[e].get("events")]
+        if no_events:
+            return (f"No factor could be tested for an association with {_join(no_events)}, for which no "
+                    "event occurred.")
+        both = [f"{label} ({self._level(level)})" for _name, label, level in self._both()]
         if not both:
             return "No factor was associated with both longer PFS and longer OS."
         verb = "was" if len(both) == 1 else "were"
-        text = f"{_join(both)} {verb} associated with longer PFS and OS."
-        return text[:1].upper() + text[1:]
+        return _capitalise(f"{_join(both)} {verb} associated with longer PFS and OS.")
+
+    @property
+    def discussion_prognostic(self) -> str:
+        """The Discussion's paragraph on prognostic factors, built from the results.
+
+        A comparison with the original report (Hou et al.) is made only for the synthetic twin
+        of that study, from the reproduction rows of the results; any other cohort gets no
+        sentence about another study's findings.
+        """
+        text = self.prognostic_summary
+        both = self._both()
+        tested = all(self.r[e].get("events") for e in ("pfs", "os"))
+        if not both and tested:
+            text += (" The absence of an association is not evidence of no effect: the confidence intervals of "
+                     "the hazard ratios show which effects these data cannot exclude.")
+        if self.r.get("synthetic"):
+            rows = [row for row in self.r.get("reproduction") or [] if str(row.get("id", "")).startswith("logrank_")]
+            if rows:
+                agree = sum(1 for row in rows if row.get("match"))
+                if agree == len(rows):
+                    text += (" The factors associated with PFS and OS by the log-rank test are those of the "
+                             "original report [@hou2025], which this synthetic cohort was generated to reproduce; "
+                             "there the stage and the treatment of the primary tumour were read as pointing to the "
+                             "biology and control of the primary tumour rather than the lung lesions.")
+                else:
+                    text += (f" The log-rank results agreed with the original report [@hou2025] for {agree} of "
+                             f"{len(rows)} factor tests (supplementary material).")
+        return text
+
+    @property
+    def limitations(self) -> str:
+        """The limitations sentence; the size remark follows the events per variable of the models."""
+        min_epv = self.r["plan"].get("min_events_per_variable")
+        low = []
+        for endpoint in ("pfs", "os"):
+            epv = self.r["cox"][endpoint].get("epv")
+            if epv is not None and min_epv is not None and epv < float(min_epv):
+                low.append(f"{theme.number(epv, 1)} events per variable in the multivariable model of "
+                           f"{endpoint.upper()}")
+        size = (f"few events for the number of factors ({_join(low)}, below the minimum of {min_epv:g}), "
+                if low else "")
+        return ("This study has limitations: its retrospective single-centre design, selection bias inherent to "
+                f"the choice of patients for ablation, {size}and the absence of a comparison group.")
 
     @property
     def most_common_complication(self) -> str:
@@ -182,12 +353,26 @@ class InlineText:
             return "none (no complication was recorded)"
         name, item = max(by_type.items(), key=lambda kv: (kv[1]["patients"]["count"], kv[0]))
         patients = item["patients"]
-        return f"{name.replace('_', ' ')} ({patients['count']}/{patients['denominator']} patients)"
+        return f"{complication_label(name)} ({patients['count']}/{patients['denominator']} patients)"
+
+    @property
+    def discussion_opening(self) -> str:
+        """The Discussion's first paragraph: the technical and safety results as they are, with no
+        judgement ('reliable', 'common') that would need a threshold the plan does not set."""
+        by_type = self.r["complications"]["by_type"]
+        any_recorded = by_type and any(item["patients"]["count"] for item in by_type.values())
+        frequent = (f"; the most frequent complication was {self.most_common_complication}" if any_recorded
+                    else "; no complication of any grade was recorded")
+        progression = (f"During follow-up, {self.pfs_events_short}." if self.r["pfs"]["events"]
+                       else "No patient progressed or died during follow-up.")
+        return (f"In this cohort, thermal ablation of POs from HCC achieved technical success in "
+                f"{self.technical_success} of patients and technical efficacy in {self.technical_efficacy}. "
+                f"Major complications occurred in {self.major_complications} of patients{frequent}. {progression}")
 
     @property
     def pfs_events_short(self) -> str:
         item = self.r["pfs"]
-        return f"{item['events']} of {item['n']} patients progressed or died"
+        return f"{item['events']} of {_plural(int(item['n']), 'patient')} progressed or died"
 
     pfs_median = property(lambda self: self._median("pfs"))
     os_median = property(lambda self: self._median("os"))
@@ -209,12 +394,20 @@ class InlineText:
         plan, sw = self.r["plan"], self.r["software"]
         method = plan["median_ci_method"]
         rule = plan["selection_rule"]
+        level = self.ci_level
+        software = [f"Python {sw['python']}"] + [
+            f"{name} {sw[name]}" + (f" {SOFTWARE_CITATION[name]}" if name in SOFTWARE_CITATION else "")
+            for name in ("pandas", "lifelines", "statsmodels", "tableone") if sw.get(name)
+        ]
+        min_size = plan.get("min_level_size")
+        min_size_text = (f" An association was not claimed from a factor level with fewer than "
+                         f"{_plural(int(min_size), 'patient')}." if min_size and int(min_size) > 1 else "")
         return (
             "Categorical variables are given as n (%) and continuous variables as mean ± standard deviation "
-            "or median (interquartile range); proportions are given with exact Clopper-Pearson 95% confidence "
+            f"or median (interquartile range); proportions are given with exact Clopper-Pearson {level} confidence "
             "intervals (CIs) [@clopper1934]. Survival was estimated by the Kaplan-Meier method [@kaplan1958] "
-            f"with Greenwood standard errors and {plan['ci_transform']}-transformed pointwise 95% CIs. "
-            f"The 95% CI of the median survival is the {MEDIAN_CI_NAMES[method]} {CITATION[method]}. "
+            f"with Greenwood standard errors and {plan['ci_transform']}-transformed pointwise {level} CIs. "
+            f"The {level} CI of the median survival is the {MEDIAN_CI_NAMES[method]} {CITATION[method]}. "
             "Median follow-up was estimated by the reverse Kaplan-Meier method [@schemper1996]. Survival "
             "was compared between groups by the log-rank test [@mantel1966], with a test for trend for "
             "ordered factors. Hazard ratios (HRs) were estimated by Cox proportional-hazards regression "
@@ -222,40 +415,101 @@ class InlineText:
             f"univariable P below {rule['threshold']:g} entered the multivariable model. Proportional "
             "hazards were checked with scaled Schoenfeld residuals [@grambsch1994], and the number of events "
             f"per variable was reported against a minimum of {plan['min_events_per_variable']} "
-            f"[@peduzzi1995]. Two-sided P < {plan['alpha']:g} was considered significant. Analyses used "
-            f"Python {sw['python']}, pandas {sw['pandas']}, lifelines {sw['lifelines']} "
-            f"[@davidsonpilon2019], statsmodels {sw['statsmodels']} [@seabold2010] and tableone "
-            f"{sw['tableone']} [@pollard2018]."
+            f"[@peduzzi1995]. Two-sided P < {plan['alpha']:g} was considered significant.{min_size_text} "
+            f"Analyses used {_join(software)}."
         )
 
     @property
     def data_directory(self) -> str:
-        return f"`{self.r['data']['directory']}`"
+        """The data directory as the project names it: relative inside the project, else only its
+        folder name (an absolute path tells a reader nothing and reveals the machine's layout)."""
+        directory = str(self.r["data"]["directory"])
+        if directory.startswith("/") or (len(directory) > 1 and directory[1] == ":"):
+            directory = directory.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] + " (outside the project folder)"
+        return f"`{directory}`"
 
     @property
     def corrections_summary(self) -> str:
         corrections = self.r["data"].get("corrections") or []
         if not corrections:
             return "No corrections were applied to the raw data files."
-        return (f"{len(corrections)} correction(s) from the corrections ledger were applied on top of the raw "
-                "files when they were loaded; the raw files themselves were not changed.")
+        verb = "was" if len(corrections) == 1 else "were"
+        return (f"{_capitalise(_plural(len(corrections), 'correction'))} from the corrections ledger {verb} "
+                "applied on top of the raw files when they were loaded; the raw files themselves were not changed.")
 
     @property
     def median_ci_methods(self) -> str:
         return (f"The manuscript reports the {MEDIAN_CI_NAMES[self.r['plan']['median_ci_method']]}, as "
                 "chosen in the analysis plan.")
 
+    def _term_label(self, term: str) -> str:
+        """'pos_count[2]' -> 'number of POs (2 vs 1)': the publication label of a Cox term."""
+        name, _, level = term.partition("[")
+        level = level.rstrip("]")
+        factor = self.r["plan"]["factors"].get(name)
+        if not factor:
+            return term
+        return f"{_lower_first(factor['label'])} ({self._level(level)} vs {self._level(factor['reference'])})"
+
+    def _ph_failures(self, endpoint: str) -> list[str]:
+        """'radical treatment ... in the univariable model (P = 0.021)' for every term failing the PH test."""
+        alpha = self.r["plan"]["alpha"]
+        cox = self.r["cox"][endpoint]
+        out = []
+        ep = endpoint.upper()
+        models = [(f"univariable {ep} model", m.get("ph_test")) for m in (cox.get("univariable_models") or {}).values()]
+        models.append((f"multivariable {ep} model", cox.get("ph_test")))
+        for where, ph in models:
+            if not ph:
+                continue
+            terms = ph.get("terms") or {}
+            failing = [(t, v["p"]) for t, v in terms.items() if v.get("p") is not None and v["p"] < alpha]
+            glob = (ph.get("global") or {}).get("p")
+            if not failing and glob is not None and glob < alpha:
+                out.append(f"the {where} as a whole (global {theme.p_text(glob)})")
+            for term, p in failing:
+                out.append(f"{self._term_label(term)} in the {where} ({theme.p_text(p)})")
+        return out
+
     @property
     def ph_summary(self) -> str:
+        """Which terms fail the proportional-hazards test (per model), the global tests and the EPV."""
+        alpha = self.r["plan"]["alpha"]
         parts = []
         for endpoint in ("pfs", "os"):
             cox = self.r["cox"][endpoint]
-            label = self.r[endpoint]["label"]
+            label = self.r[endpoint]["label"].lower()
+            if not self.r[endpoint].get("events"):
+                parts.append(f"No event occurred for {label}, so no Cox model could be fitted.")
+                continue
+            failures = self._ph_failures(endpoint)
+            if failures:
+                parts.append(f"For {label}, the proportional-hazards test gave P < {alpha:g} for "
+                             f"{_join(failures)}; the hazard ratio there is an average over follow-up.")
+            else:
+                parts.append(f"For {label}, no Cox model fitted failed the proportional-hazards test "
+                             f"(all P ≥ {alpha:g}).")
             if not cox.get("selected"):
-                parts.append(f"For {label.lower()} no factor met the selection rule, so there is no multivariable model.")
+                parts.append(f"No factor entered a multivariable model of {label}.")
                 continue
             glob = (cox.get("ph_test") or {}).get("global") or {}
-            parts.append(f"For {label.lower()}, the global test of proportional hazards gave "
-                         f"{theme.p_text(glob.get('p'))} and the model had {theme.number(cox['epv'], 1)} "
-                         "events per variable.")
+            parts.append(f"The multivariable model of {label} had a global proportional-hazards test "
+                         f"{theme.p_text(glob.get('p'))} and {theme.number(cox['epv'], 1)} events per variable.")
         return " ".join(parts)
+
+    @property
+    def ph_results_sentence(self) -> str:
+        """For the Results text: the terms failing the PH test, or that none did."""
+        endpoints = [e for e in ("pfs", "os") if self.r[e].get("events")]
+        if not endpoints:
+            return "No Cox model could be fitted, and so no test of proportional hazards was possible."
+        failures = [f for endpoint in endpoints for f in self._ph_failures(endpoint)]
+        if not failures:
+            fitted = " and ".join(e.upper() for e in endpoints)
+            return f"No Cox model of {fitted} failed the test of proportional hazards."
+        return (f"The test of proportional hazards (scaled Schoenfeld residuals) gave P < {self.r['plan']['alpha']:g} "
+                f"for {_join(failures)} (supplementary material).")
+
+
+EVENT_WORDS = {"pfs": ("progression or death", "progressed or died"), "os": ("death", "died")}
+SOFTWARE_CITATION = {"lifelines": "[@davidsonpilon2019]", "statsmodels": "[@seabold2010]", "tableone": "[@pollard2018]"}

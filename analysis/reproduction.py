@@ -156,8 +156,12 @@ def _significance_rows(results: dict, published: dict) -> list[Row]:
             rows.append(Row(f"cox_{endpoint}_{factor}", f"{label} multivariable Cox: {name}",
                             f"P < {below:g}", _p_text(p), p, p is not None and p < below, f"P < {below:g}"))
         selected = sorted(cox.get("selected", []))
+
+        def labels(names) -> str:  # publication labels, not the plan's code names
+            return "; ".join(logrank.get(n, {}).get("label", n) for n in names)
+
         rows.append(Row(f"cox_{endpoint}_selected", f"{label} Cox: factors with univariable P < {alpha:g}",
-                        ", ".join(sorted(named)), ", ".join(selected) or "none", None,
+                        labels(sorted(named)), labels(selected) or "none", None,
                         selected == sorted(named), "same set"))
     return rows
 

@@ -298,7 +298,8 @@ def cox_results(cohort, endpoint: str) -> dict:
         notes.extend(f"{label} multivariable: {w}" for w in model["warnings"])
         if model["epv"] is not None and model["epv"] < min_epv:
             notes.append(
-                f"{label} multivariable: {model['events']} events for {model['n_parameters']} parameters "
+                f"{label} multivariable: {model['events']} events for {model['n_parameters']} "
+                f"parameter{'' if model['n_parameters'] == 1 else 's'} "
                 f"(EPV {model['epv']:.1f} < {min_epv:g}); estimates may be unstable"
             )
         ph_notes(model, "multivariable")
@@ -347,6 +348,7 @@ def _plan_section(plan) -> dict:
         "days_per_unit": plan.days_per_unit,
         "selection_rule": {"rule": spec["selection"]["rule"], "threshold": spec["selection"]["threshold"]},
         "min_events_per_variable": spec.get("min_events_per_variable"),
+        "min_level_size": plan.min_level_size,
         "ph_test": spec.get("ph_test"),
         "monotone_likelihood": spec.get("monotone_likelihood", "not_estimable"),
         "major_classes": plan.major_classes,

@@ -113,6 +113,7 @@ def test_unsupported_syntax_is_an_error(tmp_path, text, line, words):
     ("date: today\n", 2, "depends on the clock"),
     ("filters:\n  - x.lua\n", 2, "option 'filters' is not implemented"),
     ("author:\n  - name: A\n    degrees: PhD\n", 2, "author field(s) ['degrees']"),
+    ("crossref:\n  tbl-labels: roman\n", 3, "must be a list of labels"),
     ("format:\n  typst:\n    number-sections: true\n", 4, "differs from the document's"),
     ("csl: no-such-style-anywhere\n", 2, "CSL style 'no-such-style-anywhere' not found"),
 ])

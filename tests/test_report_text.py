@@ -30,7 +30,7 @@ def test_median_with_ci_and_rate() -> None:
 
 def test_factor_sentence_names_only_significant_factors_best_level_first() -> None:
     sentence = InlineText(results()).pfs_factors
-    assert "treatment of primary HCC (Radical vs Non-radical; P = 0.004)" in sentence
+    assert "treatment of primary HCC (radical vs non-radical; P = 0.004)" in sentence
     assert "sex" not in sentence.lower().replace("associated", "")
 
 
@@ -47,10 +47,11 @@ def test_lower_first_keeps_acronyms() -> None:
 
 def test_prognostic_summary_names_factors_significant_for_both_endpoints() -> None:
     both = results()
-    both["os"] = {"label": "Overall survival"}
+    both["os"] = {"label": "Overall survival", "events": 30, "n": 62}
     both["logrank"]["os"] = both["logrank"]["pfs"]
     assert InlineText(both).prognostic_summary == \
-        "Treatment of primary HCC (Radical) was associated with longer PFS and OS."
+        "Treatment of primary HCC (radical) was associated with longer PFS and OS."
     pfs_only = results()
+    pfs_only["os"] = {"label": "Overall survival", "events": 30, "n": 62}
     pfs_only["logrank"]["os"] = {}
     assert InlineText(pfs_only).prognostic_summary.startswith("No factor")

@@ -8,7 +8,8 @@ from analysis.tables import supplement
 def results() -> dict:
     return {
         "plan": {"median_ci_method": "spss", "min_events_per_variable": 10,
-                 "factors": {"radical_treatment": {"label": "Treatment of primary HCC"}}},
+                 "factors": {"radical_treatment": {"label": "Treatment of primary HCC",
+                                                   "levels": ["Radical", "Non-radical"], "reference": "Radical"}}},
         "pfs": {"label": "Progression-free survival", "median": 11.43,
                 "median_ci_by_method": {"spss": [10.07, 12.80], "brookmeyer_crowley": [8.9, None]}},
         "os": {"label": "Overall survival", "median": None,
@@ -34,7 +35,9 @@ def test_median_ci_table_prints_both_methods_and_not_reached() -> None:
 
 def test_ph_table_lists_terms_global_and_epv_or_says_there_is_no_model() -> None:
     md = supplement.tbl_ph(results()).to_markdown()
-    assert "radical_treatment[Non-radical]" in md and "2.93" in md and "0.087" in md
+    # publication labels only: no code name such as radical_treatment[Non-radical]
+    assert "Treatment of primary HCC: Non-radical vs Radical" in md and "2.93" in md and "0.087" in md
+    assert "[" not in md
     assert "Events per variable" in md and "56.0" in md
     assert "No multivariable model" in md
 

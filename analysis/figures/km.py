@@ -199,20 +199,91 @@ def km_figure(cohort, results: dict, endpoint: str, factor: str | None = None,
         logrank = _logrank_text(results, endpoint, factor) if factor else None
         if logrank:
             title = f"{title}\n{logrank}" if title else logrank
-        # 'best': the corner the curves cross least (deterministic: computed from the drawn data).
-        ax.legend(handles=handles, title=title, loc="best", handlelength=2.6,
-                  borderaxespad=0.3, labelspacing=0.3, alignment="left")
+        place_legend(ax, handles, title)
 
         _draw_at_risk(fig, rt, panel.at_risk, ticks)
         add_footer(fig, notes, left_mm / width_mm, bottom_mm / height_mm)
         return style.finish(fig)
 
 
+# Where a legend may go, in order of preference; the first that covers no curve is taken.
+LEGEND_LOCATIONS = ("upper right", "lower left", "lower right", "center right", "upper center",
+                    "lower center", "center left", "upper left", "center")
+
+
+def curve_points(ax) -> np.ndarray:
+    """Display coordinates of every drawn curve (the steps densified) and censor mark of ``ax``."""
+    points = []
+    for line in ax.get_lines():
+        xy = line.get_xydata()
+        if not len(xy):
+            continue
+        if line.get_drawstyle().startswith("steps"):
+            # the drawn path of a post-step: horizontal runs sampled finely, so a legend cannot sit on one
+            x, y = xy[:, 0], xy[:, 1]
+            runs = [np.column_stack([np.linspace(x[i], x[i + 1], 60), np.full(60, y[i])]) for i in range(len(x) - 1)]
+            drops = [np.column_stack([np.full(20, x[i + 1]), np.linspace(y[i], y[i + 1], 20)]) for i in range(len(x) - 1)]
+            xy = np.concatenate(runs + drops) if runs else xy
+        points.append(ax.transData.transform(xy))
+    return np.concatenate(points) if points else np.empty((0, 2))
+
+
+def legend_overlap(ax, legend) -> int:
+    """How many drawn curve points the legend's box covers."""
+    box = legend.get_window_extent(ax.figure.canvas.get_renderer())
+    pts = curve_points(ax)
+    inside = (pts[:, 0] >= box.x0) & (pts[:, 0] <= box.x1) & (pts[:, 1] >= box.y0) & (pts[:, 1] <= box.y1)
+    return int(inside.sum())
+
+
+def place_legend(ax, handles, title):
+    """The legend at the first of ``LEGEND_LOCATIONS`` where it covers no curve (else where it covers
+    fewest points): measured on the drawn artists, so the same data always give the same place."""
+    import textwrap
+
+    # Then a narrower legend: shorter line samples and the title wrapped (long factor labels).
+    wrapped = "\n".join(textwrap.fill(line, 16) for line in title.split("\n")) if title else title
+    layouts = [(title, 2.6), (wrapped, 1.8)]
+    best = None
+    for legend_title, handle_length in layouts:
+        for location in LEGEND_LOCATIONS:
+            legend = ax.legend(handles=handles, title=legend_title, loc=location, handlelength=handle_length,
+                               borderaxespad=0.3, labelspacing=0.3, alignment="left")
+            covered = legend_overlap(ax, legend)
+            if covered == 0:
+                return legend
+            if best is None or covered < best[0]:
+                best = (covered, location, legend_title, handle_length)
+    # Nowhere inside the plot is free: the legend goes above it, in a band the figure grows by.
+    return _legend_above(ax, handles, title)
+
+
+def _legend_above(ax, handles, title):
+    fig = ax.figure
+    width_in, height_in = fig.get_figwidth(), fig.get_figheight()
+    legend = ax.legend(handles=handles, title=title, loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=2,
+                       handlelength=2.6, borderaxespad=0.0, labelspacing=0.3, columnspacing=1.2,
+                       alignment="left")
+    band_in = legend.get_window_extent(fig.canvas.get_renderer()).height / fig.dpi + 0.04
+    # Keep every axes and figure text where it is, measured from the bottom; the new band is on top.
+    boxes = [(a, a.get_position().bounds) for a in fig.axes]
+    texts = [(t, t.get_position()) for t in fig.texts]
+    fig.set_figheight(height_in + band_in)
+    scale = height_in / (height_in + band_in)
+    for a, (x0, y0, w, h) in boxes:
+        a.set_position([x0, y0 * scale, w, h * scale])
+    for t, (x, y) in texts:
+        t.set_position((x, y * scale))
+    return legend
+
+
 def _lower_first(label: str | None) -> str:
     """'Initial BCLC stage' -> 'initial BCLC stage', but 'AFP' stays 'AFP'."""
     if not label:
         return "value"
-    return label if label[:2].isupper() else label[0].lower() + label[1:]
+    first = label.split(" ", 1)[0]
+    # acronyms ('AFP') and eponyms ('Child-Pugh') keep their capitals mid-sentence
+    return label if any(c.isupper() for c in first[1:]) or (len(first) == 1 and first.isupper()) else label[0].lower() + label[1:]
 
 
 def _rect(left_mm, top_mm, width_mm, height_mm, fig_w_mm, fig_h_mm) -> list[float]:

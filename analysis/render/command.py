@@ -116,6 +116,9 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
             _render_with_quarto(quarto, path or str(project.root), formats, project, staging, env, progress)
         else:
             _render_embedded(project, documents, project_mode, render_all, formats, staging, env, timings, progress)
+            # Quarto's ``project: post-render:`` (Quarto runs it itself): after every document, on the outputs.
+            _pre_render(project, documents, render_all, staging, env, progress, scripts=project.post_render,
+                        step="post-render")
         written = _swap_in(staging, output_dir)
         if render_cache is not None:  # a --no-cache render refreshes the cache
             render_cache.store(cache_inputs, written)
@@ -233,25 +236,43 @@ def _one_line_at_a_time(progress: Callable[[str], None]) -> Callable[[str], None
 
 
 def _pre_render(project: Project, documents: list[Path], render_all: bool, staging: Path, env: dict[str, str],
-                progress: Callable[[str], None]) -> None:
-    """Quarto's ``project: pre-render:``: scripts (.py with this Python) or commands, run in the project folder."""
+                progress: Callable[[str], None], scripts: list[str] | None = None, step: str = "pre-render") -> None:
+    """Quarto's ``project: pre-render:`` (or ``post-render:``): scripts (.py with this Python) or commands,
+    run in the project folder."""
     script_env = dict(env, QUARTO_PROJECT_OUTPUT_DIR=str(staging), QUARTO_PROJECT_DIR=str(project.root),
                       QUARTO_PROJECT_INPUT_FILES="\n".join(_rel(d, project.root) for d in documents))
     if render_all:
         script_env["QUARTO_PROJECT_RENDER_ALL"] = "1"
     else:
         script_env.pop("QUARTO_PROJECT_RENDER_ALL", None)
-    for entry in project.pre_render:
+    for entry in project.pre_render if scripts is None else scripts:
         argv = shlex.split(entry)
         if argv and argv[0].endswith(".py"):
             argv = [sys.executable, *argv]
-        progress(f"pre-render: {entry}")
+        progress(f"{step}: {entry}")
         try:
-            process = subprocess.run(argv, cwd=project.root, env=script_env)
+            # stderr is passed on as it comes and kept, so that the last line can name the problem
+            process = subprocess.run(argv, cwd=project.root, env=script_env, stderr=subprocess.PIPE, text=True)
         except OSError as error:
-            raise RenderError(f"pre-render '{entry}' could not start: {error}", project.config_file) from None
+            raise RenderError(f"{step} '{entry}' could not start: {error}", project.config_file) from None
+        if process.stderr:
+            sys.stderr.write(process.stderr)
+            sys.stderr.flush()
         if process.returncode != 0:
-            raise RenderError(f"pre-render '{entry}' failed with exit status {process.returncode}", project.config_file)
+            raise RenderError(f"{step} '{entry}' failed with exit status {process.returncode}"
+                              + _problem_summary(process.stderr), project.config_file)
+
+
+def _problem_summary(stderr: str | None) -> str:
+    """': 2 data problem(s) found (listed above); first: patients.csv line 3 ...' from a step's stderr."""
+    lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
+    if not lines:
+        return ""
+    heading = next((line for line in lines if line.endswith("found:")), None)
+    if heading:
+        first = lines[lines.index(heading) + 1].lstrip("- ") if lines.index(heading) + 1 < len(lines) else ""
+        return f": {heading.rstrip(':')} (listed above); first: {first}"
+    return f": {lines[-1]}"
 
 
 def quarto_commands(quarto: str, path: str, formats: list[str], project: Project | None,

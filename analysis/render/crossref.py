@@ -48,7 +48,8 @@ class CrossrefIndex:
 
 
 class _Numberer:
-    def __init__(self, doc: QmdDocument, number_sections: bool):
+    def __init__(self, doc: QmdDocument, number_sections: bool, labels: dict[str, list[str]] | None = None):
+        self.labels = labels or {}
         self.doc = doc
         self.number_sections = number_sections
         self.index = CrossrefIndex()
@@ -65,7 +66,12 @@ class _Numberer:
 
     def next_number(self, kind: str, label: str) -> str:
         self.index.counters[kind] += 1
-        number = str(self.index.counters[kind])
+        count = self.index.counters[kind]
+        # Quarto's `crossref: <kind>-labels:` given as a list: the n-th entry is the n-th number
+        # (wrapping round), e.g. [S1, S2, ...] for a supplement (filters/crossref/format.lua,
+        # formatNumberOption); used in captions and references alike.
+        custom = self.labels.get(kind)
+        number = str(custom[(count - 1) % len(custom)]) if custom else str(count)
         self.add(label, number)
         return number
 
@@ -203,9 +209,12 @@ class _Numberer:
         return out
 
 
-def resolve_crossrefs(ast: dict[str, Any], doc: QmdDocument, number_sections: bool) -> CrossrefIndex:
-    """Number and resolve in place; return the index (numbers, and the bibliography keys cited)."""
-    numberer = _Numberer(doc, number_sections)
+def resolve_crossrefs(ast: dict[str, Any], doc: QmdDocument, number_sections: bool,
+                      labels: dict[str, list[str]] | None = None) -> CrossrefIndex:
+    """Number and resolve in place; return the index (numbers, and the bibliography keys cited).
+
+    ``labels``: {"tbl": [...], "fig": [...]} from ``crossref: tbl-labels / fig-labels`` lists."""
+    numberer = _Numberer(doc, number_sections, labels)
     levels = [b["c"][0] for b in _all_blocks(ast["blocks"]) if b.get("t") == "Header"]
     numberer.top_level = min(levels) if levels else 1
     ast["blocks"] = numberer.blocks(ast["blocks"])

@@ -52,7 +52,7 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
         (work / f"{doc.path.stem}.md").write_text(markdown, encoding="utf-8")  # kept for debugging while rendering
         ast = formats.markdown_to_ast(markdown, settings.meta, work)
         formats.absolutize_images(ast["blocks"], doc, work)
-        index = resolve_crossrefs(ast, doc, settings.number_sections)
+        index = resolve_crossrefs(ast, doc, settings.number_sections, settings.crossref_labels)
         uncited = ast  # Typst without 'citeproc: true' formats citations itself (as under Quarto)
         refs_appended = bool(index.citations) and not formats.has_refs_div(ast["blocks"])
         if index.citations:

@@ -19,14 +19,25 @@ from analysis.render.qmd import QmdDocument, parse_qmd, yaml_with_lines
 
 CONFIG_NAME = "_quarto.yml"
 
-PROJECT_KEYS = {"type", "output-dir", "render", "pre-render", "execute-dir"}
+PROJECT_KEYS = {"type", "output-dir", "render", "pre-render", "post-render", "execute-dir"}
+# A folder's metadata file, merged into every document of the folder (between _quarto.yml and front matter).
+DIRECTORY_METADATA = "_metadata.yml"
 # Document metadata the engine implements (pandoc metadata + Quarto's execute/format).
 DOC_KEYS = {
     "title", "subtitle", "author", "date", "abstract", "keywords", "lang",
     "bibliography", "csl", "link-citations", "nocite", "reference-section-title",
     "execute", "format", "number-sections", "toc", "jupyter", "engine",
     "fig-width", "fig-height",
+    # Quarto's scholarly metadata: kept for Quarto's templates; the embedded engine prints
+    # authors with their affiliation names (resolved through `affiliations` ids), as Quarto's DOCX shows names.
+    "affiliations", "funding",
+    # cross-reference options: only `tbl-labels` / `fig-labels` given as lists (e.g. [S1, S2, ...])
+    "crossref",
 }
+CROSSREF_KEYS = {"tbl-labels", "fig-labels"}
+# Fields of Quarto's author schema the engine accepts; only name and affiliations are printed.
+AUTHOR_FIELDS = {"name", "affiliations", "affiliation", "orcid", "email", "corresponding", "roles", "attributes",
+                 "url", "note", "id"}
 EXECUTE_KEYS = {"echo", "eval", "output", "warning", "error", "include"}
 EXECUTE_DEFAULTS = {"echo": True, "eval": True, "output": True, "warning": True, "error": False, "include": True}
 FORMAT_KEYS = {
@@ -61,6 +72,7 @@ class Project:
     output_dir: Path
     render: list[Path]
     pre_render: list[str] = field(default_factory=list)
+    post_render: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -76,6 +88,7 @@ class DocSettings:
     toc: bool
     figure_size: tuple[float, float] = (7.0, 5.0)  # document-level fig-width x fig-height, inches
     authors: list[dict[str, Any]] = field(default_factory=list)  # name, email, affiliations (names)
+    crossref_labels: dict[str, list[str]] = field(default_factory=dict)
 
 
 def find_project(start: Path) -> Path | None:
@@ -118,7 +131,8 @@ def load_project(root: Path, output_override: Path | None = None) -> Project:
                         if not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts)
                         and output_dir not in p.resolve().parents)
     pre = [str(s) for s in _as_list(project.get("pre-render"))]
-    return Project(root, config_file if source else None, config, source, output_dir, render, pre)
+    post = [str(s) for s in _as_list(project.get("post-render"))]
+    return Project(root, config_file if source else None, config, source, output_dir, render, pre, post)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -184,6 +198,12 @@ def document_settings(doc: QmdDocument, project: Project) -> DocSettings:
     if project.source is not None:
         shared = {k: v for k, v in project.config.items() if k != "project"}
         layers.append((shared, project.source, project.root))
+    directory_meta = doc.path.parent / DIRECTORY_METADATA
+    if directory_meta.is_file():
+        data, lines = yaml_with_lines(directory_meta.read_text(encoding="utf-8"), directory_meta)
+        if data is not None and not isinstance(data, dict):
+            raise RenderError(f"{DIRECTORY_METADATA} must be a YAML mapping", directory_meta, 1)
+        layers.append((data or {}, Source(directory_meta, lines), doc.path.parent))
     layers.append((doc.meta, doc_src, doc.path.parent))
 
     meta: dict[str, Any] = {}
@@ -220,7 +240,8 @@ def document_settings(doc: QmdDocument, project: Project) -> DocSettings:
     if str(meta.get("date", "")).strip() in ("today", "now", "last-modified"):
         src, _ = origin["date"]
         raise RenderError(f"date '{meta['date']}' depends on the clock and is not supported (renders must be reproducible); write the date", src.file, src.line("date"))
-    authors = _authors(meta.pop("author", None), origin.get("author")) or []
+    authors = _authors(meta.pop("author", None), origin.get("author"), meta.pop("affiliations", None)) or []
+    meta.pop("funding", None)
 
     bibliography: list[Path] = []
     if "bibliography" in meta:
@@ -245,6 +266,20 @@ def document_settings(doc: QmdDocument, project: Project) -> DocSettings:
             raise RenderError(f"'number-sections' of format '{name}' differs from the document's ({number_sections}); "
                               "the embedded engine numbers sections the same in every format", src.file,
                               src.line("format", name, "number-sections"))
+    crossref_labels: dict[str, list[str]] = {}
+    if "crossref" in meta:
+        src, _ = origin["crossref"]
+        options = meta.pop("crossref")
+        if not isinstance(options, dict):
+            raise RenderError("'crossref' must be a mapping", src.file, src.line("crossref"))
+        for key, value in options.items():
+            if key not in CROSSREF_KEYS:
+                raise RenderError(f"crossref option '{key}' is not implemented by the embedded engine "
+                                  f"({', '.join(sorted(CROSSREF_KEYS))} as lists)", src.file, src.line("crossref", key))
+            if not isinstance(value, list) or not value or not all(isinstance(v, (str, int)) for v in value):
+                raise RenderError(f"crossref '{key}' must be a list of labels (e.g. [S1, S2, S3]); the named "
+                                  "schemes (arabic, roman, alpha) are not implemented", src.file, src.line("crossref", key))
+            crossref_labels[key.removesuffix("-labels")] = [str(v) for v in value]
     toc = bool(meta.pop("toc", False))
     figure_size = [7.0, 5.0]  # Quarto's HTML default (src/format/html/format-html.ts); the kernel runs once
     for i, key in enumerate(("fig-width", "fig-height")):
@@ -256,7 +291,8 @@ def document_settings(doc: QmdDocument, project: Project) -> DocSettings:
             figure_size[i] = float(value)
     for key in ("engine", "jupyter"):
         meta.pop(key, None)
-    return DocSettings(meta, execute, formats, number_sections, bibliography, csl, toc, tuple(figure_size), authors)
+    return DocSettings(meta, execute, formats, number_sections, bibliography, csl, toc, tuple(figure_size), authors,
+                       crossref_labels)
 
 
 def resolve_csl(name: str, base: Path) -> Path | None:
@@ -275,16 +311,20 @@ def resolve_csl(name: str, base: Path) -> Path | None:
     return None
 
 
-AUTHOR_FIELDS = {"name", "affiliations", "affiliation", "email", "orcid", "corresponding", "url", "attributes"}
+AUTHOR_FIELDS = {"name", "affiliations", "affiliation", "email", "orcid", "corresponding", "url", "attributes",
+                 "roles", "note", "id"}
 
 
-def _authors(value: Any, origin: tuple[Source, Path] | None) -> list[dict[str, Any]] | None:
+def _authors(value: Any, origin: tuple[Source, Path] | None, affiliations_by_id: Any = None) -> list[dict[str, Any]] | None:
     """Author strings or Quarto author objects -> ``[{name, email, affiliations: [names]}]``.
 
+    An affiliation may be a ``ref`` to an entry of the top-level ``affiliations`` (Quarto's schema);
+    an author with no name yet (metadata not filled in) is left out: the title page says so.
     What each format prints follows Quarto 1.10 (see :func:`analysis.render.formats.author_meta`).
     """
     if value is None:
         return None
+    by_id = {str(a.get("id")): a for a in _as_list(affiliations_by_id) if isinstance(a, dict) and "id" in a}
     out = []
     for author in _as_list(value):
         if isinstance(author, dict):
@@ -295,8 +335,12 @@ def _authors(value: Any, origin: tuple[Source, Path] | None) -> list[dict[str, A
                                   f"({', '.join(sorted(AUTHOR_FIELDS))})", src.file, src.line("author"))
             name = author.get("name")
             name = name.get("literal") if isinstance(name, dict) else name
-            affiliations = [a.get("name") if isinstance(a, dict) else a
-                            for a in _as_list(author.get("affiliations", author.get("affiliation")))]
+            if not name:  # not filled in yet: the document's title page says so
+                continue
+            resolved = [by_id.get(str(a["ref"]), {}) if isinstance(a, dict) and "ref" in a else a
+                        for a in _as_list(author.get("affiliations", author.get("affiliation")))]
+            affiliations = [a.get("name") if isinstance(a, dict) else a for a in resolved]
+            affiliations = [a for a in affiliations if a != ""]
             if not isinstance(name, str) or any(not isinstance(a, str) for a in affiliations):
                 src, _ = origin
                 raise RenderError("author names and affiliations must be text (strings or 'name:' entries)", src.file, src.line("author"))

@@ -20,6 +20,17 @@ def _factor_label(results: dict, name: str) -> str:
     return results.get("plan", {}).get("factors", {}).get(name, {}).get("label", name)
 
 
+def term_label(results: dict, term: str) -> str:
+    """A Cox term as a publication label: 'bclc_group[C-D]' -> 'Initial BCLC stage: C-D vs 0-B'."""
+    name, bracket, level = term.partition("[")
+    factor = results.get("plan", {}).get("factors", {}).get(name)
+    if not bracket or not factor:
+        return term
+    level = level.removesuffix("]")
+    reference = factor.get("reference") or (factor.get("levels") or [""])[0]
+    return f"{factor.get('label', name)}: {level} vs {reference}"
+
+
 def _endpoint_label(results: dict, endpoint: str) -> str:
     return results.get(endpoint, {}).get("label") or endpoint.upper()
 
@@ -94,7 +105,7 @@ def tbl_baseline(results: dict, stratified_by: str | None = None) -> Table:
                       for g in levels]
             table.add(level["level"], theme.n_percent(level["count"], level["proportion"]), *groups, "", "", indent=1)
     table.note("P: chi-squared or Fisher's exact test (categorical), Welch's t-test (mean ± SD) or "
-               "Kruskal-Wallis test (median, IQR), as computed by tableone. SMD, standardized mean difference "
+               "Kruskal-Wallis test (median, IQR), as computed by tableone. SMD, standardised mean difference "
                "(largest absolute pairwise value).")
     return table
 
@@ -111,6 +122,16 @@ def tbl_lesions(results: dict) -> Table:
 
 
 # --------------------------------------------------------------------------- technical outcomes
+
+
+# Complication codes of the data contract as en-GB words (the codes keep the contract's spelling).
+COMPLICATION_LABELS = {"pneumothorax": "pneumothorax", "pleural_effusion": "pleural effusion",
+                       "hemorrhage": "haemorrhage", "hemoptysis": "haemoptysis", "infection": "infection",
+                       "pain": "pain", "fever": "fever", "other": "other"}
+
+
+def complication_label(code: str) -> str:
+    return COMPLICATION_LABELS.get(code, code.replace("_", " "))
 
 
 def _proportion_row(table: Table, label: str, item: dict | None, indent: int = 1) -> None:
@@ -149,7 +170,7 @@ def tbl_technical_outcomes(results: dict) -> Table:
     _proportion_row(table, "Minor", comp["per_session"]["minor"])
     table.add("Patients by complication type", heading=True)
     for kind, item in comp["by_type"].items():
-        _proportion_row(table, kind.replace("_", " ").capitalize(), item["patients"])
+        _proportion_row(table, complication_label(kind).capitalize(), item["patients"])
     table.add("Patients by SIR class", heading=True)
     for cls, item in comp["by_sir_class"].items():
         if item["events"]:
@@ -176,6 +197,7 @@ def tbl_logrank(results: dict, endpoint: str) -> Table:
     )
     tests = results["logrank"][endpoint]
     order = [n for n in results.get("plan", {}).get("logrank_factors", []) if n in tests]
+    bare_median = False
     for name in order + sorted(n for n in tests if n not in order):
         test = tests[name]
         p_text = theme.p_value(test["p"]) if test.get("applicable", True) else "n/a"
@@ -187,13 +209,22 @@ def tbl_logrank(results: dict, endpoint: str) -> Table:
         for level in levels:
             group = test["groups"][level]
             lo, hi = group["median_ci"]
-            table.add(level, str(group["n"]), str(group["events"]), theme.median_ci(group["median"], lo, hi), "", indent=1)
+            median = theme.median_ci(group["median"], lo, hi)
+            if group["median"] is not None and lo is None and hi is None:
+                median += "\u1d47"  # a bare median: the note says why it has no CI
+                bare_median = True
+            table.add(level, str(group["n"]), str(group["events"]), median, "", indent=1)
         if test.get("trend"):
             table.add("Test for trend", "", "", "", theme.p_value(test["trend"]["p"]), indent=1)
         if test.get("note"):
             table.note(f"{test.get('label') or name}: {test['note']}.")
     table.note(f"Median: Kaplan-Meier estimate; 95% CI: {MEDIAN_CI_NAMES.get(method, method)}. "
-               f"NR, not reached. P: log-rank test; test for trend: log-rank test for trend over ordered levels.")
+               f"NR, not reached (fewer than half of the group had the event, or the upper confidence limit was "
+               f"not reached). P: log-rank test; test for trend: log-rank test for trend over ordered levels; "
+               f"n/a, no test possible (one group, or no events).")
+    if bare_median:
+        table.note("\u1d47 Median without CI: with these data the chosen method gives no confidence interval for it "
+                   "(the curve or its confidence band does not reach the levels the interval needs).")
     return table
 
 
@@ -260,6 +291,17 @@ def tbl_cox(results: dict, endpoint: str) -> Table:
                 indent=1,
             )
     threshold = cox.get("selection", {}).get("threshold")
+    events = results.get(endpoint, {}).get("events")
+    # Factors that met the selection rule but were left out (a hazard ratio not estimable).
+    left_out = [name for name in factors if name not in selected and threshold is not None
+                and ((models.get(name, {}).get("factor_p") or {}).get(name, {}).get("p") or 1) < threshold]
+    if events == 0:
+        no_model = "; no event occurred, so no model could be fitted."
+    elif left_out:
+        no_model = ("; no factor entered it: " + ", ".join(_factor_label(results, n) for n in left_out)
+                    + " met the criterion, but a hazard ratio could not be estimated.")
+    else:
+        no_model = "; no factor met the criterion."
     table.note(
         "HR, hazard ratio; CI, confidence interval. Cox proportional-hazards models with Efron's method for tied "
         "event times; P: Wald test."
@@ -271,9 +313,10 @@ def tbl_cox(results: dict, endpoint: str) -> Table:
             f"Multivariable model: factors with univariable P < {threshold:g}"
             + (
                 f"; {multi_model.get('n')} patients, {multi_model.get('events')} events, "
-                f"{multi_model.get('n_parameters')} parameters (events per variable {cox['epv']:.1f})."
+                f"{multi_model.get('n_parameters')} parameter{'' if multi_model.get('n_parameters') == 1 else 's'} "
+                f"(events per variable {cox['epv']:.1f})."
                 if cox.get("multivariable") and cox.get("epv") is not None
-                else "; no factor met the criterion."
+                else no_model
             )
         )
     if cox.get("ph_test"):
@@ -283,8 +326,11 @@ def tbl_cox(results: dict, endpoint: str) -> Table:
             f"{theme.p_text(glob['p'])}."
         )
     if "ne" in marks_used:
-        why = "; ".join(ne_reasons) if ne_reasons else "no hazard ratio could be estimated"
-        table.note(f"\u1d43 NE, not estimable ({why}); no hazard ratio is given.")
+        if events == 0:
+            table.note("\u1d43 NE, not estimable: no event occurred, so no hazard ratio can be estimated.")
+        else:
+            why = "; ".join(ne_reasons) if ne_reasons else "no hazard ratio could be estimated"
+            table.note(f"\u1d43 NE, not estimable ({why}); no hazard ratio is given.")
     for warning in cox.get("warnings", []):
         if "EPV" in warning:
             table.note(f"Caution: {warning.split(': ', 1)[-1]}.")

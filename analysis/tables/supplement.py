@@ -7,7 +7,7 @@ every number through ``analysis.tables.theme``.
 from __future__ import annotations
 
 from analysis.tables import theme
-from analysis.tables.builders import MEDIAN_CI_NAMES, _endpoint_label, _factor_label
+from analysis.tables.builders import MEDIAN_CI_NAMES, _endpoint_label, _factor_label, term_label
 from analysis.tables.model import Table
 
 
@@ -57,16 +57,25 @@ def tbl_median_ci(results: dict) -> Table:
         item = results[endpoint]
         cis = [item["median_ci_by_method"].get(method) or [None, None] for method in MEDIAN_CI_NAMES]
         table.add(_endpoint_label(results, endpoint), theme.months(item["median"]),
-                  *[theme.ci(lo, hi, theme.DECIMALS["months"]) for lo, hi in cis])
+                  *[theme.ci(lo, hi, theme.DECIMALS["months"]) if (lo, hi) != (None, None)
+                    else ("not estimable" if item["median"] is not None else "–") for lo, hi in cis])
     for method, text in MEDIAN_CI_NAMES.items():
         table.note(f"{MEDIAN_CI_SHORT.get(method, method)}: {text}.")
+    table.note("NR, not reached; not estimable: the method gives no interval for this median with these data "
+               "(the curve or its confidence band does not reach the levels the interval needs); –: no median.")
     chosen = results["plan"]["median_ci_method"]
     table.note(f"The manuscript reports the {MEDIAN_CI_SHORT.get(chosen, chosen)} interval (analysis plan).")
     return table
 
 
 def tbl_ph(results: dict) -> Table:
+    """PH tests of the multivariable models, and every univariable term that fails the test."""
+    alpha = results["plan"].get("alpha", 0.05)
     table = Table(title="Proportional-hazards tests", header=["Model and term", "Chi-square", "P"], name="ph")
+
+    def ph_label(key: str) -> str:  # cox.zph reports per factor ('bclc_group'); a term key has a level
+        return term_label(results, key) if "[" in key else _factor_label(results, key)
+
     for endpoint in ("pfs", "os"):
         cox = results["cox"][endpoint]
         label = _endpoint_label(results, endpoint)
@@ -76,15 +85,24 @@ def tbl_ph(results: dict) -> Table:
         if not ph:
             note = (cox.get("multivariable_model") or {}).get("ph_test_note")
             table.add(f"Not computed: {note}" if note else "No multivariable model", indent=1)
-            continue
-        for term, test in sorted(ph.get("terms", {}).items()):
-            table.add(term, theme.chi2(test.get("chi2")), theme.p_value(test.get("p")), indent=1)
-        glob = ph.get("global") or {}
-        table.add("Global test", theme.chi2(glob.get("chi2")), theme.p_value(glob.get("p")), indent=1)
-        table.add("Events per variable", theme.number(cox.get("epv"), 1), "", indent=1)
+        else:
+            for key, test in sorted(ph.get("terms", {}).items()):
+                table.add(ph_label(key), theme.chi2(test.get("chi2")), theme.p_value(test.get("p")), indent=1)
+            glob = ph.get("global") or {}
+            table.add("Global test", theme.chi2(glob.get("chi2")), theme.p_value(glob.get("p")), indent=1)
+            table.add("Events per variable", theme.number(cox.get("epv"), 1), "", indent=1)
+        failing = [(key, test) for name, model in (cox.get("univariable_models") or {}).items()
+                   for key, test in ((model.get("ph_test") or {}).get("terms") or {}).items()
+                   if test.get("p") is not None and test["p"] < alpha]
+        if failing:
+            table.add(f"{label}, univariable models: factors with P < {alpha:g}", heading=True)
+            for key, test in failing:
+                table.add(ph_label(key), theme.chi2(test.get("chi2")), theme.p_value(test.get("p")), indent=1)
     table.note("Score tests on scaled Schoenfeld residuals (Grambsch and Therneau) against the Kaplan-Meier "
                "transform of time, per factor and global, as R's cox.zph (survival >= 3.0). Events per variable below "
-               f"{results['plan'].get('min_events_per_variable', 10)} flag a model at risk of overfitting.")
+               f"{results['plan'].get('min_events_per_variable', 10)} flag a model at risk of overfitting. "
+               f"Univariable models are listed only for factors with P < {alpha:g}; the hazard ratio of such a "
+               "factor is an average over follow-up.")
     return table
 
 
@@ -92,4 +110,18 @@ def tbl_software(results: dict) -> Table:
     table = Table(title="Software", header=["Package", "Version"], name="software", align=["l", "l"])
     for name, version in sorted(results["software"].items()):
         table.add(name, str(version))
+    return table
+
+
+def tbl_strobe(rows: list[dict]) -> Table:
+    """``rows``: ``analysis.strobe.checklist_rows(...)``: item, topic, the manuscript section reporting it."""
+    table = Table(title="STROBE checklist for cohort studies", header=["Item", "Recommendation", "Reported in"],
+                  name="strobe", align=["l", "l", "l"])
+    for row in rows:
+        where = row["where"]
+        table.add(row["item"], row["topic"], f"**{where}**" if where == "not found" else where)
+    missing = sum(row["where"] == "not found" for row in rows)
+    table.note(f"Built from the manuscript's own text by the rules of journals/strobe-cohort.yml; {missing} of "
+               f"{len(rows)} items not found (reported nowhere the checklist expects them). Items paraphrased from "
+               "the STROBE statement (von Elm et al., 2007).")
     return table
