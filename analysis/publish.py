@@ -23,6 +23,8 @@ from analysis import paths
 TABLE_NAMES = ("baseline", "lesions", "technical", "cox_pfs", "cox_os", "logrank_pfs", "logrank_os",
                "provenance", "corrections", "reproduction", "median_ci", "ph", "software")
 
+AUDIT_DIR = "internal"  # beside the publishable outputs: the corrections audit report of patient data
+
 
 def publish_results(out_dir: str | os.PathLike) -> int:
     """Write results, tables and figures into ``out_dir``; 0 on success, 2 on bad data."""
@@ -49,6 +51,13 @@ def publish_results(out_dir: str | os.PathLike) -> int:
     for name in TABLE_NAMES:
         context.table(name).write(out / "tables")
     print(f"  tables:  {out / 'tables'} ({len(TABLE_NAMES)} tables, .md and .csv)")
+    if not results.get("synthetic") and results["data"].get("corrections"):
+        # Patient data: the corrections row by row (ids, old and new values) are individual patient
+        # data; the documents give only counts per variable, the audit report gives the rows.
+        from analysis.tables.supplement import tbl_corrections_audit
+
+        audit = tbl_corrections_audit(results).write(out / AUDIT_DIR)
+        print(f"  audit:   {audit['csv']} (internal: individual patient data, not for publication)")
     # Figures are drawn from the results as the file holds them, like the documents
     # draw theirs, so a figure's cache key is the same here and in the documents.
     published = json.loads(results_path.read_text(encoding="utf-8"))

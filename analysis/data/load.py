@@ -24,7 +24,7 @@ import pandas as pd
 from analysis.data import schema
 from analysis.data.contract import COLUMNS, OPTIONAL_FILES, REQUIRED_FILES
 from analysis.data.corrections import apply_corrections, empty_ledger
-from analysis.data.errors import DataError, Problem
+from analysis.data.errors import MAX_PER_RULE, DataError, Problem
 from analysis.data.rawcsv import read_raw_csv
 from analysis.plan import Plan
 
@@ -74,9 +74,11 @@ def _header_problems(name: str, header: list[str]) -> list[Problem]:
     contract = COLUMNS[name]
     problems = [Problem(filename, 1, column, None, "required column is missing from the header")
                 for column in contract if column not in header]
-    problems += [Problem(filename, 1, column, None,
-                         "column is not in the data contract (misspelt? columns are case-sensitive)")
-                 for column in header if column not in contract]
+    unknown = [column for column in header if column not in contract]
+    rule = "column is not in the data contract (misspelt? columns are case-sensitive)"
+    problems += [Problem(filename, 1, column, None, rule) for column in unknown[:MAX_PER_RULE]]  # bounded
+    if len(unknown) > MAX_PER_RULE:
+        problems.append(Problem(filename, None, None, None, rule, more=len(unknown) - MAX_PER_RULE))
     return problems
 
 

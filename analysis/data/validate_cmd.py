@@ -15,6 +15,7 @@ import sys
 import yaml
 
 from analysis import paths
+from analysis.safe_text import terminal
 from analysis.data.errors import DataError, Problem
 
 
@@ -33,10 +34,12 @@ def summary(cohort) -> str:
         f"Corrections applied: {len(cohort.corrections)}",
     ]
     for row in cohort.corrections.itertuples(index=False):   # the ledger: small
-        lines.append(f"  {row.correction_id}: {row.file} {row.record_id} {row.column}: "
-                     f"{row.old_value!r} -> {row.new_value!r} ({row.reason}; {row.corrected_by}, {row.corrected_on})")
+        # ledger text reaches the terminal with its control characters (ANSI escapes) shown, not sent
+        lines.append(terminal(f"  {row.correction_id}: {row.file} {row.record_id} {row.column}: "
+                              f"{row.old_value!r} -> {row.new_value!r} ({row.reason}; {row.corrected_by}, "
+                              f"{row.corrected_on})"))
     lines.append(f"Warnings: {len(cohort.warnings)}")
-    lines += [f"  - {w}" for w in cohort.warnings]
+    lines += [terminal(f"  - {w}") for w in cohort.warnings]
     lines.append("SHA-256 of input files:")
     lines += [f"  {digest}  {name}" for name, digest in sorted(cohort.provenance.items())]
     return "\n".join(lines)

@@ -23,6 +23,8 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from analysis import safe_text
+
 INDENT = "\u00a0" * 4  # one indent level: four non-breaking spaces
 
 
@@ -43,7 +45,8 @@ class Table:
     align: list[str] | None = None  # per column: "l", "r" or "c" (default: first left, rest right)
 
     def add(self, *cells, indent: int = 0, heading: bool = False) -> Row:
-        cells = [("" if c is None else str(c)) for c in cells]
+        # A data-text cell (safe_text.Inert) keeps its mark, so the writers below make it inert.
+        cells = [c if isinstance(c, safe_text.Inert) else ("" if c is None else str(c)) for c in cells]
         if len(cells) < len(self.header):
             cells += [""] * (len(self.header) - len(cells))
         if len(cells) != len(self.header):
@@ -67,6 +70,8 @@ class Table:
         """A pandoc pipe table, its caption and its footnotes."""
 
         def escape(text: str) -> str:
+            if isinstance(text, safe_text.Inert):   # text from a data file: every character literal
+                return safe_text.markdown(text)
             return text.replace("\\", "\\\\").replace("|", "\\|")
 
         body = []
@@ -103,7 +108,8 @@ class Table:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["indent", *self.header])
         for row in self.rows:
-            writer.writerow([row.indent, *row.cells])
+            writer.writerow([row.indent, *(safe_text.csv_cell(c) if isinstance(c, safe_text.Inert) else c
+                                           for c in row.cells)])
         if footnotes:
             for note in self.footnotes:
                 buffer.write(f"# {note}\n")
