@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.data import provenance as provenance_rules
 from analysis.data import schema
 from analysis.data.contract import COLUMNS, OPTIONAL_FILES, REQUIRED_FILES
 from analysis.data.corrections import apply_corrections, empty_ledger
@@ -39,6 +40,7 @@ class RawTables:
     corrections: pd.DataFrame
     provenance: dict[str, str]
     warnings: list[str] = field(default_factory=list)
+    synthetic: tuple[str, ...] = ()   # why the data are synthetic (analysis.data.provenance); empty: patient data
 
 
 def sha256(path: Path) -> str:
@@ -118,9 +120,14 @@ def read_data_dir(directory: Path, plan: Plan) -> RawTables:
     provenance: dict[str, str] = {}
     for name in FILES:
         path = directory / f"{name}.csv"
-        if not path.is_file():
+        kind = _file_kind(path)
+        if kind == "missing":
             if name in REQUIRED_FILES:
                 problems.append(Problem(path.name, None, None, None, "required file is missing"))
+            continue
+        if kind != "file":   # never followed or opened: a link may point anywhere (/etc/passwd)
+            problems.append(Problem(path.name, None, None, None,
+                                    f"is {kind}; input files must be regular files inside the data folder"))
             continue
         try:
             raw = read_raw_csv(path)
@@ -163,9 +170,31 @@ def read_data_dir(directory: Path, plan: Plan) -> RawTables:
     for name, file_schema in schema.cross_file_schemas(cross_ready).items():
         problems += schema.problems_from(file_schema, cross_ready[name], text[name], f"{name}.csv")
 
+    manifest, manifest_problems = provenance_rules.read_manifest(directory)
+    problems += manifest_problems
+
     if problems:
         raise DataError(sorted(_annotate(problems, cells), key=_order))
 
     warnings = schema.study_warnings(typed, text, plan)
     tables = {name: frame.reset_index(drop=True) for name, frame in typed.items()}
-    return RawTables(tables=tables, corrections=applied, provenance=provenance, warnings=warnings)
+    synthetic = provenance_rules.synthetic_evidence(directory, text.get("patients"), manifest)
+    return RawTables(tables=tables, corrections=applied, provenance=provenance, warnings=warnings,
+                     synthetic=synthetic)
+
+
+def _file_kind(path: Path) -> str:
+    """'file', 'missing', or what else the name is (a link, a folder, a FIFO...), without following links."""
+    import stat
+
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return "missing"
+    except OSError as error:
+        return f"not accessible ({error.strerror})"
+    if stat.S_ISREG(mode):
+        return "file"
+    return {stat.S_IFLNK: "a symbolic link", stat.S_IFDIR: "a folder", stat.S_IFIFO: "a FIFO (named pipe)",
+            stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
+            stat.S_IFBLK: "a block device"}.get(stat.S_IFMT(mode), "not a regular file")
