@@ -119,17 +119,23 @@ class Table:
         """Rows as dicts keyed by header (plus ``indent`` and ``heading``)."""
         return [{"indent": r.indent, "heading": r.heading, **dict(zip(self.header, r.cells))} for r in self.rows]
 
-    def write(self, directory, caption: bool = True) -> dict:
-        """Write ``<name>.md`` and ``<name>.csv`` into ``directory``; returns their paths."""
+    def write(self, directory, caption: bool = True, notice: str | None = None) -> dict:
+        """Write ``<name>.md`` and ``<name>.csv`` into ``directory``; returns their paths.
+
+        ``notice`` (e.g. the synthetic-data notice) opens both files: a bold paragraph
+        in the Markdown, a ``#`` comment line before the CSV header (``pandas.read_csv(...,
+        comment="#")`` and R's ``read.csv(comment.char="#")`` skip it).
+        """
         from pathlib import Path
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         name = self.name or "table"
         md = directory / f"{name}.md"
-        md.write_text(self.to_markdown(caption=caption), encoding="utf-8")
+        md.write_text((f"**{escape_note(notice)}**\n\n" if notice else "") + self.to_markdown(caption=caption),
+                      encoding="utf-8")
         csv_path = directory / f"{name}.csv"
-        csv_path.write_text(self.to_csv(), encoding="utf-8")
+        csv_path.write_text((f"# {notice}\n" if notice else "") + self.to_csv(), encoding="utf-8")
         return {"markdown": md, "csv": csv_path}
 
 
