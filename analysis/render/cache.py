@@ -259,6 +259,18 @@ class RenderCache:
         self._write_last(manifest["inputs"])
         return written
 
+    def differing(self, manifest: dict, output_dir: Path) -> int:
+        """How many of the manifest's files are missing from ``output_dir`` or differ there (restored)."""
+        count = 0
+        for relative, sha in manifest["files"].items():
+            target = Path(output_dir) / relative
+            try:
+                same = target.is_file() and file_digest(target) == sha
+            except OSError:
+                same = False
+            count += not same
+        return count
+
     def _discard(self, sha: str, manifest: dict) -> None:
         self._object(sha).unlink(missing_ok=True)
         self._manifest_path(render_key(manifest["inputs"])).unlink(missing_ok=True)

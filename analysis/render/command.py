@@ -112,6 +112,7 @@ def _render_locked(project, documents, project_mode, render_all, formats, use_qu
 
     whole = output_set.is_dedicated(output_dir, project, documents, Path(env[paths.DATA_ENV_VAR]))
     output_set.clean_leftovers(output_dir)
+    render_cache_module.fault_point("locked")
     if not whole:
         output_dir.mkdir(parents=True, exist_ok=True)
         _remove_stale_staging(output_dir)
@@ -140,6 +141,7 @@ def _render_locked(project, documents, project_mode, render_all, formats, use_qu
                     staging.mkdir()
                     cache_report = render_cache_module.CacheReport("miss", changed=["corrupt cache object"])
                 else:
+                    cache_report.restored = render_cache.differing(manifest, output_dir)
                     written = output_set.swap_in(staging, output_dir, whole, _set_record(documents, formats))
                     progress(f"cache: {cache_report.describe()}")
                     progress(f"rendered {len(documents)} document(s) in {time.perf_counter() - started:.1f} s "
@@ -250,6 +252,9 @@ def _render_embedded(project: Project, documents: list[Path], project_mode: bool
     def pre_render() -> None:
         try:
             _pre_render(project, documents, render_all, staging, env, progress)
+            from analysis.render.cache import fault_point
+
+            fault_point("pre-rendered")
         except BaseException as error:  # reported below, before any document error
             pre_render_error.append(error)
         finally:
