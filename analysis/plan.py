@@ -124,9 +124,10 @@ def load_plan(path: str | Path | None = None) -> Plan:
         if location in seen:
             continue
         seen.add(location)
-        message = MESSAGES.get(message, message)
+        message = MESSAGES.get(message, message).removeprefix("Value error, ")
         key = ".".join(str(part) for part in location) or "(plan)"
-        line = next((lines[location[:n]] for n in range(len(location), 0, -1) if location[:n] in lines), None)
+        where = location + ("map",) if message.startswith("map value") else location   # the line of the map
+        line = next((lines[where[:n]] for n in range(len(where), 0, -1) if where[:n] in lines), None)
         shown = None if isinstance(value, (dict, list)) or message.startswith("Field required") else str(value)
         problems.append(Problem(name, line, None, shown, f"key {key}: {message.removeprefix('Value error, ')}"))
     if problems:

@@ -26,6 +26,10 @@ the data, tables and report layers can all use it):
     text for a terminal: control and format characters (ESC of ANSI sequences,
     BEL, backspace, bidi overrides) shown as ``\\x1b``-style escapes, never sent.
 
+``matplotlib(text)``
+    one line for a figure label: ``$`` escaped, so matplotlib never parses data
+    text as mathtext (a stray ``$\\frac`` would otherwise stop the render).
+
 ``Inert`` marks a table cell as data text (``analysis.tables.model.Table``
 writes such cells through ``markdown``/``csv_cell``; other cells are the
 project's own formatted Markdown).
@@ -90,3 +94,8 @@ def terminal(text: object) -> str:
     if value.isprintable():
         return value
     return "".join(c if not _hidden(c) else c.encode("unicode_escape").decode("ascii") for c in value)
+
+
+def matplotlib(text: object) -> str:
+    """``text`` as a matplotlib label: one line, ``$`` escaped (no mathtext from data)."""
+    return plain(text).replace("$", "\\$")

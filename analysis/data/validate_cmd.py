@@ -19,6 +19,14 @@ from analysis.safe_text import terminal
 from analysis.data.errors import DataError, Problem
 
 
+SHOWN = 120  # characters of one ledger value in the summary (a 5,000-character reason stays one line)
+
+
+def _short(text: object) -> str:
+    text = str(text)
+    return text if len(text) <= SHOWN else f"{text[:SHOWN]}... ({len(text) - SHOWN} more characters)"
+
+
 def summary(cohort) -> str:
     """The validation summary of a loaded :class:`~analysis.data.cohort.Cohort`."""
     lines = [
@@ -36,8 +44,8 @@ def summary(cohort) -> str:
     for row in cohort.corrections.itertuples(index=False):   # the ledger: small
         # ledger text reaches the terminal with its control characters (ANSI escapes) shown, not sent
         lines.append(terminal(f"  {row.correction_id}: {row.file} {row.record_id} {row.column}: "
-                              f"{row.old_value!r} -> {row.new_value!r} ({row.reason}; {row.corrected_by}, "
-                              f"{row.corrected_on})"))
+                              f"{_short(repr(row.old_value))} -> {_short(repr(row.new_value))} "
+                              f"({_short(row.reason)}; {_short(row.corrected_by)}, {row.corrected_on})"))
     lines.append(f"Warnings: {len(cohort.warnings)}")
     lines += [terminal(f"  - {w}") for w in cohort.warnings]
     lines.append("SHA-256 of input files:")

@@ -163,8 +163,8 @@ def render_inputs(project, documents: list[Path], formats: list[str], engine: st
         "documents": [str(Path(d).resolve()) for d in documents],
         "formats": list(formats),
         "output_dir": str(output_dir),
-        "env": {k: v for k, v in sorted(env.items()) if k.startswith("ABLATION_") and k != "ABLATION_RESULTS"
-                and k != CACHE_ENV_VAR},
+        "env": {k: v for k, v in sorted(env.items()) if k.startswith("ABLATION_")
+                and k not in ("ABLATION_RESULTS", CACHE_ENV_VAR, FAULT_ENV_VAR)},
     }
     results_file = os.environ.get("ABLATION_RESULTS")  # a results file the user gave: its content
     if results_file:
