@@ -168,8 +168,11 @@ def test_no_payload_is_live_in_the_docx_documents(hostile) -> None:
         with zipfile.ZipFile(hostile["out"] / "report" / f"{name}.docx") as archive:
             rels = " ".join(archive.read(n).decode("utf-8", "replace") for n in archive.namelist() if n.endswith(".rels"))
             body = archive.read("word/document.xml").decode("utf-8")
-        assert "127.0.0.1" not in rels and "secret" not in rels and 'TargetMode="External"' not in rels
-        assert "<w:hyperlink" not in body or "127.0.0.1" not in body
+        targets = re.findall(r'Target="([^"]*)"', rels)
+        # the only external targets are the references' DOI links, no image or link of a payload
+        assert not [t for t in targets if "127.0.0.1" in t or "secret" in t or "evil" in t or "etc/" in t], targets
+        assert not [t for t in targets if "://" in t and not t.startswith("https://doi.org/")], targets
+        assert "127.0.0.1" not in re.sub(r"<w:t[^>]*>[^<]*</w:t>", "", body), "a payload outside a text run"
     import docx
 
     document = docx.Document(str(hostile["out"] / "report" / "supplement.docx"))
