@@ -6,10 +6,10 @@ A render is identified by the SHA-256 of everything its outputs depend on
     engine      this module's ``ENGINE_VERSION``, Python, pandoc, typst and the
                 analysis libraries' versions
     code        every source file of the ``analysis`` package (render engine included)
-    data        every file of the data directory (corrections ledger included)
-    plan        the analysis plan file
+    <inputs>    each file or folder the caller names (``analysis.paths.render_input_paths``:
+                data = every file of the data directory, corrections ledger included;
+                plan = the analysis plan; published = the published numbers), by content
     project     ``_quarto.yml`` and the pre-render scripts it names
-    published   ``published_results.yml`` (the reproduction table compares with it)
     documents   every file in the documents' folders (the .qmd files, bibliography,
                 CSL, reference documents, images), the output folder excepted
     request     the documents, formats and engine asked for, and the ABLATION_*
@@ -139,23 +139,25 @@ def _tool_versions() -> str:
 
 
 def render_inputs(project, documents: list[Path], formats: list[str], engine: str, env: dict[str, str],
-                  output_dir: Path) -> dict[str, str]:
-    """{component: SHA-256} of everything a render's outputs depend on (see the module docstring)."""
-    from analysis import paths
+                  output_dir: Path, input_paths: dict[str, Path] | None = None) -> dict[str, str]:
+    """{component: SHA-256} of everything a render's outputs depend on (see the module docstring).
 
+    ``input_paths`` ({component: file or folder}, from the caller: ``analysis.paths.render_input_paths``)
+    names the study's own inputs (data, plan, published numbers): each is hashed by content, so
+    this module knows no study file name.
+    """
     output_dir = Path(output_dir).resolve()
     inputs = {
         "engine": hashlib.sha256(f"{ENGINE_VERSION};{engine};{_tool_versions()}".encode()).hexdigest(),
         "code": code_digest(),
-        "data": tree_digest(Path(env[paths.DATA_ENV_VAR]), exclude=(output_dir,)),
-        "plan": _maybe_file(paths.plan_file(env.get(paths.PLAN_ENV_VAR))),
-        "project": hashlib.sha256("".join(
-            [_maybe_file(project.config_file)]
-            + [_maybe_file(project.root / entry.split()[0]) for entry in (project.pre_render or []) if entry.split()]
-        ).encode()).hexdigest(),
-        # the published numbers the reproduction table compares with (read by analysis/reproduction.py)
-        "published": _maybe_file(paths.PROJECT_ROOT / "published_results.yml"),
     }
+    for component, path in sorted((input_paths or {}).items()):
+        path = Path(path)
+        inputs[component] = tree_digest(path, exclude=(output_dir,)) if path.is_dir() else _maybe_file(path)
+    inputs["project"] = hashlib.sha256("".join(
+        [_maybe_file(project.config_file)]
+        + [_maybe_file(project.root / entry.split()[0]) for entry in (project.pre_render or []) if entry.split()]
+    ).encode()).hexdigest()
     folders = sorted({Path(d).resolve().parent for d in documents})
     inputs["documents"] = hashlib.sha256("".join(
         f"{folder}:{tree_digest(folder, exclude=(output_dir,))};" for folder in folders).encode()).hexdigest()

@@ -127,7 +127,7 @@ def _render_locked(project, documents, project_mode, render_all, formats, use_qu
             else:
                 render_cache = render_cache_module.RenderCache(output_dir)
                 cache_inputs = render_cache_module.render_inputs(project, documents, formats, "embedded", env,
-                                                                 output_dir)
+                                                                 output_dir, paths.render_input_paths(env))
             manifest = None
             if render_cache is not None:
                 manifest, cache_report = ((None, render_cache_module.CacheReport("off")) if no_cache
