@@ -123,8 +123,8 @@ class Table:
         """Write ``<name>.md`` and ``<name>.csv`` into ``directory``; returns their paths.
 
         ``notice`` (e.g. the synthetic-data notice) opens both files: a bold paragraph
-        in the Markdown, a ``#`` comment line before the CSV header (``pandas.read_csv(...,
-        comment="#")`` and R's ``read.csv(comment.char="#")`` skip it).
+        in the Markdown, a ``#`` line before the CSV header (``pandas.read_csv(path, skiprows=1)``,
+        R's ``read.csv(path, skip=1)``; a spreadsheet shows it as the first row).
         """
         from pathlib import Path
 
