@@ -87,8 +87,8 @@ def render(project: Path, stage: str | None = None, no_exchange: bool = False, n
 def output_value(project: Path) -> str:
     """The value the output set shows; asserts that the set is complete and consistent."""
     out = project / "_out"
-    record = json.loads((out / ".render-set.json").read_text())
-    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != ".render-set.json")
+    record = json.loads((project / "._out.render-set.json").read_text())
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert files == sorted(record["files"]), "the folder holds files of another set"
     stamp = (out / "stamp.txt").read_text()
     assert f"VALUE: {stamp}" in (out / "doc.html").read_text(encoding="utf-8"), "a mixed set"
@@ -188,7 +188,7 @@ def test_a_cache_folder_that_is_a_file_turns_the_cache_off_with_one_line(project
 def test_a_partial_render_leaves_no_output_of_other_inputs(project):
     render(project)
     (project / "_out" / "doc.pdf").write_bytes(b"%PDF from an earlier full render")   # as if --to pdf ran before
-    (project / "_out" / ".render-set.json").write_text(json.dumps({"files": ["doc.html", "stamp.txt", "doc.pdf"]}))
+    (project / "._out.render-set.json").write_text(json.dumps({"files": ["doc.html", "stamp.txt", "doc.pdf"]}))
     set_value(project, "2")
     render(project)
     assert not (project / "_out" / "doc.pdf").exists() and output_value(project) == "2"

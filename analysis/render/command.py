@@ -180,7 +180,7 @@ def _render_locked(project, documents, project_mode, render_all, formats, use_qu
 
 
 def _set_record(documents: list[Path], formats: list[str]) -> dict:
-    """What made an output set (written as its ``.render-set.json``)."""
+    """What made an output set (written beside it: ``output_set.record_path``)."""
     return {"documents": [str(d) for d in documents], "formats": list(formats)}
 
 

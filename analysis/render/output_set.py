@@ -15,9 +15,11 @@ swap        the staged folder and the output folder are exchanged in one atomic 
             available, two renames (old set aside, new set in); a render killed
             between them leaves no ``<name>`` but the old set aside, which the next
             run puts back before it starts.
-record      each set holds ``.render-set.json``: the documents and formats that made
-            it. A partial render (``--to html``, one document) replaces the whole
-            set, so no output of another input is ever left beside its own.
+record      ``<parent>/.<name>.render-set.json`` says which documents and formats made
+            the set and lists its files (beside the folder, so the outputs are exactly
+            Quarto's; written right after the swap). A partial render (``--to html``,
+            one document) replaces the whole set, so no output of another input is ever
+            left beside its own.
 leftovers   staging folders and old sets of killed renders are removed by the next
             render (holding the lock, so none of them belongs to a live render).
 
@@ -40,13 +42,16 @@ from typing import Callable, Iterator
 
 from analysis.render.cache import fault_point
 
-RECORD = ".render-set.json"
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
 def _siblings(output_dir: Path, kind: str) -> list[Path]:
     return sorted(output_dir.parent.glob(f".{output_dir.name}.{kind}-*"))
+
+
+def record_path(output_dir: Path) -> Path:
+    return output_dir.parent / f".{output_dir.name}.render-set.json"
 
 
 def lock_path(output_dir: Path) -> Path:
@@ -83,7 +88,7 @@ def is_dedicated(output_dir: Path, project, documents: list[Path], data_dir: Pat
     if not output_dir.is_dir():
         return False
     names = {p.name for p in output_dir.iterdir()}
-    return not names or RECORD in names or "results.json" in names
+    return not names or record_path(output_dir).is_file() or "results.json" in names
 
 
 def clean_leftovers(output_dir: Path) -> None:
@@ -94,6 +99,8 @@ def clean_leftovers(output_dir: Path) -> None:
         old_sets = old_sets[:-1]
     for leftover in old_sets + _siblings(output_dir, "staging"):
         shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in output_dir.parent.glob(f"{record_path(output_dir).name}.*.tmp"):
+        leftover.unlink(missing_ok=True)
 
 
 def new_staging(output_dir: Path, inside: bool) -> Path:
@@ -127,8 +134,6 @@ def swap_in(staging: Path, output_dir: Path, whole: bool, record: dict) -> list[
     staged = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
     if not whole:
         return swap_files(staging, output_dir)
-    (staging / RECORD).write_text(json.dumps({**record, "files": [p.as_posix() for p in staged]},
-                                             indent=1, sort_keys=True) + "\n", encoding="utf-8")
     fault_point("swap")
     if not output_dir.exists():
         os.rename(staging, output_dir)
@@ -138,6 +143,11 @@ def swap_in(staging: Path, output_dir: Path, whole: bool, record: dict) -> list[
         fault_point("swap-between")
         os.rename(staging, output_dir)
         shutil.rmtree(aside, ignore_errors=True)
+    target = record_path(output_dir)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({**record, "files": [p.as_posix() for p in staged]}, indent=1, sort_keys=True) + "\n",
+                   encoding="utf-8")
+    os.replace(tmp, target)
     fault_point("swapped")
     shutil.rmtree(staging, ignore_errors=True)   # the old set, now under the staging name
     return [output_dir / p for p in staged]
