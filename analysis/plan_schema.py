@@ -6,8 +6,8 @@ factor's levels (``Non-Radical`` for ``Non-radical``), a factor named in
 naming the key and its line in the YAML file (``analysis.plan.load_plan`` turns
 them into ``DataError`` problems, exit status 2), never silent missingness.
 
-To add a plan key, add a field to the section's model (e.g. a Cox penalty:
-``penalty: Literal["none", "firth"] = "none"`` in ``Cox``); every model refuses
+To add a plan key, add a field to the section's model (as ``Cox.monotone_likelihood``:
+``Literal["not_estimable", "firth"]``); every model refuses
 keys it does not declare (``extra="forbid"``), so a key must be declared here
 before the plan can use it.
 """
@@ -70,6 +70,8 @@ class Survival(Section):
     ci_transform: StrictStr
     median_ci_method: StrictStr
     ties: StrictStr = "efron"
+    # smallest factor level (patients) from which the text claims an association (submission stream)
+    min_level_size: StrictInt | None = Field(default=None, ge=1)
 
 
 class RadicalRule(Section):
@@ -127,6 +129,8 @@ class Cox(Section):
     selection: Selection
     min_events_per_variable: Number = 10
     ph_test: StrictStr = "scaled_schoenfeld"
+    # an infinite coefficient (monotone likelihood): reported as not estimable, or Firth's penalty (stats stream)
+    monotone_likelihood: Literal["not_estimable", "firth"] = "not_estimable"
 
 
 class Table1Row(Section):
