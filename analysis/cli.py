@@ -75,7 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as error:
         print(error.report(), file=sys.stderr)
         return 2
+    except OSError as error:   # a read-only or full disk, a folder where a file should be: one line
+        print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
         return 130
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PLAN_FILE = PROJECT_ROOT / "analysis_plan.yml"
+PUBLISHED_FILE = PROJECT_ROOT / "published_results.yml"   # the numbers the reproduction table compares with
 SHIPPED_DATA = PROJECT_ROOT / "data" / "synthetic"
 PRIVATE_DATA = PROJECT_ROOT / "data" / "private"
 REPORT_DIR = PROJECT_ROOT / "report"
@@ -33,3 +34,16 @@ def plan_file(explicit: str | os.PathLike | None = None) -> Path:
         return Path(explicit).resolve()
     env = os.environ.get(PLAN_ENV_VAR)
     return Path(env).resolve() if env else PLAN_FILE
+
+
+def render_input_paths(env: dict[str, str]) -> dict[str, Path]:
+    """{component: file or folder} that a render's outputs depend on besides code and documents.
+
+    The render cache (analysis/render/cache.py) hashes each by content; it knows no study file
+    names itself, so a new input of the study is added here, once.
+    """
+    return {
+        "data": Path(env[DATA_ENV_VAR]) if env.get(DATA_ENV_VAR) else SHIPPED_DATA,
+        "plan": plan_file(env.get(PLAN_ENV_VAR)),
+        "published": PUBLISHED_FILE,
+    }

@@ -104,8 +104,68 @@ class Plan:
 
 
 def load_plan(path: str | Path | None = None) -> Plan:
-    """Read the analysis plan (default: the project's ``analysis_plan.yml`` or $ABLATION_PLAN)."""
+    """Read the analysis plan (default: the project's ``analysis_plan.yml`` or $ABLATION_PLAN), checked
+    against its schema (``analysis.plan_schema``). A bad plan raises ``DataError``: each problem names
+    the key and its line."""
+    from analysis.data.errors import DataError, Problem
+    from analysis.plan_schema import validate
+
     plan_path = paths.plan_file(path)
     with open(plan_path, encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle)
+        text = handle.read()
+    name = Path(plan_path).name
+    try:
+        raw = yaml.safe_load(text)
+        lines = _key_lines(yaml.compose(text))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise DataError([Problem(name, mark.line + 1 if mark else None, None, None,
+                                 f"not valid YAML: {getattr(error, 'problem', None) or error}")]) from None
+    if not isinstance(raw, dict):
+        raise DataError([Problem(name, None, None, None, "the plan must be a mapping of sections (study, time, ...)")])
+    problems, seen = [], set()
+    for location, message, value in reversed(validate(raw)):   # a union's last member says most ("a valid number")
+        location = _plan_location(location)
+        if location in seen:
+            continue
+        seen.add(location)
+        message = MESSAGES.get(message, message).removeprefix("Value error, ")
+        key = ".".join(str(part) for part in location) or "(plan)"
+        where = location + ("map",) if message.startswith("map value") else location   # the line of the map
+        line = next((lines[where[:n]] for n in range(len(where), 0, -1) if where[:n] in lines), None)
+        shown = None if isinstance(value, (dict, list)) or message.startswith("Field required") else str(value)
+        problems.append(Problem(name, line, None, shown, f"key {key}: {message.removeprefix('Value error, ')}"))
+    if problems:
+        raise DataError(sorted(problems, key=lambda p: p.line or 0))
     return Plan(raw=raw, path=plan_path)
+
+
+MESSAGES = {"Extra inputs are not permitted": "unknown key (misspelt? keys are case-sensitive)",
+            "Field required": "required key is missing"}
+
+
+def _plan_location(location: tuple) -> tuple:
+    """A pydantic error location as plan keys (type names of union members dropped)."""
+    keep = []
+    for part in location:
+        if isinstance(part, str) and ("[" in part or part in ("str", "int", "float", "bool", "date",
+                                                              "tuple", "list", "dict")):
+            continue
+        keep.append(part)
+    return tuple(keep)
+
+
+def _key_lines(node, prefix: tuple = ()) -> dict[tuple, int]:
+    """{key path: 1-based line} of every mapping key and sequence item in a composed YAML node."""
+    out: dict[tuple, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = yaml.safe_load(yaml.serialize(key_node)) if key_node.tag != "tag:yaml.org,2002:str" else key_node.value
+            path = prefix + (key,)
+            out[path] = key_node.start_mark.line + 1
+            out.update(_key_lines(value_node, path))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            out[prefix + (index,)] = item.start_mark.line + 1
+            out.update(_key_lines(item, prefix + (index,)))
+    return out

@@ -12,13 +12,22 @@ import os
 import sys
 from pathlib import Path
 
-if __name__ == "__main__":
+def main() -> int:
     import gc
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from analysis.publish import publish_results
+    try:
+        from analysis.publish import publish_results
 
-    out_dir = Path(os.environ.get("QUARTO_PROJECT_OUTPUT_DIR", "_output"))
-    status = publish_results(out_dir)
+        status = publish_results(Path(os.environ.get("QUARTO_PROJECT_OUTPUT_DIR", "_output")))
+    except KeyboardInterrupt:   # Ctrl-C reaches this child too: the render command reports it, once
+        return 130
+    except OSError as error:   # a full or read-only disk: one line, no traceback
+        print(f"pre-render: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return 1
     gc.freeze()  # no collection at shutdown of what lives to the end (0.2-0.4 s): the render waits for this process
-    raise SystemExit(status)
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

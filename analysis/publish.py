@@ -23,6 +23,10 @@ from analysis import paths
 TABLE_NAMES = ("baseline", "lesions", "technical", "cox_pfs", "cox_os", "logrank_pfs", "logrank_os",
                "provenance", "corrections", "reproduction", "median_ci", "ph", "software")
 
+TABLE_NOTICE = "SYNTHETIC DATA - NOT PATIENT RESULTS (computed from a generated cohort)"
+AUDIT_NOTICE = "INTERNAL AUDIT REPORT - individual patient data - not for publication"
+AUDIT_DIR = "internal"  # beside the publishable outputs: the corrections audit report of patient data
+
 
 def publish_results(out_dir: str | os.PathLike) -> int:
     """Write results, tables and figures into ``out_dir``; 0 on success, 2 on bad data."""
@@ -46,9 +50,18 @@ def publish_results(out_dir: str | os.PathLike) -> int:
     results_path = Path(os.environ.get("ABLATION_RESULTS") or out / "results.json")
     write_results(results, results_path)
     print(f"  results: {results_path}")
+    # Every file made from synthetic data says so, the table files included.
+    notice = TABLE_NOTICE if results.get("synthetic") else None
     for name in TABLE_NAMES:
-        context.table(name).write(out / "tables")
+        context.table(name).write(out / "tables", notice=notice)
     print(f"  tables:  {out / 'tables'} ({len(TABLE_NAMES)} tables, .md and .csv)")
+    if not results.get("synthetic") and results["data"].get("corrections"):
+        # Patient data: the corrections row by row (ids, old and new values) are individual patient
+        # data; the documents give only counts per variable, the audit report gives the rows.
+        from analysis.tables.supplement import tbl_corrections_audit
+
+        audit = tbl_corrections_audit(results).write(out / AUDIT_DIR, notice=AUDIT_NOTICE)
+        print(f"  audit:   {audit['csv']} (internal: individual patient data, not for publication)")
     # Figures are drawn from the results as the file holds them, like the documents
     # draw theirs, so a figure's cache key is the same here and in the documents.
     published = json.loads(results_path.read_text(encoding="utf-8"))

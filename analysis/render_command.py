@@ -11,6 +11,7 @@ the documents read it, see ``analysis.report.results_path``).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Callable
@@ -30,6 +31,10 @@ def run(args) -> int:
     except RenderError as error:
         print(f"render error: {error.report()}", file=sys.stderr)
         return 2
+    except OSError as error:   # a read-only or full output disk, a folder in the way: one line, no traceback
+        print(f"render error: {error.filename or ''}: {error.strerror or error} "
+              "(the previous outputs are unchanged)", file=sys.stderr)
+        return 1
 
 
 def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: str = "auto", out: str | None = None,
@@ -41,4 +46,5 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
     progress(f"data: {env[paths.DATA_ENV_VAR]}")
     return render_project(path=path, to=to, engine=engine, out=out, env=env,
                           staged_env={RESULTS_ENV_VAR: "results.json"}, default_root=paths.PROJECT_ROOT,
-                          no_cache=no_cache, progress=progress)
+                          no_cache=no_cache, progress=progress,
+                          input_paths=paths.render_input_paths({**os.environ, **env}))

@@ -100,8 +100,10 @@ def test_chain_out_of_order_is_stale(data):
            "C2,patients.csv,P002,age,55.2,56.2,typo,2026-11-01,AB")
     with pytest.raises(DataError) as caught:
         load_cohort(data)
-    lines = {p.line for p in caught.value.problems if "stale" in p.rule}
-    assert lines == {2, 3}
+    stale = [p for p in caught.value.problems if "stale" in p.rule]
+    # C1 comes first but starts from C2's new value: C1 is stale, and the message names the value the
+    # cell really holds at that point of the chain (55.2), not C2's new value; C2 then applies to 55.2.
+    assert [p.line for p in stale] == [2] and "holds '55.2'" in stale[0].rule
 
 
 def test_corrected_value_is_validated_like_raw(data):

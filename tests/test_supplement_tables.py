@@ -42,9 +42,18 @@ def test_ph_table_lists_terms_global_and_epv_or_says_there_is_no_model() -> None
     assert "No multivariable model" in md
 
 
-def test_corrections_table_lists_every_correction_with_its_reason() -> None:
-    md = supplement.tbl_corrections(results()).to_markdown()
+def test_corrections_table_lists_every_correction_with_its_reason_for_synthetic_data() -> None:
+    synthetic = dict(results(), synthetic=True)
+    md = supplement.tbl_corrections(synthetic).to_markdown()
     assert "C1" in md and "chart audit" in md and "P001" in md
     empty = results()
     empty["data"]["corrections"] = []
     assert "None" in supplement.tbl_corrections(empty).to_markdown()
+
+
+def test_corrections_of_patient_data_give_only_counts_per_variable_the_rows_go_to_the_audit() -> None:
+    real = dict(results(), synthetic=False)
+    md = supplement.tbl_corrections(real).to_markdown()
+    assert "P001" not in md and "chart audit" not in md and "| sex " in md and "| 1 " in md
+    audit = supplement.tbl_corrections_audit(real).to_markdown()
+    assert "P001" in audit and "chart audit" in audit

@@ -46,11 +46,12 @@ class Cohort:
     data_dir: Path
     plan: Plan
     warnings: list[str] = field(default_factory=list)
+    synthetic_evidence: tuple[str, ...] = ()   # analysis.data.provenance: fingerprint, marker, manifest
 
     @property
     def is_synthetic(self) -> bool:
-        """True for the shipped synthetic cohort (the data directory holds a SYNTHETIC marker file)."""
-        return (self.data_dir / "SYNTHETIC").exists()
+        """True for generated data: ids with the generator's fingerprint, a marker file or a manifest saying so."""
+        return bool(self.synthetic_evidence)
 
 
 def load_cohort(data_dir: str | Path | None = None, plan: Plan | None = None) -> Cohort:

@@ -18,7 +18,7 @@ Refused (an error, never a silent overwrite):
 - ``column`` not in the file's contract, or the id column itself;
 - ``old_value`` differing from the value the cell holds (a stale correction). Several
   corrections of one cell form a chain in ledger order: each old_value must equal the
-  previous new_value;
+  new_value of the previous correction that applied (a stale one does not move the chain);
 - a duplicated ``correction_id`` (checked by the ledger's own schema).
 
 The applied rows are kept (``Cohort.corrections``) so every report lists them with
@@ -127,9 +127,16 @@ def apply_corrections(tables: dict[str, pd.DataFrame], ledger: pd.DataFrame) -> 
             continue
         values = frame.to_numpy()
         current = values[frame.index.get_indexer(rows["target_line"]), frame.columns.get_indexer(rows["column"])]
-        # a chain of corrections of one cell: each must start from the previous one's new_value
-        previous_new = rows.groupby(["target_line", "column"], sort=False)["new_value"].shift(1)
-        expected = previous_new.where(previous_new.notna(), pd.Series(current, index=rows.index))
+        # a chain of corrections of one cell: each must start from the value the cell holds after the
+        # corrections before it that applied (a stale one changes nothing, so it does not move the chain)
+        expected = pd.Series(current, index=rows.index, dtype=object)
+        chained = rows.duplicated(["target_line", "column"], keep=False)
+        for _, group in rows[chained].groupby(["target_line", "column"], sort=False):   # loop over chains only
+            holds = expected.at[group.index[0]]
+            for line, old, new in zip(group.index, group["old_value"], group["new_value"]):
+                expected.at[line] = holds
+                if old == holds:
+                    holds = new
         stale = rows["old_value"] != expected
         stale_rule = (STALE.format(file=filename) + " (line " + rows["target_line"].astype(str)
                       + " holds " + expected.map(repr) + ")")

@@ -110,4 +110,5 @@ def derive_cohort(raw: RawTables, plan: Plan, data_dir: Path) -> Cohort:
         patients=patients, lesions=lesions, sessions=sessions, complications=complications,
         factors=factors, screening=raw.tables.get("screening"), corrections=raw.corrections,
         provenance=raw.provenance, data_dir=data_dir, plan=plan, warnings=warnings,
+        synthetic_evidence=raw.synthetic,
     )

@@ -49,5 +49,7 @@ class DataError(Exception):
     def report(self) -> str:
         total = sum(p.count for p in self.problems)
         lines = [f"{total} data problem(s) found:"]
-        lines += [f"  - {p}" for p in self.problems]
+        from analysis.safe_text import terminal  # data text never sends control characters to a terminal
+
+        lines += [terminal(f"  - {p}") for p in self.problems]
         return "\n".join(lines)

@@ -21,10 +21,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.data import provenance as provenance_rules
 from analysis.data import schema
 from analysis.data.contract import COLUMNS, OPTIONAL_FILES, REQUIRED_FILES
 from analysis.data.corrections import apply_corrections, empty_ledger
-from analysis.data.errors import DataError, Problem
+from analysis.data.errors import MAX_PER_RULE, DataError, Problem
 from analysis.data.rawcsv import read_raw_csv
 from analysis.plan import Plan
 
@@ -39,6 +40,7 @@ class RawTables:
     corrections: pd.DataFrame
     provenance: dict[str, str]
     warnings: list[str] = field(default_factory=list)
+    synthetic: tuple[str, ...] = ()   # why the data are synthetic (analysis.data.provenance); empty: patient data
 
 
 def sha256(path: Path) -> str:
@@ -74,9 +76,11 @@ def _header_problems(name: str, header: list[str]) -> list[Problem]:
     contract = COLUMNS[name]
     problems = [Problem(filename, 1, column, None, "required column is missing from the header")
                 for column in contract if column not in header]
-    problems += [Problem(filename, 1, column, None,
-                         "column is not in the data contract (misspelt? columns are case-sensitive)")
-                 for column in header if column not in contract]
+    unknown = [column for column in header if column not in contract]
+    rule = "column is not in the data contract (misspelt? columns are case-sensitive)"
+    problems += [Problem(filename, 1, column, None, rule) for column in unknown[:MAX_PER_RULE]]  # bounded
+    if len(unknown) > MAX_PER_RULE:
+        problems.append(Problem(filename, None, None, None, rule, more=len(unknown) - MAX_PER_RULE))
     return problems
 
 
@@ -116,9 +120,14 @@ def read_data_dir(directory: Path, plan: Plan) -> RawTables:
     provenance: dict[str, str] = {}
     for name in FILES:
         path = directory / f"{name}.csv"
-        if not path.is_file():
+        kind = _file_kind(path)
+        if kind == "missing":
             if name in REQUIRED_FILES:
                 problems.append(Problem(path.name, None, None, None, "required file is missing"))
+            continue
+        if kind != "file":   # never followed or opened: a link may point anywhere (/etc/passwd)
+            problems.append(Problem(path.name, None, None, None,
+                                    f"is {kind}; input files must be regular files inside the data folder"))
             continue
         try:
             raw = read_raw_csv(path)
@@ -134,7 +143,10 @@ def read_data_dir(directory: Path, plan: Plan) -> RawTables:
                                     "file has a header but no data rows (at least one patient is required)"))
         header_problems = _header_problems(name, raw.header)
         problems += header_problems
-        text[name] = raw.frame
+        # Columns outside the contract are reported above and read no further (100,000 of them
+        # would otherwise go through every check).
+        known = [column for column in raw.frame.columns if column in COLUMNS[name]]
+        text[name] = raw.frame if len(known) == len(raw.frame.columns) else raw.frame[known]
         if not any(p.rule.startswith("required column") for p in header_problems):
             full_header.add(name)
             if not raw.problems:
@@ -161,9 +173,31 @@ def read_data_dir(directory: Path, plan: Plan) -> RawTables:
     for name, file_schema in schema.cross_file_schemas(cross_ready).items():
         problems += schema.problems_from(file_schema, cross_ready[name], text[name], f"{name}.csv")
 
+    manifest, manifest_problems = provenance_rules.read_manifest(directory)
+    problems += manifest_problems
+
     if problems:
         raise DataError(sorted(_annotate(problems, cells), key=_order))
 
     warnings = schema.study_warnings(typed, text, plan)
     tables = {name: frame.reset_index(drop=True) for name, frame in typed.items()}
-    return RawTables(tables=tables, corrections=applied, provenance=provenance, warnings=warnings)
+    synthetic = provenance_rules.synthetic_evidence(directory, text.get("patients"), manifest)
+    return RawTables(tables=tables, corrections=applied, provenance=provenance, warnings=warnings,
+                     synthetic=synthetic)
+
+
+def _file_kind(path: Path) -> str:
+    """'file', 'missing', or what else the name is (a link, a folder, a FIFO...), without following links."""
+    import stat
+
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return "missing"
+    except OSError as error:
+        return f"not accessible ({error.strerror})"
+    if stat.S_ISREG(mode):
+        return "file"
+    return {stat.S_IFLNK: "a symbolic link", stat.S_IFDIR: "a folder", stat.S_IFIFO: "a FIFO (named pipe)",
+            stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
+            stat.S_IFBLK: "a block device"}.get(stat.S_IFMT(mode), "not a regular file")

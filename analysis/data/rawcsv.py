@@ -19,6 +19,7 @@ import codecs
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,6 +108,38 @@ def _records(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     return starts, ends, n_fields, open_quote_line
 
 
+_QUOTED_FIELD = re.compile(rb'(?:^|(?<=,))"(?:[^"]|"")*"(?=,|$)')
+STRAY_RULE = ("stray '\"' inside an unquoted value (quote the whole value and double the inner quote: "
+              "\"5\"\"9\")")
+
+
+def _has_stray_quote(rest: bytes) -> bool:
+    """A quote left after the well-quoted fields are removed is stray unless it opens a field
+    (line start or after a comma) or closes a value begun on an earlier line (first field of the line)."""
+    for pos in (m.start() for m in re.finditer(rb'"', rest)):
+        opens = pos == 0 or rest[pos - 1:pos] == b","
+        closes = rest[pos + 1:pos + 2] in (b"", b",") and b"," not in rest[:pos]
+        if not (opens or closes):
+            return True
+    return False
+
+
+def _stray_quotes(filename: str, data: bytes) -> list[Problem]:
+    """Lines with a quote inside an unquoted value (not at a field's start or end), first MAX_PER_RULE."""
+    problems: list[Problem] = []
+    hits = 0
+    for number, line in enumerate(data.split(b"\n"), 1):   # only lines holding a quote are looked at
+        if b'"' not in line:
+            continue
+        if _has_stray_quote(_QUOTED_FIELD.sub(b"", line)):
+            hits += 1
+            if hits <= MAX_PER_RULE:
+                problems.append(Problem(filename, number, None, line[:80].decode("utf-8", "replace"), STRAY_RULE))
+    if hits > MAX_PER_RULE:
+        problems.append(Problem(filename, None, None, None, STRAY_RULE, more=hits - MAX_PER_RULE))
+    return problems
+
+
 def read_raw_csv(path, filename: str | None = None) -> RawFile:
     """Read ``path`` into a :class:`RawFile`; never raises for bad content."""
     filename = filename or path.name
@@ -128,8 +161,9 @@ def read_raw_csv(path, filename: str | None = None) -> RawFile:
 
     starts, ends, n_fields, open_quote_line = _records(data)
     if open_quote_line:
-        raw.problems.append(Problem(filename, open_quote_line, None, None,
-                                    "unterminated quoted field (a '\"' is never closed; truncated file?)"))
+        stray = _stray_quotes(filename, data)
+        raw.problems.extend(stray or [Problem(filename, open_quote_line, None, None,
+                                              "unterminated quoted field (a '\"' is never closed; truncated file?)")])
         return raw
 
     buf = np.frombuffer(data, dtype=np.uint8)
@@ -194,9 +228,9 @@ def read_raw_csv(path, filename: str | None = None) -> RawFile:
         raw.problems.append(Problem(filename, None, None, None, f"could not be read as CSV: {error}"))
         return raw
     if len(frame) != len(good):   # the two readers disagree (e.g. a stray quote inside a value)
-        raw.problems.append(Problem(filename, None, None, None,
-                                    f"could not be read as CSV: {len(good)} records found but "
-                                    f"{len(frame)} rows parsed (a stray '\"' inside a value?)"))
+        raw.problems.extend(_stray_quotes(filename, data) or [Problem(
+            filename, None, None, None, f"could not be read as CSV: {len(good)} records found but "
+                                        f"{len(frame)} rows parsed (a stray '\"' inside a value?)")])
         return raw
     frame.columns = header
     frame.index = pd.Index(line_of[good], name="line")

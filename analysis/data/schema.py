@@ -298,4 +298,34 @@ def study_warnings(typed: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame],
         warnings += capped_messages(
             "patients.csv", patients, ~patients["patient_id"].isin(included), "patient_id",
             "patient not listed as included in screening.csv (warning: the flow diagram will not add up)")
+    return warnings + plausibility_warnings(typed, raw, plan)
+
+
+def plausibility_warnings(typed: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame], plan) -> list[str]:
+    """Values the contract allows but the plan's ``plausibility`` limits call absurd (a diameter in mm,
+    an AFP of 1e300, a diagnosis in 1900, a follow-up in 2099): warnings naming file, line, column, value."""
+    limits = plan.raw.get("plausibility") or {}
+    warnings: list[str] = []
+    for key, (low, high) in (limits.get("ranges") or {}).items():
+        name, _, column = key.partition(".")
+        frame = typed.get(name)
+        if frame is None or column not in frame.columns:
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce")
+        warnings += capped_messages(
+            f"{name}.csv", frame, (values < low) | (values > high), column,
+            f"implausible: outside the plan's plausibility limits {low:g} to {high:g} "
+            "(a unit error? warning)", values=raw[name][column])
+    window = limits.get("dates")
+    if window:
+        start, end = (pd.Timestamp(str(d)) for d in window)
+        for name, frame in typed.items():
+            if name == "corrections":
+                continue
+            for column in (c for c, spec in COLUMNS.get(name, {}).items() if spec[0] == "date" and c in frame.columns):
+                dates = frame[column]
+                warnings += capped_messages(
+                    f"{name}.csv", frame, (dates < start) | (dates > end), column,
+                    f"implausible date: outside the plan's plausibility window {start.date()} to {end.date()} "
+                    "(warning)", values=raw[name][column])
     return warnings

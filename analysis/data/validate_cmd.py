@@ -15,7 +15,16 @@ import sys
 import yaml
 
 from analysis import paths
+from analysis.safe_text import terminal
 from analysis.data.errors import DataError, Problem
+
+
+SHOWN = 120  # characters of one ledger value in the summary (a 5,000-character reason stays one line)
+
+
+def _short(text: object) -> str:
+    text = str(text)
+    return text if len(text) <= SHOWN else f"{text[:SHOWN]}... ({len(text) - SHOWN} more characters)"
 
 
 def summary(cohort) -> str:
@@ -33,10 +42,12 @@ def summary(cohort) -> str:
         f"Corrections applied: {len(cohort.corrections)}",
     ]
     for row in cohort.corrections.itertuples(index=False):   # the ledger: small
-        lines.append(f"  {row.correction_id}: {row.file} {row.record_id} {row.column}: "
-                     f"{row.old_value!r} -> {row.new_value!r} ({row.reason}; {row.corrected_by}, {row.corrected_on})")
+        # ledger text reaches the terminal with its control characters (ANSI escapes) shown, not sent
+        lines.append(terminal(f"  {row.correction_id}: {row.file} {row.record_id} {row.column}: "
+                              f"{_short(repr(row.old_value))} -> {_short(repr(row.new_value))} "
+                              f"({_short(row.reason)}; {_short(row.corrected_by)}, {row.corrected_on})"))
     lines.append(f"Warnings: {len(cohort.warnings)}")
-    lines += [f"  - {w}" for w in cohort.warnings]
+    lines += [terminal(f"  - {w}") for w in cohort.warnings]
     lines.append("SHA-256 of input files:")
     lines += [f"  {digest}  {name}" for name, digest in sorted(cohort.provenance.items())]
     return "\n".join(lines)

@@ -16,8 +16,11 @@ the Kaplan-Meier and forest figures unchanged, and their files are copied from
 the cache instead of being drawn again.
 
 The cache folder comes from ``$ABLATION_RENDER_CACHE`` (the render command sets
-it to ``<output>/.cache``); without it nothing is cached. Entries are written to
-a temporary name and renamed, so a killed render never leaves half a file.
+it to ``<parent>/.render-cache/<output name>``); without it nothing is cached.
+Entries are written to a temporary name and renamed, so a killed render never
+leaves half a file. Every file has a ``<file>.sha256`` beside it, written with
+it; a file is used only when its bytes match, a bad or unverifiable entry is
+discarded and the figure drawn again (a cache that cannot lie).
 """
 
 from __future__ import annotations
@@ -134,12 +137,15 @@ class FigureCache:
         return self.root / key
 
     def get(self, key: str, files: list[str]) -> Path | None:
-        """The entry folder when it holds every one of ``files``, else None."""
+        """The entry folder when it holds every one of ``files``, each matching its hash, else None."""
         entry = self._entry(key)
-        if all((entry / f).is_file() for f in files):
-            os.utime(entry)  # recently used: pruned last
-            return entry
-        return None
+        if not all((entry / f).is_file() for f in files):
+            return None
+        if not all(_verified(entry / f) for f in files):
+            shutil.rmtree(entry, ignore_errors=True)   # a bad entry is discarded, and drawn again
+            return None
+        os.utime(entry)  # recently used: pruned last
+        return entry
 
     def put(self, key: str, sources: list[Path]) -> None:
         """Copy ``sources`` into the entry of ``key`` (complete entry or none)."""
@@ -153,6 +159,7 @@ class FigureCache:
                 return
             for source in sources:
                 shutil.copyfile(source, staging / source.name)
+                _write_sum(staging / source.name)
             try:
                 os.replace(staging, entry)
             except OSError:  # another process made it first: keep theirs
@@ -165,6 +172,7 @@ class FigureCache:
         entry.mkdir(parents=True, exist_ok=True)
         tmp = entry / f".{file_name}.{os.getpid()}.tmp"
         tmp.write_bytes(data)
+        _write_sum(tmp, entry / file_name)
         os.replace(tmp, entry / file_name)
 
     def prune(self, keep: int = MAX_ENTRIES) -> None:
@@ -180,7 +188,28 @@ class FigureCache:
 def _atomic_copy(source: Path, target: Path) -> None:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     shutil.copyfile(source, tmp)
+    _write_sum(tmp, target)
     os.replace(tmp, target)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_sum(path: Path, name: Path | None = None) -> None:
+    """``<name>.sha256`` (default ``<path>.sha256``) holding the SHA-256 of ``path``, written atomically."""
+    target = Path(f"{name or path}.sha256")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(_sha256(path), encoding="ascii")
+    os.replace(tmp, target)
+
+
+def _verified(path: Path) -> bool:
+    """True when ``path`` matches the SHA-256 written beside it."""
+    try:
+        return Path(f"{path}.sha256").read_text(encoding="ascii").strip() == _sha256(path)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def document_png_key(name: str, cohort, results: dict, dpi: int | None = None) -> str | None:

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from analysis.figures import style
+from analysis import safe_text
 from analysis.figures.notes import add_footer, is_synthetic
 
 FLOW_AXES_LABEL = "flow"
@@ -45,7 +46,8 @@ def flow_boxes(results: dict) -> tuple[list[str], list[str | None]]:
         n_excluded = int(screened) - int(included)
         reasons = sorted(excluded.items(), key=lambda item: (-int(item[1]), str(item[0])))
         lines = [f"Excluded {_count(n_excluded)}"]
-        lines += [f"\u2022 {_sentence_case(reason)} {_count(n)}" for reason, n in reasons]
+        # exclusion reasons are data text: one line each, never mathtext (analysis.safe_text)
+        lines += [f"\u2022 {_sentence_case(safe_text.matplotlib(reason))} {_count(n)}" for reason, n in reasons]
         side.append("\n".join(lines))
     main.append(f"Patients included\n{_count(included)}")
     not_analysed = int(included) - int(analysed)

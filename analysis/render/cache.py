@@ -6,10 +6,10 @@ A render is identified by the SHA-256 of everything its outputs depend on
     engine      this module's ``ENGINE_VERSION``, Python, pandoc, typst and the
                 analysis libraries' versions
     code        every source file of the ``analysis`` package (render engine included)
-    data        every file of the data directory (corrections ledger included)
-    plan        the analysis plan file
+    <inputs>    each file or folder the caller names (``analysis.paths.render_input_paths``:
+                data = every file of the data directory, corrections ledger included;
+                plan = the analysis plan; published = the published numbers), by content
     project     ``_quarto.yml`` and the pre-render scripts it names
-    published   ``published_results.yml`` (the reproduction table compares with it)
     documents   every file in the documents' folders (the .qmd files, bibliography,
                 CSL, reference documents, images), the output folder excepted
     request     the documents, formats and engine asked for, and the ABLATION_*
@@ -22,10 +22,23 @@ with the per-figure cache (``analysis.figures.cache``, under the same folder)
 so that a correction redraws only the figures whose own inputs changed, and
 the new outputs are stored.
 
-The cache lives in ``<output-dir>/.cache`` (``_output`` is git-ignored). Cached
-output files are stored once by content (``objects/``); the last ``KEEP_RENDERS``
-renders are kept. ``--no-cache`` renders everything anew (with an empty,
-throw-away figure cache) and stores nothing.
+The cache lives beside the output folder, never inside it (as Quarto keeps
+``.quarto/`` and ``_freeze/`` beside ``_output/``): ``<parent>/.render-cache/<name>/``
+for an output folder ``<parent>/<name>`` (git-ignored). Cached output files are
+stored once by content (``objects/<sha256>``); the last ``KEEP_RENDERS`` renders
+are kept and objects no kept render uses are removed.
+
+A cache that cannot lie: every object is verified against its SHA-256 when it is
+read (a restore, a store that finds it already there); a bad one is discarded
+with its manifest (``CacheCorrupt``) and the render runs as on a miss.
+``--no-cache`` neither reads nor restores: it renders everything anew (with an
+empty, throw-away figure cache) and then refreshes the cache. A cache folder
+that cannot be used (a file in its place, no permission) turns the cache off for
+that render, with one line saying why.
+
+``fault_point(stage)`` is the test hook of the fault tests: when
+``$ABLATION_FAULT_STAGE`` names the stage, the process kills itself there (SIGKILL),
+as a power cut or ``kill -9`` would.
 """
 
 from __future__ import annotations
@@ -34,6 +47,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -44,13 +58,39 @@ from analysis.paths import RENDER_CACHE_ENV_VAR as CACHE_ENV_VAR
 from analysis.source_digest import code_digest
 
 ENGINE_VERSION = "embedded-1"
-CACHE_DIRNAME = ".cache"
+CACHE_DIRNAME = ".render-cache"
 KEEP_RENDERS = 8
+FAULT_ENV_VAR = "ABLATION_FAULT_STAGE"
 _CHUNK = 1 << 20
 
 
+class CacheCorrupt(Exception):
+    """A cached object does not match its hash (it was discarded)."""
+
+
+def fault_point(stage: str) -> None:
+    """Test hook: die here, as ``kill -9`` would, when ``$ABLATION_FAULT_STAGE`` is ``stage``."""
+    if os.environ.get(FAULT_ENV_VAR) == stage:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def cache_dir(output_dir: Path) -> Path:
-    return Path(output_dir) / CACHE_DIRNAME
+    """``<parent>/.render-cache/<name>`` for the output folder ``<parent>/<name>``."""
+    output_dir = Path(output_dir).resolve()
+    return output_dir.parent / CACHE_DIRNAME / output_dir.name
+
+
+def usable(root: Path) -> str | None:
+    """None when ``root`` can hold the cache, else why not (one line)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".probe.{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        what = "is not a folder" if isinstance(error, (FileExistsError, NotADirectoryError)) else error.strerror
+        return f"{error.filename or root}: {what}"
+    return None
 
 
 def file_digest(path: Path) -> str:
@@ -99,24 +139,25 @@ def _tool_versions() -> str:
 
 
 def render_inputs(project, documents: list[Path], formats: list[str], engine: str, env: dict[str, str],
-                  output_dir: Path) -> dict[str, str]:
-    """{component: SHA-256} of everything a render's outputs depend on (see the module docstring)."""
-    from analysis import paths
+                  output_dir: Path, input_paths: dict[str, Path] | None = None) -> dict[str, str]:
+    """{component: SHA-256} of everything a render's outputs depend on (see the module docstring).
 
+    ``input_paths`` ({component: file or folder}, from the caller: ``analysis.paths.render_input_paths``)
+    names the study's own inputs (data, plan, published numbers): each is hashed by content, so
+    this module knows no study file name.
+    """
     output_dir = Path(output_dir).resolve()
     inputs = {
         "engine": hashlib.sha256(f"{ENGINE_VERSION};{engine};{_tool_versions()}".encode()).hexdigest(),
         "code": code_digest(),
-        # a render without the study's data variable (the engine used on its own) has no data input
-        "data": tree_digest(Path(env[paths.DATA_ENV_VAR]), exclude=(output_dir,)) if env.get(paths.DATA_ENV_VAR) else "none",
-        "plan": _maybe_file(paths.plan_file(env.get(paths.PLAN_ENV_VAR))),
-        "project": hashlib.sha256("".join(
-            [_maybe_file(project.config_file)]
-            + [_maybe_file(project.root / entry.split()[0]) for entry in (project.pre_render or []) if entry.split()]
-        ).encode()).hexdigest(),
-        # the published numbers the reproduction table compares with (read by analysis/reproduction.py)
-        "published": _maybe_file(paths.PROJECT_ROOT / "published_results.yml"),
     }
+    for component, path in sorted((input_paths or {}).items()):
+        path = Path(path)
+        inputs[component] = tree_digest(path, exclude=(output_dir,)) if path.is_dir() else _maybe_file(path)
+    inputs["project"] = hashlib.sha256("".join(
+        [_maybe_file(project.config_file)]
+        + [_maybe_file(project.root / entry.split()[0]) for entry in (project.pre_render or []) if entry.split()]
+    ).encode()).hexdigest()
     folders = sorted({Path(d).resolve().parent for d in documents})
     inputs["documents"] = hashlib.sha256("".join(
         f"{folder}:{tree_digest(folder, exclude=(output_dir,))};" for folder in folders).encode()).hexdigest()
@@ -124,8 +165,8 @@ def render_inputs(project, documents: list[Path], formats: list[str], engine: st
         "documents": [str(Path(d).resolve()) for d in documents],
         "formats": list(formats),
         "output_dir": str(output_dir),
-        "env": {k: v for k, v in sorted(env.items()) if k.startswith("ABLATION_") and k != "ABLATION_RESULTS"
-                and k != CACHE_ENV_VAR},
+        "env": {k: v for k, v in sorted(env.items()) if k.startswith("ABLATION_")
+                and k not in ("ABLATION_RESULTS", CACHE_ENV_VAR, FAULT_ENV_VAR)},
     }
     results_file = os.environ.get("ABLATION_RESULTS")  # a results file the user gave: its content
     if results_file:
@@ -184,8 +225,12 @@ class RenderCache:
                 manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 manifest = None
-            if manifest and all(self._object(sha).is_file() for sha in manifest["files"].values()):
+            well_formed = (isinstance(manifest, dict) and isinstance(manifest.get("files"), dict)
+                           and manifest.get("inputs") == inputs
+                           and all(isinstance(s, str) and len(s) == 64 for s in manifest["files"].values()))
+            if well_formed and all(self._object(sha).is_file() for sha in manifest["files"].values()):
                 return manifest, CacheReport("hit")
+            manifest_path.unlink(missing_ok=True)   # unreadable or incomplete: never used again
         return None, CacheReport("miss", changed=self._changed_since_last(inputs))
 
     def _changed_since_last(self, inputs: dict[str, str]) -> list[str]:
@@ -196,22 +241,41 @@ class RenderCache:
             return []
         return [name for name in inputs if previous.get(name) != inputs[name]]
 
-    def restore(self, manifest: dict) -> tuple[list[Path], int]:
-        """Put every cached output file in place (only those missing or changed are copied)."""
-        written, restored = [], 0
+    def restore(self, manifest: dict, into: Path) -> list[Path]:
+        """Copy every cached output file into the folder ``into`` (a staging folder), each verified.
+
+        Raises ``CacheCorrupt`` (after discarding the bad object and the manifest) when an
+        object does not match its hash; ``into`` is then left for the caller to remove.
+        """
+        written = []
         for relative, sha in sorted(manifest["files"].items()):
-            target = self.output_dir / relative
-            if not (target.is_file() and target.stat().st_size == self._object(sha).stat().st_size
-                    and file_digest(target) == sha):
-                target.parent.mkdir(parents=True, exist_ok=True)
-                tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-                shutil.copyfile(self._object(sha), tmp)
-                os.replace(tmp, target)
-                restored += 1
+            target = Path(into) / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self._object(sha), target)
+            if file_digest(target) != sha:   # the copy is checked, so what is delivered is what was verified
+                self._discard(sha, manifest)
+                raise CacheCorrupt(f"cached {relative} does not match its SHA-256 (discarded)")
             written.append(target)
+            fault_point("cache-restore")
         self._touch(render_key(manifest["inputs"]))
         self._write_last(manifest["inputs"])
-        return written, restored
+        return written
+
+    def differing(self, manifest: dict, output_dir: Path) -> int:
+        """How many of the manifest's files are missing from ``output_dir`` or differ there (restored)."""
+        count = 0
+        for relative, sha in manifest["files"].items():
+            target = Path(output_dir) / relative
+            try:
+                same = target.is_file() and file_digest(target) == sha
+            except OSError:
+                same = False
+            count += not same
+        return count
+
+    def _discard(self, sha: str, manifest: dict) -> None:
+        self._object(sha).unlink(missing_ok=True)
+        self._manifest_path(render_key(manifest["inputs"])).unlink(missing_ok=True)
 
     # ---------------------------------------------------------------- store
 
@@ -221,11 +285,12 @@ class RenderCache:
         for path in files:
             sha = file_digest(path)
             obj = self._object(sha)
-            if not obj.is_file():
+            if not (obj.is_file() and file_digest(obj) == sha):   # a bad object is replaced, never kept
                 obj.parent.mkdir(parents=True, exist_ok=True)
                 tmp = obj.with_name(f".{sha}.{os.getpid()}.tmp")
                 shutil.copyfile(path, tmp)
                 os.replace(tmp, obj)
+                fault_point("cache-store")
             entries[path.relative_to(self.output_dir).as_posix()] = sha
         key = render_key(inputs)
         manifest_path = self._manifest_path(key)
@@ -263,12 +328,25 @@ class RenderCache:
         objects = self.root / "objects"
         if objects.is_dir():
             for obj in objects.glob("*/*"):
-                if obj.name not in used and not obj.name.startswith("."):
+                if obj.name not in used or obj.name.startswith("."):   # .tmp files of killed renders too
                     obj.unlink(missing_ok=True)
+        for leftover in self.root.glob(".*.tmp"):
+            leftover.unlink(missing_ok=True)
+        for leftover in self.root.glob(".throwaway-*"):   # throw-away figure caches of killed renders
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def figure_cache_root(output_dir: Path, no_cache: bool) -> tuple[Path, bool]:
-    """(folder for ``$ABLATION_RENDER_CACHE``, is it throw-away): the output's cache, or a fresh temporary one."""
+    """(folder for ``$ABLATION_RENDER_CACHE``, is it throw-away): the output's cache, or a fresh empty one.
+
+    The throw-away folder lives in the cache folder (not /tmp), so one left by a killed
+    render is removed by the next ``prune``.
+    """
+    root = cache_dir(output_dir)
     if no_cache:
-        return Path(tempfile.mkdtemp(prefix="render-cache-")), True
-    return cache_dir(output_dir), False  # created when the first figure is stored
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            return Path(tempfile.mkdtemp(prefix=".throwaway-", dir=root)), True
+        except OSError:
+            return Path(tempfile.mkdtemp(prefix="render-cache-")), True
+    return root, False  # created when the first figure is stored

@@ -9,11 +9,16 @@ The engine knows nothing of the documents' inputs: the caller (the study's
 ``analysis/render_command.py``) passes them as environment variables (``env``),
 and ``staged_env`` names variables set to a file in the staging directory
 (e.g. a results file the pre-render step writes and the documents read). Both
-engines see the same environment. Everything is rendered into a staging directory inside the output directory
-first; only when every document and format is complete are the files moved
-over the previous ones (``os.replace``, atomic per file). A failure leaves the
+engines see the same environment. ``input_paths`` ({component: file or folder})
+names the caller's inputs besides code and documents: the render cache hashes
+them, and an output folder inside one of them is never replaced as a whole.
+
+One render at a time per output folder; everything is rendered into a staging
+folder beside it and, when every document and format is complete, the staged set
+replaces the output set as a whole (``analysis.render.output_set``: lock,
+atomic exchange, leftovers of killed renders cleaned). A failure leaves the
 previous outputs untouched. Document errors print ``file:line: message`` and
-exit with status 2.
+exit with status 2; a disk that cannot be written prints one line and exits 1.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
+from analysis.render import output_set
 from analysis.render.errors import RenderError
 from analysis.render.project import Project, find_project, load_project, output_path, parse_to
 
@@ -63,7 +69,7 @@ def resolve_target(path: str | None, out: str | None, default_root: Path | None 
 
 def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: str = "auto", out: str | None = None,
            env: dict[str, str] | None = None, staged_env: dict[str, str] | None = None,
-           default_root: Path | None = None, no_cache: bool = False,
+           default_root: Path | None = None, no_cache: bool = False, input_paths: dict[str, Path] | None = None,
            progress: Callable[[str], None] = _say) -> int:
     """Render; 0 on success. ``env``: variables added to the environment of every step;
     ``staged_env``: {variable: file name} set to that file in the staging directory unless already set."""
@@ -83,35 +89,66 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
 
     env = dict(os.environ, **(env or {}))
 
-    output_dir = project.output_dir
-    output_dir.mkdir(parents=True, exist_ok=True)
-    # Freeze-like cache (analysis/render/cache.py; embedded engine only): unchanged inputs reuse the outputs.
-    cache_report, render_cache, cache_inputs, throwaway = None, None, None, None
-    if not use_quarto:
-        from analysis.render import cache as render_cache_module
+    output_dir = project.output_dir.resolve()
+    with output_set.locked(output_dir, progress):
+        return _render_locked(project, documents, project_mode, render_all, formats, use_quarto, quarto, path,
+                              env, staged_env or {}, dict(input_paths or {}), output_dir, no_cache, started, progress)
 
-        render_cache = render_cache_module.RenderCache(output_dir)
-        cache_inputs = render_cache_module.render_inputs(project, documents, formats, "embedded", env, output_dir)
-        manifest, cache_report = (None, render_cache_module.CacheReport("off")) if no_cache \
-            else render_cache.lookup(cache_inputs)
-        if manifest is not None:
-            written, cache_report.restored = render_cache.restore(manifest)
-            progress(f"cache: {cache_report.describe()}")
-            progress(f"rendered {len(documents)} document(s) in {time.perf_counter() - started:.1f} s "
-                     f"(engine: embedded; cache: hit):")
-            _summarise(written, progress)
-            return 0
-        progress(f"cache: {cache_report.describe()}")
-        figure_root, throwaway = render_cache_module.figure_cache_root(output_dir, no_cache)
-        env[render_cache_module.CACHE_ENV_VAR] = str(figure_root)
-    _remove_stale_staging(output_dir)
-    staging = output_dir / f"{STAGING_PREFIX}{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    for variable, name in (staged_env or {}).items():
-        env.setdefault(variable, str(staging / name))
-    timings: dict[str, dict[str, float]] = {}
+
+def _render_locked(project, documents, project_mode, render_all, formats, use_quarto, quarto, path, env,
+                   staged_env: dict[str, str], input_paths: dict[str, Path], output_dir: Path, no_cache: bool,
+                   started: float, progress: Callable[[str], None]) -> int:
+    """The render, holding the output folder's lock (``output_set``): staged, then swapped in whole."""
+    from analysis.render import cache as render_cache_module
+
+    whole = output_set.is_dedicated(output_dir, project, documents, list(input_paths.values()))
+    output_set.clean_leftovers(output_dir)
+    render_cache_module.fault_point("locked")
+    if not whole:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        _remove_stale_staging(output_dir)
+    # Freeze-like cache (analysis/render/cache.py; embedded engine only): unchanged inputs reuse the outputs.
+    cache_report, render_cache, cache_inputs, throwaway = None, None, None, False
+    staging = output_set.new_staging(output_dir, inside=not whole)
     try:
+        if not use_quarto:
+            unusable = render_cache_module.usable(render_cache_module.cache_dir(output_dir))
+            if unusable:
+                progress(f"cache: off (cache folder unusable: {unusable})")
+            else:
+                render_cache = render_cache_module.RenderCache(output_dir)
+                cache_inputs = render_cache_module.render_inputs(project, documents, formats, "embedded", env,
+                                                                 output_dir, input_paths)
+            manifest = None
+            if render_cache is not None:
+                manifest, cache_report = ((None, render_cache_module.CacheReport("off")) if no_cache
+                                          else render_cache.lookup(cache_inputs))
+            if manifest is not None:
+                try:
+                    render_cache.restore(manifest, staging)
+                except render_cache_module.CacheCorrupt as error:
+                    progress(f"cache: {error}; rendering anew")
+                    shutil.rmtree(staging, ignore_errors=True)
+                    staging.mkdir()
+                    cache_report = render_cache_module.CacheReport("miss", changed=["corrupt cache object"])
+                else:
+                    cache_report.restored = render_cache.differing(manifest, output_dir)
+                    written = output_set.swap_in(staging, output_dir, whole, _set_record(documents, formats))
+                    progress(f"cache: {cache_report.describe()}")
+                    progress(f"rendered {len(documents)} document(s) in {time.perf_counter() - started:.1f} s "
+                             f"(engine: embedded; cache: hit):")
+                    _summarise(written, progress)
+                    return 0
+            if cache_report is not None:
+                progress(f"cache: {cache_report.describe()}")
+            if render_cache is not None:
+                figure_root, throwaway = render_cache_module.figure_cache_root(output_dir, no_cache)
+                env[render_cache_module.CACHE_ENV_VAR] = str(figure_root)
+            else:
+                env.pop(render_cache_module.CACHE_ENV_VAR, None)
+        for variable, name in staged_env.items():
+            env.setdefault(variable, str(staging / name))
+        timings: dict[str, dict[str, float]] = {}
         if use_quarto:
             _render_with_quarto(quarto, path or str(project.root), formats, project, staging, env, progress)
         else:
@@ -119,7 +156,8 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
             # Quarto's ``project: post-render:`` (Quarto runs it itself): after every document, on the outputs.
             _pre_render(project, documents, render_all, staging, env, progress, scripts=project.post_render,
                         step="post-render")
-        written = _swap_in(staging, output_dir)
+        render_cache_module.fault_point("rendered")
+        written = output_set.swap_in(staging, output_dir, whole, _set_record(documents, formats))
         if render_cache is not None:  # a --no-cache render refreshes the cache
             render_cache.store(cache_inputs, written)
     finally:
@@ -129,11 +167,16 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
 
     progress("")
     progress(f"rendered {len(documents)} document(s) in {time.perf_counter() - started:.1f} s "
-             f"(engine: {'quarto' if use_quarto else 'embedded'}; cache: {cache_report.status if cache_report else 'none (quarto)'}):")
+             f"(engine: {'quarto' if use_quarto else 'embedded'}; cache: {cache_report.status if cache_report else 'none'}):")
     _summarise(written, progress)
     for name, steps in timings.items():
         progress(f"  timings {name}: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
     return 0
+
+
+def _set_record(documents: list[Path], formats: list[str]) -> dict:
+    """What made an output set (written beside it: ``output_set.record_path``)."""
+    return {"documents": [str(d) for d in documents], "formats": list(formats)}
 
 
 STAGING_PREFIX = ".render-staging-"
@@ -204,6 +247,9 @@ def _render_embedded(project: Project, documents: list[Path], project_mode: bool
     def pre_render() -> None:
         try:
             _pre_render(project, documents, render_all, staging, env, progress)
+            from analysis.render.cache import fault_point
+
+            fault_point("pre-rendered")
         except BaseException as error:  # reported below, before any document error
             pre_render_error.append(error)
         finally:
@@ -310,15 +356,3 @@ def _render_with_quarto(quarto: str, path: str, formats: list[str], project: Pro
         if process.returncode != 0:
             raise RenderError(f"quarto render failed with exit status {process.returncode}: "
                               + " ".join(shlex.quote(a) for a in argv))
-
-
-def _swap_in(staging: Path, output_dir: Path) -> list[Path]:
-    """Move every staged file over its destination (``os.replace``: atomic per file)."""
-    staged = sorted(p for p in staging.rglob("*") if p.is_file())
-    written = []
-    for file in staged:
-        final = output_dir / file.relative_to(staging)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(file, final)
-        written.append(final)
-    return written

@@ -1,5 +1,10 @@
 """Write the synthetic tables as the contract's CSV files (UTF-8, one header, LF).
 
+Provenance that survives copying: every id is written with the fingerprint
+prefix ``SYN-`` (``SYN-P001``, ``SYN-P001-S1``, ``SYN-P001-L1``, ``SYN-S001``),
+which ``analysis.data.provenance`` recognises in the CSV files alone; the
+SYNTHETIC marker file is written too, but no longer needed.
+
 Every column arrives as text, so the bytes depend only on the values: the same
 seed and N give byte-identical files on every run. Lines are joined directly
 (no quoting is ever needed: the generator's values contain no comma, quote or
@@ -12,6 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+
+from analysis.data.provenance import FINGERPRINT, MARKER
 
 FILES = ("patients", "lesions", "sessions", "complications", "screening")
 
@@ -33,6 +40,19 @@ def csv_text(frame: pd.DataFrame) -> str:
     return text
 
 
+ID_COLUMNS = ("patient_id", "lesion_id", "session_id", "screening_id")
+
+
+def fingerprinted(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the fingerprint prefixed to every (non-blank) id."""
+    out = frame.copy()
+    for column in ID_COLUMNS:
+        if column in out.columns:
+            ids = out[column].astype(str)
+            out[column] = ids.where(ids == "", FINGERPRINT + ids)
+    return out
+
+
 def write_tables(tables: dict[str, pd.DataFrame], out_dir: str | Path, readme: str | None = None) -> list[Path]:
     """Write each table to ``out_dir/<name>.csv`` plus the SYNTHETIC marker (and README.md when given)."""
     out = Path(out_dir)
@@ -40,9 +60,9 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir: str | Path, readme: s
     written = []
     for name in FILES:
         path = out / f"{name}.csv"
-        path.write_bytes(csv_text(tables[name]).encode("utf-8"))
+        path.write_bytes(csv_text(fingerprinted(tables[name])).encode("utf-8"))
         written.append(path)
-    marker = out / "SYNTHETIC"
+    marker = out / MARKER
     marker.write_text(MARKER_TEXT, encoding="utf-8")
     written.append(marker)
     if readme is not None:

@@ -23,6 +23,8 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from analysis import safe_text
+
 INDENT = "\u00a0" * 4  # one indent level: four non-breaking spaces
 
 
@@ -43,7 +45,8 @@ class Table:
     align: list[str] | None = None  # per column: "l", "r" or "c" (default: first left, rest right)
 
     def add(self, *cells, indent: int = 0, heading: bool = False) -> Row:
-        cells = [("" if c is None else str(c)) for c in cells]
+        # A data-text cell (safe_text.Inert) keeps its mark, so the writers below make it inert.
+        cells = [c if isinstance(c, safe_text.Inert) else ("" if c is None else str(c)) for c in cells]
         if len(cells) < len(self.header):
             cells += [""] * (len(self.header) - len(cells))
         if len(cells) != len(self.header):
@@ -67,6 +70,8 @@ class Table:
         """A pandoc pipe table, its caption and (unless ``footnotes=False``) its footnotes."""
 
         def escape(text: str) -> str:
+            if isinstance(text, safe_text.Inert):   # text from a data file: every character literal
+                return safe_text.markdown(text)
             return text.replace("\\", "\\\\").replace("|", "\\|")
 
         body = []
@@ -107,7 +112,8 @@ class Table:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["indent", *self.header])
         for row in self.rows:
-            writer.writerow([row.indent, *row.cells])
+            writer.writerow([row.indent, *(safe_text.csv_cell(c) if isinstance(c, safe_text.Inert) else c
+                                           for c in row.cells)])
         if footnotes:
             for note in self.footnotes:
                 buffer.write(f"# {note}\n")
@@ -117,17 +123,23 @@ class Table:
         """Rows as dicts keyed by header (plus ``indent`` and ``heading``)."""
         return [{"indent": r.indent, "heading": r.heading, **dict(zip(self.header, r.cells))} for r in self.rows]
 
-    def write(self, directory, caption: bool = True) -> dict:
-        """Write ``<name>.md`` and ``<name>.csv`` into ``directory``; returns their paths."""
+    def write(self, directory, caption: bool = True, notice: str | None = None) -> dict:
+        """Write ``<name>.md`` and ``<name>.csv`` into ``directory``; returns their paths.
+
+        ``notice`` (e.g. the synthetic-data notice) opens both files: a bold paragraph
+        in the Markdown, a ``#`` line before the CSV header (``pandas.read_csv(path, skiprows=1)``,
+        R's ``read.csv(path, skip=1)``; a spreadsheet shows it as the first row).
+        """
         from pathlib import Path
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         name = self.name or "table"
         md = directory / f"{name}.md"
-        md.write_text(self.to_markdown(caption=caption), encoding="utf-8")
+        md.write_text((f"**{escape_note(notice)}**\n\n" if notice else "") + self.to_markdown(caption=caption),
+                      encoding="utf-8")
         csv_path = directory / f"{name}.csv"
-        csv_path.write_text(self.to_csv(), encoding="utf-8")
+        csv_path.write_text((f"# {notice}\n" if notice else "") + self.to_csv(), encoding="utf-8")
         return {"markdown": md, "csv": csv_path}
 
 

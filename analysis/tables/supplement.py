@@ -6,6 +6,7 @@ every number through ``analysis.tables.theme``.
 
 from __future__ import annotations
 
+from analysis.safe_text import Inert
 from analysis.tables import theme
 from analysis.tables.builders import MEDIAN_CI_NAMES, _endpoint_label, _factor_label, term_label
 from analysis.tables.model import Table
@@ -18,18 +19,47 @@ def tbl_provenance(results: dict) -> Table:
     return table
 
 
+CORRECTION_FIELDS = ("correction_id", "file", "record_id", "column", "old_value", "new_value", "reason",
+                     "corrected_on", "corrected_by")
+
+
 def tbl_corrections(results: dict) -> Table:
+    """The corrections applied. Every cell is ledger text, written inert (``safe_text.Inert``).
+
+    Synthetic data: every correction, row by row. Patient data: only how many corrections
+    changed which variable; the rows (patient ids, old and new values) are individual patient
+    data and go to the internal audit report (``tbl_corrections_audit``), never to a document.
+    """
+    corrections = results["data"].get("corrections") or []
+    if not results.get("synthetic") and corrections:
+        table = Table(title="Corrections applied", header=["File", "Variable", "Corrections"],
+                      name="corrections", align=["l", "l", "r"])
+        counts: dict[tuple[str, str], int] = {}
+        for row in corrections:
+            key = (str(row.get("file") or ""), str(row.get("column") or ""))
+            counts[key] = counts.get(key, 0) + 1
+        for (file, column), count in sorted(counts.items()):
+            table.add(Inert(file), Inert(column), str(count))
+        table.note("Individual corrections (record, old and new value, reason) are listed in the internal "
+                   "audit report written beside the outputs, not in this document.")
+        return table
     table = Table(title="Corrections applied",
                   header=["Id", "File", "Record", "Column", "Old value", "New value", "Reason", "Corrected on", "By"],
                   name="corrections", align=["l"] * 9)
-    corrections = results["data"].get("corrections") or []
     for row in corrections:
-        table.add(*(str(row.get(key, "") or "") for key in (
-            "correction_id", "file", "record_id", "column", "old_value", "new_value", "reason",
-            "corrected_on", "corrected_by")))
+        table.add(*(Inert(row.get(key, "") or "") for key in CORRECTION_FIELDS))
     if not corrections:
         table.add("None", *[""] * 8)
         table.note("The data directory holds no corrections file, or it lists no correction.")
+    return table
+
+
+def tbl_corrections_audit(results: dict) -> Table:
+    """Every applied correction in full: the internal audit report (not for publication)."""
+    table = Table(title="Corrections applied (internal audit report: individual patient data, not for publication)",
+                  header=list(CORRECTION_FIELDS), name="corrections-audit", align=["l"] * 9)
+    for row in results["data"].get("corrections") or []:
+        table.add(*(Inert(row.get(key, "") or "") for key in CORRECTION_FIELDS))
     return table
 
 
