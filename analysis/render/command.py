@@ -101,7 +101,8 @@ def _render_locked(project, documents, project_mode, render_all, formats, use_qu
     """The render, holding the output folder's lock (``output_set``): staged, then swapped in whole."""
     from analysis.render import cache as render_cache_module
 
-    whole = output_set.is_dedicated(output_dir, project, documents, list(input_paths.values()))
+    whole = output_set.is_dedicated(output_dir, project, documents, list(input_paths.values()),
+                                   tuple(staged_env.values()))
     output_set.clean_leftovers(output_dir)
     render_cache_module.fault_point("locked")
     if not whole:

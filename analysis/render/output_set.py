@@ -76,9 +76,11 @@ def locked(output_dir: Path, progress: Callable[[str], None]) -> Iterator[None]:
         lock.release()
 
 
-def is_dedicated(output_dir: Path, project, documents: list[Path], inputs: list[Path]) -> bool:
+def is_dedicated(output_dir: Path, project, documents: list[Path], inputs: list[Path],
+                 staged_names: tuple[str, ...] = ()) -> bool:
     """True when the output folder may be replaced as a whole (see the module docstring);
-    ``inputs``: the caller's input files and folders (never inside a replaced folder)."""
+    ``inputs``: the caller's input files and folders (never inside a replaced folder);
+    ``staged_names``: files the caller has every render stage (a folder holding one is a render's)."""
     output_dir = output_dir.resolve()
     for source in [Path(project.root), *documents, *map(Path, inputs)]:
         source = source.resolve()
@@ -89,7 +91,7 @@ def is_dedicated(output_dir: Path, project, documents: list[Path], inputs: list[
     if not output_dir.is_dir():
         return False
     names = {p.name for p in output_dir.iterdir()}
-    return not names or record_path(output_dir).is_file() or "results.json" in names
+    return not names or record_path(output_dir).is_file() or bool(names & set(staged_names))
 
 
 def clean_leftovers(output_dir: Path) -> None:
