@@ -3,17 +3,16 @@
 A document does ``from analysis import report; R = report.load()`` and then only
 reads: ``R.t.<name>`` for inline text, ``R.table_markdown(name)`` for tables and
 ``R.figure(name)`` for figures. Everything comes from the results dict (the
-"analysis results data"); the cohort is used only to draw survival curves.
+"analysis results data"): tables from ``analysis.tables.registry``, figures from
+``analysis.figures.registry``, both drawn from the results alone.
 
-The results come from ``$ABLATION_RESULTS`` when the render command has written
-them (so the documents print exactly what the results file holds), otherwise
-they are computed here from ``$ABLATION_DATA_DIR`` (e.g. under a plain
-``quarto render``).
+The results come from ``$ABLATION_RESULTS`` when that file exists (the render
+command writes it first; then no data directory is read at all), otherwise they
+are computed here from ``$ABLATION_DATA_DIR`` (e.g. under a plain ``quarto render``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -25,14 +24,16 @@ from analysis import paths
 import analysis.data.derive  # noqa: F401  (load_cohort imports these two when first called)
 import analysis.data.load  # noqa: F401
 from analysis.data import load_cohort
+from analysis.figures import registry as figure_registry
 from analysis.figures.cache import document_png
 from analysis.figures.files import DOCUMENT_DPI
 from analysis.plan import load_plan
 from analysis.report_text import InlineText
-from analysis.tables import builders, supplement
+from analysis.results import read_results
+from analysis.tables import registry as table_registry
 
-RESULTS_ENV_VAR = "ABLATION_RESULTS"
-DOCUMENT_WIDTH_MM = 150  # A4 with 2.5 cm margins leaves 160 mm of text width
+RESULTS_ENV_VAR = paths.RESULTS_ENV_VAR
+DOCUMENT_WIDTH_MM = figure_registry.DOCUMENT_WIDTH_MM
 
 SYNTHETIC_NOTICE = (
     "**SYNTHETIC DATA — NOT PATIENT RESULTS.** Every number, table and figure in this document "
@@ -41,26 +42,25 @@ SYNTHETIC_NOTICE = (
 )
 
 
-def _load_results(cohort) -> dict:
+def results_file() -> Path | None:
+    """The results file named by ``$ABLATION_RESULTS``, when it exists."""
     path = os.environ.get(RESULTS_ENV_VAR)
-    if path and Path(path).is_file():
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    from analysis.results import compute_results, to_jsonable
-
-    # The same JSON form the results file holds (NaN -> None, tuples -> lists).
-    return json.loads(json.dumps(to_jsonable(compute_results(cohort))))
+    return Path(path) if path and Path(path).is_file() else None
 
 
 def load(data_dir: str | os.PathLike | None = None) -> "ReportContext":
-    """Load the cohort of ``data_dir`` (default: $ABLATION_DATA_DIR, else the shipped data) and its results."""
-    cohort = load_cohort(paths.data_dir(data_dir), load_plan())
-    return ReportContext(cohort=cohort, results=_load_results(cohort))
+    """The results of ``$ABLATION_RESULTS`` (checked), else those computed from ``data_dir``
+    (default: $ABLATION_DATA_DIR, else the shipped data)."""
+    path = results_file() if data_dir is None else None
+    if path is not None:
+        return ReportContext(results=read_results(path))
+    from analysis.results import compute_results
+
+    return ReportContext(results=compute_results(load_cohort(paths.data_dir(data_dir), load_plan())))
 
 
 @dataclass
 class ReportContext:
-    cohort: object
     results: dict
 
     @cached_property
@@ -74,69 +74,27 @@ class ReportContext:
     # ------------------------------------------------------------------ tables
 
     def table(self, name: str):
-        """The ``Table`` called ``name`` (see ``TABLES``)."""
-        r = self.results
-        makers = {
-            "baseline": lambda: builders.tbl_baseline(r),
-            "lesions": lambda: builders.tbl_lesions(r),
-            "technical": lambda: builders.tbl_technical_outcomes(r),
-            "cox_pfs": lambda: builders.tbl_cox(r, "pfs"),
-            "cox_os": lambda: builders.tbl_cox(r, "os"),
-            "logrank_pfs": lambda: builders.tbl_logrank(r, "pfs"),
-            "logrank_os": lambda: builders.tbl_logrank(r, "os"),
-            "provenance": lambda: supplement.tbl_provenance(r),
-            "corrections": lambda: supplement.tbl_corrections(r),
-            "reproduction": lambda: supplement.tbl_reproduction(self.reproduction_rows),
-            "median_ci": lambda: supplement.tbl_median_ci(r),
-            "ph": lambda: supplement.tbl_ph(r),
-            "software": lambda: supplement.tbl_software(r),
-        }
-        if name not in makers:
-            raise KeyError(f"no table called {name!r}; known: {', '.join(makers)}")
-        return makers[name]()
+        """The ``Table`` called ``name`` (``analysis.tables.registry``)."""
+        return table_registry.table(name, self.results)
 
     def table_markdown(self, name: str) -> str:
         """The table as pandoc Markdown without its own caption (the cell's ``tbl-cap`` gives it)."""
         return self.table(name).to_markdown(caption=False)
 
-    @cached_property
-    def reproduction_rows(self) -> list:
-        from analysis.reproduction import reproduction_rows
-
-        return reproduction_rows(self.results)
-
     # ------------------------------------------------------------------ figures
 
     def figure_object(self, name: str):
-        """The matplotlib Figure called ``name``: km_<endpoint>[_<factor>], forest_<endpoint>, flow."""
-        from analysis.figures.flow import flow_figure
-        from analysis.figures.forest import forest_figure
-        from analysis.figures.km import km_figure
-
-        plan = self.cohort.plan
-        if name == "flow":
-            return flow_figure(self.results)
-        kind, _, rest = name.partition("_")
-        endpoint, _, factor = rest.partition("_")
-        if endpoint not in plan.endpoints:
-            raise KeyError(f"no figure called {name!r}")
-        if kind == "forest" and not factor:
-            # Narrower than the journal's two-column 170 mm so it fits the document's text width.
-            return forest_figure(self.results, endpoint, plan, width_mm=DOCUMENT_WIDTH_MM)
-        if kind == "km" and (not factor or factor == "overall"):
-            return km_figure(self.cohort, self.results, endpoint)
-        if kind == "km" and factor in plan.factors:
-            return km_figure(self.cohort, self.results, endpoint, factor)
-        raise KeyError(f"no figure called {name!r}")
+        """The matplotlib Figure called ``name`` as the documents show it (``analysis.figures.registry``)."""
+        return figure_registry.draw(name, self.results, document=True)
 
     def figure(self, name: str, dpi: int | None = None):
         """The figure as a PNG image for the document (figure style, identical bytes every run)."""
         from IPython.display import Image
 
-
         dpi = dpi or DOCUMENT_DPI
+        name = figure_registry.figure(name, self.results).name
         # Drawn again only when what the figure is drawn from changed (render cache, if any).
-        data = document_png(name, self.cohort, self.results, dpi, lambda: _png_bytes(self.figure_object(name), dpi))
+        data = document_png(name, self.results, dpi, lambda: _png_bytes(self.figure_object(name), dpi))
         return Image(data=data, format="png")
 
 

@@ -22,12 +22,6 @@ def _month_year(iso: str) -> str:
     return f"{MONTHS[day.month - 1]} {day.year}"
 
 
-def _lower_first(label: str) -> str:
-    """'Initial BCLC stage' -> 'initial BCLC stage'; acronyms ('AFP', 'PO timing') stay as they are."""
-    first = label.split(" ", 1)[0]
-    return label if len(first) > 1 and first[1].isupper() else label[:1].lower() + label[1:]
-
-
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -128,7 +122,8 @@ class InlineText:
         if item["median"] is None:
             return "not reached"
         lo, hi = item["median_ci"]
-        return f"{theme.months(item['median'])} months (95% CI {theme.months(lo)}{theme.CI_DASH}{theme.months(hi)})"
+        return (f"{theme.months(item['median'])} months ({theme.confidence_label(self.r['plan']['alpha'])} "
+                f"{theme.months(lo)}{theme.CI_DASH}{theme.months(hi)})")
 
     def _rate(self, endpoint: str, months: int) -> str:
         return theme.percent(self.r[endpoint]["rates"][str(months)]["estimate"], sign=True)
@@ -138,18 +133,10 @@ class InlineText:
         return f"{what} in {item['events']} of {item['n']} patients."
 
     def _significant(self, endpoint: str) -> list[tuple[str, str, list[str], float]]:
-        """(factor, label, levels best first, P) for every plan factor with log-rank P below alpha."""
-        alpha = self.r["plan"]["alpha"]
-        found = []
-        for name in self.r["plan"]["logrank_factors"]:
-            test = self.r["logrank"][endpoint].get(name)
-            if not test or test.get("p") is None or test["p"] >= alpha:
-                continue
-            # Order levels by observed/expected events: the lowest ratio fares best.
-            groups = [(g["events"] / g["expected"] if g.get("expected") else float("inf"), level)
-                      for level, g in test["groups"].items()]
-            found.append((name, _lower_first(test.get("label", name)), [level for _, level in sorted(groups)], test["p"]))
-        return found
+        """(factor, label, levels best first, P) for every factor the results decided is significant
+        (``results['decisions']``: made once in ``analysis.results.decisions``)."""
+        return [(f["factor"], theme.lower_first(f["label"]), f["levels_best_first"], f["p"])
+                for f in self.r["decisions"]["endpoints"][endpoint]["significant_factors"]]
 
     def _factors(self, endpoint: str) -> str:
         """A sentence naming the factors with log-rank P below alpha, best level first."""
@@ -166,8 +153,9 @@ class InlineText:
     @property
     def prognostic_summary(self) -> str:
         """One sentence for the conclusions: the factors associated with both longer PFS and longer OS."""
-        os_factors = {name for name, *_ in self._significant("os")}
-        both = [f"{label} ({levels[0]})" for name, label, levels, _p in self._significant("pfs") if name in os_factors]
+        every = set(self.r["decisions"]["factors_all_endpoints"])
+        first = self.r["plan"]["endpoints"][0]
+        both = [f"{label} ({levels[0]})" for name, label, levels, _p in self._significant(first) if name in every]
         if not both:
             return "No factor was associated with both longer PFS and longer OS."
         verb = "was" if len(both) == 1 else "were"
@@ -207,12 +195,13 @@ class InlineText:
         plan, sw = self.r["plan"], self.r["software"]
         method = plan["median_ci_method"]
         rule = plan["selection_rule"]
+        level = theme.confidence_percent(plan["alpha"])
         return (
             "Categorical variables are given as n (%) and continuous variables as mean ± standard deviation "
-            "or median (interquartile range); proportions are given with exact Clopper-Pearson 95% confidence "
+            f"or median (interquartile range); proportions are given with exact Clopper-Pearson {level} confidence "
             "intervals (CIs) [@clopper1934]. Survival was estimated by the Kaplan-Meier method [@kaplan1958] "
-            f"with Greenwood standard errors and {plan['ci_transform']}-transformed pointwise 95% CIs. "
-            f"The 95% CI of the median survival is the {MEDIAN_CI_NAMES[method]} {CITATION[method]}. "
+            f"with Greenwood standard errors and {plan['ci_transform']}-transformed pointwise {level} CIs. "
+            f"The {level} CI of the median survival is the {MEDIAN_CI_NAMES[method]} {CITATION[method]}. "
             "Median follow-up was estimated by the reverse Kaplan-Meier method [@schemper1996]. Survival "
             "was compared between groups by the log-rank test [@mantel1966], with a test for trend for "
             "ordered factors. Hazard ratios (HRs) were estimated by Cox proportional-hazards regression "
@@ -246,7 +235,7 @@ class InlineText:
     @property
     def ph_summary(self) -> str:
         parts = []
-        for endpoint in ("pfs", "os"):
+        for endpoint in self.r["plan"]["endpoints"]:
             cox = self.r["cox"][endpoint]
             label = self.r[endpoint]["label"]
             if not cox.get("selected"):

@@ -281,6 +281,8 @@ def tbl_cox(results: dict, endpoint: str) -> Table:
     if "ne" in marks_used:
         table.note("\u1d43 NE, not estimable: no events in a level (perfect separation); no hazard ratio is given.")
     for warning in cox.get("warnings", []):
-        if "EPV" in warning:
-            table.note(f"Caution: {warning.split(': ', 1)[-1]}.")
+        if warning["kind"] == "low_epv":
+            v = warning["values"]
+            table.note(f"Caution: {v['events']} events for {v['n_parameters']} parameters (events per variable "
+                       f"{theme.number(v['epv'], 1)} < {v['min_epv']:g}); estimates may be unstable.")
     return table
