@@ -37,6 +37,9 @@ class FigureEntry:
     reads: Callable[..., object]
     document_width_mm: float | None = None  # None: documents show the journal file's image
     formats: tuple[str, ...] = field(default=FORMATS)
+    # {label: text} of the numbers the figure prints (for ``python -m analysis diff``); None: the
+    # diff reports the figure as changed or not, from what it reads
+    prints: Callable[..., dict[str, str]] | None = None
 
     def function(self) -> Callable:
         module, _, name = self.draw.partition(":")
@@ -63,6 +66,45 @@ def _km_reads(results: dict, endpoint: str, factor: str | None = None):
     return [curves, km["figures"][factor or "overall"], logrank, results[endpoint]["label"]]
 
 
+def _km_prints(results: dict, endpoint: str, factor: str | None = None) -> dict[str, str]:
+    from analysis.tables import theme
+
+    panel = results["km"][endpoint]["figures"][factor or "overall"]
+    out = {}
+    for group in panel["groups"]:
+        out[f"{group['level']}: n"] = str(group["n"])
+        for t, n in zip(panel["ticks"], group["at_risk"]):
+            out[f"{group['level']}: at risk at {t:g}"] = str(n)
+    if panel["missing"]:
+        out["not shown (missing value)"] = str(panel["missing"])
+    if factor is not None:
+        test = results["logrank"][endpoint][factor]
+        if test.get("p") is not None:
+            out["log-rank P"] = theme.p_text(test["p"])
+        if test.get("trend") and test["trend"].get("p") is not None:
+            out["trend P"] = theme.p_text(test["trend"]["p"])
+    return out
+
+
+def _forest_prints(results: dict, endpoint: str) -> dict[str, str]:
+    from analysis.tables import theme
+
+    out = {}
+    for row in results["cox"][endpoint]["multivariable"]:
+        out[f"{row['term']}: HR (CI)"] = theme.hr_ci(row.get("hr"), *(row.get("ci") or [None, None]))
+        out[f"{row['term']}: P"] = theme.p_value(row.get("p"))
+    return out
+
+
+def _flow_prints(results: dict) -> dict[str, str]:
+    flow = results["flow"]
+    if flow is None:
+        return {"included": str(results["n_patients"]), "analysed": str(results["n_patients"])}
+    out = {key: str(flow[key]) for key in ("screened", "n_excluded", "included", "analysed")}
+    out.update({f"excluded: {reason}": str(n) for reason, n in flow["excluded"].items()})
+    return out
+
+
 # The documents' text width (A4 with 2.5 cm margins: 160 mm, minus a margin for the caption
 # layout); the forest plots are drawn this wide for the documents, 170 mm for the journal.
 DOCUMENT_WIDTH_MM = 150.0
@@ -74,6 +116,7 @@ FIGURES: tuple[FigureEntry, ...] = (
         caption="Kaplan-Meier estimate, overall with its confidence band or by a plan factor with the log-rank P",
         instances=_km_instances,
         reads=_km_reads,
+        prints=_km_prints,
     ),
     FigureEntry(
         kind="forest",
@@ -82,6 +125,7 @@ FIGURES: tuple[FigureEntry, ...] = (
         instances=lambda r: {f"forest_{e}": {"endpoint": e} for e in _endpoints(r)},
         reads=lambda r, endpoint: r["cox"][endpoint],
         document_width_mm=DOCUMENT_WIDTH_MM,
+        prints=_forest_prints,
     ),
     FigureEntry(
         kind="flow",
@@ -89,6 +133,7 @@ FIGURES: tuple[FigureEntry, ...] = (
         caption="Patient flow (STROBE)",
         instances=lambda r: {"flow": {}},
         reads=lambda r: [r["flow"], r["n_patients"]],
+        prints=_flow_prints,
     ),
 )
 

@@ -125,6 +125,7 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
             _render_with_quarto(quarto, path or str(project.root), formats, staging, env, progress)
         else:
             _render_embedded(project, documents, project_mode, render_all, formats, staging, env, timings, progress)
+        previous = _previous_results(output_dir)  # for the summary of what changed (analysis.diff)
         written = _swap_in(staging, output_dir)
         if render_cache is not None:  # a --no-cache render refreshes the cache
             render_cache.store(cache_inputs, written)
@@ -139,7 +140,34 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
     _summarise(written, progress)
     for name, steps in timings.items():
         progress(f"  timings {name}: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
+    _say_what_changed(previous, Path(env["ABLATION_RESULTS"]) if Path(env["ABLATION_RESULTS"]).is_file()
+                      else output_dir / "results.json", progress)
     return 0
+
+
+def _previous_results(output_dir: Path) -> dict | None:
+    """The results of the set about to be replaced (None: none, or not readable as results)."""
+    import json
+
+    try:
+        return json.loads((output_dir / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _say_what_changed(previous: dict | None, results_path: Path, progress: Callable[[str], None]) -> None:
+    """After replacing a previous set: every printed number that changed (``python -m analysis diff``)."""
+    import json
+
+    from analysis.diff import summary_after_render
+
+    try:
+        current = json.loads(results_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    text = summary_after_render(previous, current)
+    if text:
+        progress("compared with the outputs replaced: " + text)
 
 
 STAGING_PREFIX = ".render-staging-"
