@@ -89,8 +89,9 @@ def _km_prints(results: dict, endpoint: str, factor: str | None = None) -> dict[
 def _forest_prints(results: dict, endpoint: str) -> dict[str, str]:
     from analysis.tables import theme
 
-    out = {}
-    for row in results["cox"][endpoint]["multivariable"]:
+    rows = results["cox"][endpoint]["multivariable"]
+    out = {"model": f"{len(rows)} term(s)" if rows else "no multivariable model"}
+    for row in rows:
         out[f"{row['term']}: HR (CI)"] = theme.hr_ci(row.get("hr"), *(row.get("ci") or [None, None]))
         out[f"{row['term']}: P"] = theme.p_value(row.get("p"))
     return out

@@ -14,7 +14,7 @@ from analysis.tables.model import Table
 def tbl_provenance(results: dict) -> Table:
     table = Table(title="Input files", header=["File", "SHA-256"], name="provenance", align=["l", "l"])
     for name, digest in sorted(results["data"]["files"].items()):
-        table.add(name, f"`{digest}`")
+        table.add(name, digest).styles[1] = "code"
     return table
 
 
@@ -39,7 +39,9 @@ def tbl_reproduction(rows: list) -> Table:
                   header=["Quantity", "Published", "Computed", "Match"], name="reproduction",
                   align=["l", "r", "r", "c"])
     for row in rows:
-        table.add(row.quantity, row.published, row.computed, "yes" if row.match else "**no**")
+        added = table.add(row.quantity, row.published, row.computed, "yes" if row.match else "no")
+        if not row.match:
+            added.styles[3] = "strong"
     matched = sum(row.match for row in rows)
     table.note(f"{matched} of {len(rows)} published quantities reproduced. Numbers are compared at the "
                "precision printed in the publication; n.s., not significant (P at or above the plan's alpha).")
