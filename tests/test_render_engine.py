@@ -364,3 +364,17 @@ def test_a_dying_kernel_is_a_document_error(tmp_path, capsys):
     status = main(["render", str(path), "--to", "html", "--engine", "embedded", "--out", str(tmp_path / "out")])
     assert status == 2
     assert "doc.qmd:1: cell 'boom': the Python kernel died" in capsys.readouterr().err
+
+
+def test_a_format_without_a_writer_is_an_error_not_a_pdf(tmp_path):
+    """The writers are a table (engine.WRITTEN_FORMATS); a format missing from it is refused before any
+    code runs, instead of falling through to the Typst PDF writer (issue 16)."""
+    from analysis.render.engine import WRITTEN_FORMATS, render_document
+    from analysis.render.project import TO_FORMAT
+
+    assert set(TO_FORMAT.values()) <= set(WRITTEN_FORMATS)
+    doc = parse_qmd(PROJECT / "second.qmd")
+    settings = document_settings(doc, load_project(PROJECT))
+    with pytest.raises(RenderError, match="no writer for format.*epub"):
+        render_document(doc, settings, ["html", "epub"], tmp_path, Path("second"), dict(os.environ))
+    assert list(tmp_path.iterdir()) == []
