@@ -109,3 +109,20 @@ def test_figures_and_report_read_results_not_statistics(module, forbidden):
     """The KM figures used to re-fit their curves (issue 16): they read the stored ones now."""
     path = ANALYSIS.parent / module
     assert not [m for m in imported_modules(path, ANALYSIS) if m.startswith(forbidden)]
+
+
+def test_architecture_document_places_every_module_in_its_stage():
+    """docs/ARCHITECTURE.md names every module of analysis/ under the heading of its stage."""
+    import re
+
+    text = (ANALYSIS.parent / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    sections = re.split(r"^## (\d)\. ", text, flags=re.M)
+    by_stage = {int(sections[i]): sections[i + 1] for i in range(1, len(sections) - 1, 2)}
+    missing = []
+    for path in sorted(ANALYSIS.rglob("*.py")):
+        name = module_name(path, ANALYSIS)
+        section = by_stage.get(stage(name), "")
+        relative = path.relative_to(ANALYSIS.parent).as_posix()
+        if f"`{relative}`" not in section and f" `{path.name}`" not in section and f"{path.name}`," not in section:
+            missing.append(f"{relative} (stage {STAGE_NAMES[stage(name)]})")
+    assert missing == []
