@@ -85,3 +85,20 @@ def test_every_figure_entry_prints_and_reads(results):
     for name, spec in figure_registry.figures(results).items():
         assert spec.entry.reads(results, **spec.kwargs) is not None, name
         assert spec.entry.prints is None or spec.entry.prints(results, **spec.kwargs), name
+
+
+def test_the_confidence_level_printed_is_the_plans(results):
+    """alpha 0.10 prints '90% CI' in every table header, the text and the figures' labels."""
+    from analysis.figures.km import km_figure
+    from analysis.report_text import InlineText
+    from matplotlib.text import Text
+
+    ninety = copy.deepcopy(results)
+    ninety["plan"]["alpha"] = 0.10
+    # (the reproduction table quotes the publication's labels, which are 95% CIs)
+    markdown = "\n".join(table_registry.table(n, ninety).to_markdown() for n in table_registry.tables(ninety)
+                         if n != "reproduction")
+    assert "95%" not in markdown and "90% CI" in markdown
+    assert "90% CI" in InlineText(ninety).pfs_median and "95%" not in InlineText(ninety).statistical_methods
+    legend = {t.get_text() for t in km_figure(ninety, "pfs").findobj(Text)}
+    assert "90% CI" in legend and "95% CI" not in legend

@@ -7,7 +7,7 @@ from analysis.tables import supplement
 
 def results() -> dict:
     return {
-        "plan": {"median_ci_method": "spss", "min_events_per_variable": 10,
+        "plan": {"median_ci_method": "spss", "min_events_per_variable": 10, "alpha": 0.05, "endpoints": ["pfs", "os"],
                  "factors": {"radical_treatment": {"label": "Treatment of primary HCC"}}},
         "pfs": {"label": "Progression-free survival", "median": 11.43,
                 "median_ci_by_method": {"spss": [10.07, 12.80], "brookmeyer_crowley": [8.9, None]}},

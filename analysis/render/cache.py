@@ -123,10 +123,10 @@ def render_inputs(project, documents: list[Path], formats: list[str], engine: st
         "documents": [str(Path(d).resolve()) for d in documents],
         "formats": list(formats),
         "output_dir": str(output_dir),
-        "env": {k: v for k, v in sorted(env.items()) if k.startswith("ABLATION_") and k != "ABLATION_RESULTS"
+        "env": {k: v for k, v in sorted(env.items()) if k.startswith("ABLATION_") and k != paths.RESULTS_ENV_VAR
                 and k != CACHE_ENV_VAR},
     }
-    results_file = os.environ.get("ABLATION_RESULTS")  # a results file the user gave: its content
+    results_file = os.environ.get(paths.RESULTS_ENV_VAR)  # a results file the user gave: its content
     if results_file:
         request["results_file"] = _maybe_file(Path(results_file))
     inputs["request"] = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()

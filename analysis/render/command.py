@@ -118,7 +118,7 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
     staging = output_dir / f"{STAGING_PREFIX}{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
-    env.setdefault("ABLATION_RESULTS", str(staging / "results.json"))
+    env.setdefault(paths.RESULTS_ENV_VAR, str(staging / "results.json"))
     timings: dict[str, dict[str, float]] = {}
     try:
         if use_quarto:
@@ -140,7 +140,7 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
     _summarise(written, progress)
     for name, steps in timings.items():
         progress(f"  timings {name}: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
-    _say_what_changed(previous, Path(env["ABLATION_RESULTS"]) if Path(env["ABLATION_RESULTS"]).is_file()
+    _say_what_changed(previous, Path(env[paths.RESULTS_ENV_VAR]) if Path(env[paths.RESULTS_ENV_VAR]).is_file()
                       else output_dir / "results.json", progress)
     return 0
 

@@ -20,6 +20,11 @@ def _factor_label(results: dict, name: str) -> str:
     return results.get("plan", {}).get("factors", {}).get(name, {}).get("label", name)
 
 
+def _ci(results: dict) -> str:
+    """'95% CI' at the plan's confidence level (1 - alpha)."""
+    return theme.confidence_label(results["plan"]["alpha"])
+
+
 def _endpoint_label(results: dict, endpoint: str) -> str:
     return results.get(endpoint, {}).get("label") or endpoint.upper()
 
@@ -126,7 +131,7 @@ def tbl_technical_outcomes(results: dict) -> Table:
     """Technical success and efficacy (per PO and per patient) and complications."""
     table = Table(
         title="Technical outcomes and complications",
-        header=["Outcome", "n/N", "% (95% CI)"],
+        header=["Outcome", "n/N", f"% ({_ci(results)})"],
         name="technical",
     )
     technical = results["technical"]
@@ -154,7 +159,7 @@ def tbl_technical_outcomes(results: dict) -> Table:
     for cls, item in comp["by_sir_class"].items():
         if item["events"]:
             _proportion_row(table, f"Class {cls}", item["patients"])
-    table.note("95% CI: exact (Clopper-Pearson) confidence interval. Technical success: PO ablated as planned; "
+    table.note(f"{_ci(results)}: exact (Clopper-Pearson) confidence interval. Technical success: PO ablated as planned; "
                "technical efficacy: complete ablation at the first follow-up CT; per patient, all of the patient's POs.")
     table.note(f"Complications graded by the Society of Interventional Radiology (SIR) classification; "
                f"major = class {major or 'C-F'}. A patient or session is counted once per row.")
@@ -171,7 +176,7 @@ def tbl_logrank(results: dict, endpoint: str) -> Table:
     method = results.get(endpoint, {}).get("median_ci_method") or results.get("plan", {}).get("median_ci_method")
     table = Table(
         title=f"{label} by factor: Kaplan-Meier medians and log-rank tests",
-        header=["Factor", "n", "Events", "Median, months (95% CI)", "P"],
+        header=["Factor", "n", "Events", f"Median, months ({_ci(results)})", "P"],
         name=f"logrank_{endpoint}",
     )
     tests = results["logrank"][endpoint]
@@ -192,7 +197,7 @@ def tbl_logrank(results: dict, endpoint: str) -> Table:
             table.add("Test for trend", "", "", "", theme.p_value(test["trend"]["p"]), indent=1)
         if test.get("note"):
             table.note(f"{test.get('label') or name}: {test['note']}.")
-    table.note(f"Median: Kaplan-Meier estimate; 95% CI: {MEDIAN_CI_NAMES.get(method, method)}. "
+    table.note(f"Median: Kaplan-Meier estimate; {_ci(results)}: {MEDIAN_CI_NAMES.get(method, method)}. "
                f"NR, not reached. P: log-rank test; test for trend: log-rank test for trend over ordered levels.")
     return table
 
@@ -203,7 +208,7 @@ def tbl_cox(results: dict, endpoint: str) -> Table:
     label = _endpoint_label(results, endpoint)
     table = Table(
         title=f"Univariable and multivariable Cox regression for {label.lower()}",
-        header=["Factor", "Univariable HR (95% CI)", "P", "Multivariable HR (95% CI)", "P"],
+        header=["Factor", f"Univariable HR ({_ci(results)})", "P", f"Multivariable HR ({_ci(results)})", "P"],
         name=f"cox_{endpoint}",
     )
     multi = {row["term"]: row for row in cox["multivariable"]}

@@ -53,9 +53,10 @@ MEDIAN_CI_SHORT = {"spss": "symmetric (SPSS)", "brookmeyer_crowley": "Brookmeyer
 
 def tbl_median_ci(results: dict) -> Table:
     table = Table(title="Median survival by two confidence-interval methods",
-                  header=["Endpoint", "Median, months", *[f"95% CI, {MEDIAN_CI_SHORT.get(m, m)}" for m in MEDIAN_CI_NAMES]],
+                  header=["Endpoint", "Median, months", *[f"{theme.confidence_label(results['plan']['alpha'])}, {MEDIAN_CI_SHORT.get(m, m)}"
+                                                     for m in MEDIAN_CI_NAMES]],
                   name="median_ci")
-    for endpoint in ("pfs", "os"):
+    for endpoint in results["plan"]["endpoints"]:
         item = results[endpoint]
         cis = [item["median_ci_by_method"].get(method) or [None, None] for method in MEDIAN_CI_NAMES]
         table.add(_endpoint_label(results, endpoint), theme.months(item["median"]),
