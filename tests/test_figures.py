@@ -440,28 +440,35 @@ def test_image_flow():
 
 
 def test_pdf_embeds_the_outline_of_every_character_it_shows(tmp_path):
-    """Each embedded subset (made once per process over a common character set) holds the
-    outline of every character the figure shows, inside that set or not: read back with
-    fontTools and compared glyph by glyph with the font file matplotlib embedded."""
+    """Each embedded subset holds the outline of every character the figure shows, in the figure
+    font's character set (style.FIGURE_CHARACTERS) or not (then from the fallback face): read back
+    with fontTools and compared glyph by glyph with the font file that holds the character."""
     from fontTools.ttLib import TTFont
     from matplotlib import font_manager
-    from matplotlib.figure import Figure
 
-    text = "HR 0.42 (95% CI) \u2265 6 \u03a9\u00e9"  # the last two are outside the common set
-    for attempt in range(2):  # the second figure is served from the per-process memo
-        fig = Figure(figsize=(3, 1))
-        fig.text(0.05, 0.5, text)
+    text = "HR 0.42 (95% CI) \u2265 6 \u03a9\u00e9\u0416"  # the last two are outside the figure font
+    assert "\u03a9" not in style.FIGURE_CHARACTERS and "\u00e9" in style.FIGURE_CHARACTERS
+    with style.figure_style():
+        sources = [TTFont(font_manager.findfont(font_manager.FontProperties(family=family)))
+                   for family in mpl.rcParams["font.family"]]
+
+    def source_of(char):
+        font = next(f for f in sources if ord(char) in f.getBestCmap())
+        return font, font.getBestCmap()[ord(char)]
+
+    for attempt in range(2):
+        with style.figure_style():  # figures make their text inside the style, as every figure here does
+            fig = style.new_figure(80, 25)
+            fig.text(0.05, 0.5, text)
         pdf_path = save_figure(fig, f"glyphs{attempt}", tmp_path, formats=("pdf",))[0]
         embedded = []
         for page in PdfReader(pdf_path).pages:
             for font in page["/Resources"]["/Font"].values():
                 descendant = font.get_object()["/DescendantFonts"][0].get_object()
                 embedded.append(descendant["/FontDescriptor"]["/FontFile2"].get_object().get_data())
-        assert embedded
-        with style.figure_style():
-            source_path = font_manager.findfont(font_manager.FontProperties(family=mpl.rcParams["font.family"]))
-        source = TTFont(source_path)
-        source_glyphs, source_cmap = source.getGlyphSet(), source.getBestCmap()
+        names = {str(font.get_object()["/BaseFont"]).split("+")[-1] for page in PdfReader(pdf_path).pages
+                 for font in page["/Resources"]["/Font"].values()}
+        assert names == {"DejaVuSansFigures", "DejaVuSans"}  # the figure font and the fallback face
         found = set()
         for data in embedded:
             subset = TTFont(io.BytesIO(data))
@@ -469,8 +476,30 @@ def test_pdf_embeds_the_outline_of_every_character_it_shows(tmp_path):
             for char in set(text) - {" "}:
                 if ord(char) in cmap:
                     found.add(char)
-                    ours, theirs = glyphs[cmap[ord(char)]], source_glyphs[source_cmap[ord(char)]]
+                    source, name = source_of(char)
+                    ours, theirs = glyphs[cmap[ord(char)]], source.getGlyphSet()[name]
                     assert ours.width == theirs.width, char
                     assert subset["glyf"][cmap[ord(char)]].getCoordinates(subset["glyf"])[0] == \
-                        source["glyf"][source_cmap[ord(char)]].getCoordinates(source["glyf"])[0], char
+                        source["glyf"][name].getCoordinates(source["glyf"])[0], char
         assert found == set(text) - {" "}
+
+
+def test_figure_font_is_the_full_face_for_its_characters():
+    """The figure font lays out and rasterises each of its characters exactly as the full face does
+    (advance, kerning against its neighbours, hinted pixels), in both faces."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    def image(path, text):
+        font = FT2Font(str(path))
+        font.set_size(7, 600)
+        font.set_text(text, 0.0)
+        font.draw_glyphs_to_bitmap()
+        return font.get_width_height(), np.asarray(font.get_image()).tobytes()
+
+    for weight, figure_file in zip(("normal", "bold"), style.figure_font()):
+        full = font_manager.findfont(font_manager.FontProperties(family=style.FONT_FAMILY, weight=weight))
+        different = [c for c in style.FIGURE_CHARACTERS if image(figure_file, f"T{c}a") != image(full, f"T{c}a")]
+        assert different == [], weight
+        sample = "Number at risk (months) fi fl AV To Wa 0123456789 \u2013 \u2264 \u00b1 Pr\u00e9cis"
+        assert image(figure_file, sample) == image(full, sample)
