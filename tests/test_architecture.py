@@ -118,9 +118,16 @@ def test_architecture_document_places_every_module_in_its_stage():
     text = (ANALYSIS.parent / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
     sections = re.split(r"^## (\d)\. ", text, flags=re.M)
     by_stage = {int(sections[i]): sections[i + 1] for i in range(1, len(sections) - 1, 2)}
+    from analysis.figures.registry import FIGURES
+
+    # a figure's drawing module is placed by its registry entry (the document describes the pattern)
+    drawing = {entry.draw.partition(":")[0] for entry in FIGURES}
+    assert "`analysis/figures/<kind>.py`" in by_stage[4]
     missing = []
     for path in sorted(ANALYSIS.rglob("*.py")):
         name = module_name(path, ANALYSIS)
+        if name in drawing:
+            continue
         section = by_stage.get(stage(name), "")
         relative = path.relative_to(ANALYSIS.parent).as_posix()
         if f"`{relative}`" not in section and f" `{path.name}`" not in section and f"{path.name}`," not in section:

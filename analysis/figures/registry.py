@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from analysis.figures.files import FORMATS
+from analysis.tables import theme  # light: formatting only (what a figure prints, for the diff)
 
 
 class RegistryError(LookupError):
@@ -67,8 +68,6 @@ def _km_reads(results: dict, endpoint: str, factor: str | None = None):
 
 
 def _km_prints(results: dict, endpoint: str, factor: str | None = None) -> dict[str, str]:
-    from analysis.tables import theme
-
     panel = results["km"][endpoint]["figures"][factor or "overall"]
     out = {}
     for group in panel["groups"]:
@@ -87,8 +86,6 @@ def _km_prints(results: dict, endpoint: str, factor: str | None = None) -> dict[
 
 
 def _forest_prints(results: dict, endpoint: str) -> dict[str, str]:
-    from analysis.tables import theme
-
     rows = results["cox"][endpoint]["multivariable"]
     out = {"model": f"{len(rows)} term(s)" if rows else "no multivariable model"}
     for row in rows:
