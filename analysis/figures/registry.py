@@ -126,15 +126,6 @@ FIGURES: tuple[FigureEntry, ...] = (
         prints=_forest_prints,
     ),
     FigureEntry(
-        kind="complications",
-        draw="analysis.figures.complications:complications_figure",
-        caption="Patients with a complication, by SIR class",
-        instances=lambda r: {"complications": {}},
-        reads=lambda r: r["complications"]["by_sir_class"],
-        prints=lambda r: {f"class {c}": theme.percent(v["patients"]["proportion"])
-                          for c, v in r["complications"]["by_sir_class"].items()},
-    ),
-    FigureEntry(
         kind="flow",
         draw="analysis.figures.flow:flow_figure",
         caption="Patient flow (STROBE)",
