@@ -146,3 +146,14 @@ def test_figure_prints_are_what_the_figure_prints(two_results):
     at_risk = [v for k, v in printed.items() if ": at risk at " in k]
     assert at_risk and set(at_risk) <= shown
     assert any(printed["log-rank P"] in text for text in shown)
+
+
+def test_the_render_summary_after_replacing_a_previous_set(two_results):
+    """What the render prints after swapping in a new set: nothing without a previous set, the diff's
+    report with one, and a sentence (never a traceback) for a previous set of another shape."""
+    old, new = (read_results(p) for p in two_results)
+    assert diff.summary_after_render(None, new) is None
+    text = diff.summary_after_render(old, new)
+    assert text.splitlines()[0] == diff.compare(old, new).summary()
+    assert len(text.splitlines()) == 1 + len(diff.compare(old, new).changes)
+    assert diff.summary_after_render({"schema_version": 1}, new).startswith("(not compared with the previous")

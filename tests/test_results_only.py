@@ -15,7 +15,6 @@ import pytest
 
 from analysis import diff, paths
 from analysis.data import load_cohort
-from analysis.figures import registry as figure_registry
 from analysis.figures.km import AT_RISK_AXES_LABEL
 from analysis.results import compute_results, write_results
 from analysis.tables import registry as table_registry
