@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis {validate,synth,results,render}``.
+"""Command line: ``python -m analysis {validate,synth,results,diff,render}``.
 
 Each sub-command lives in its own module; this file only parses arguments and
 turns data problems into a clean report with exit status 2 (no traceback).
@@ -16,6 +16,7 @@ COMMANDS = {
     "synth": "analysis.synth",
     "results": "analysis.results",
     "render": "analysis.render_command",
+    "diff": "analysis.diff",
 }
 
 
@@ -52,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("--data", help="data directory (default: the shipped synthetic data)")
     results.add_argument("--plan", help="analysis plan (default: analysis_plan.yml)")
     results.add_argument("--out", default=None, help="results file (default: _output/results.json)")
+
+    diff = sub.add_parser("diff", help="every printed number that changed between two results files or output folders",
+                          **formatter)
+    diff.add_argument("old", help="results file or output folder (with results.json)")
+    diff.add_argument("new", help="results file or output folder (with results.json)")
 
     render = sub.add_parser("render", help="render the manuscript and supplement", **formatter)
     render.add_argument("path", nargs="?", default=None, help=".qmd file or project folder (default: the project)")

@@ -18,6 +18,7 @@ DEFAULT_OUTPUT = PROJECT_ROOT / "_output"
 # to the Jupyter kernel).
 DATA_ENV_VAR = "ABLATION_DATA_DIR"
 PLAN_ENV_VAR = "ABLATION_PLAN"
+RESULTS_ENV_VAR = "ABLATION_RESULTS"  # the results file the documents read (set by the render command)
 RENDER_CACHE_ENV_VAR = "ABLATION_RENDER_CACHE"  # the render cache folder, set by the render command
 
 

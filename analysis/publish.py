@@ -4,8 +4,12 @@
 shipped data), computes the results and writes into ``out_dir``:
 
     results.json              the machine-readable results (STUDY.md contract)
-    tables/<name>.{md,csv}    every table, as pandoc Markdown and CSV
-    figures/<name>.{pdf,svg,png,tiff}   every figure, ready for a journal upload
+    tables/<name>.{md,csv}    every table of ``analysis.tables.registry``: Markdown and CSV
+    figures/<name>.{pdf,svg,png,tiff}   every figure of ``analysis.figures.registry``
+
+When ``$ABLATION_RESULTS`` names an existing results file, that file is used as it
+is (checked against the schema) and no data directory is read: tables and figures
+are made from the results alone.
 
 It runs as Quarto's pre-render step (``analysis/prerender.py``), so both engines
 leave the same files behind.
@@ -13,15 +17,11 @@ leave the same files behind.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 
 from analysis import paths
-
-TABLE_NAMES = ("baseline", "lesions", "technical", "cox_pfs", "cox_os", "logrank_pfs", "logrank_os",
-               "provenance", "corrections", "reproduction", "median_ci", "ph", "software")
 
 TABLE_NOTICE = "SYNTHETIC DATA - NOT PATIENT RESULTS (computed from a generated cohort)"
 AUDIT_NOTICE = "INTERNAL AUDIT REPORT - individual patient data - not for publication"
@@ -30,31 +30,44 @@ AUDIT_DIR = "internal"  # beside the publishable outputs: the corrections audit 
 
 def publish_results(out_dir: str | os.PathLike) -> int:
     """Write results, tables and figures into ``out_dir``; 0 on success, 2 on bad data."""
-    from analysis.data import load_cohort
     from analysis.data.errors import DataError
     from analysis.figures.cache import FigureCache
     from analysis.figures.catalog import write_all_figures
-    from analysis.plan import load_plan
-    from analysis.report import ReportContext
-    from analysis.results import compute_results, write_results
+    from analysis.results import read_results, write_results
+    from analysis.results_schema import ResultsShapeError
+    from analysis.tables import registry
 
     out = Path(out_dir)
+    given = os.environ.get(paths.RESULTS_ENV_VAR)
+    if given and Path(given).is_file():
+        results_path = Path(given)
+        print(f"  results: {results_path} (given; no data directory read)")
+    else:
+        from analysis.data import load_cohort
+        from analysis.plan import load_plan
+        from analysis.results import compute_results
+
+        try:
+            cohort = load_cohort(paths.data_dir(), load_plan())
+        except DataError as error:
+            print(error.report(), file=sys.stderr)
+            return 2
+        results_path = Path(given or out / "results.json")
+        write_results(compute_results(cohort), results_path)
+        print(f"  results: {results_path}")
+    # Tables and figures are made from the results as the file holds them, like the
+    # documents make theirs, so a figure's cache key is the same here and in the documents.
     try:
-        cohort = load_cohort(paths.data_dir(), load_plan())
-    except DataError as error:
-        print(error.report(), file=sys.stderr)
+        results = read_results(results_path)
+    except ResultsShapeError as error:
+        print(str(error), file=sys.stderr)
         return 2
-    results = compute_results(cohort)
-    context = ReportContext(cohort=cohort, results=results)
-    results["reproduction"] = [row.__dict__ for row in context.reproduction_rows]
-    results_path = Path(os.environ.get("ABLATION_RESULTS") or out / "results.json")
-    write_results(results, results_path)
-    print(f"  results: {results_path}")
     # Every file made from synthetic data says so, the table files included.
     notice = TABLE_NOTICE if results.get("synthetic") else None
-    for name in TABLE_NAMES:
-        context.table(name).write(out / "tables", notice=notice)
-    print(f"  tables:  {out / 'tables'} ({len(TABLE_NAMES)} tables, .md and .csv)")
+    specs = registry.tables(results)
+    for spec in specs.values():
+        spec.build(results).write(out / "tables", notice=notice)
+    print(f"  tables:  {out / 'tables'} ({len(specs)} tables, .md and .csv)")
     if not results.get("synthetic") and results["data"].get("corrections"):
         # Patient data: the corrections row by row (ids, old and new values) are individual patient
         # data; the documents give only counts per variable, the audit report gives the rows.
@@ -62,11 +75,8 @@ def publish_results(out_dir: str | os.PathLike) -> int:
 
         audit = tbl_corrections_audit(results).write(out / AUDIT_DIR, notice=AUDIT_NOTICE)
         print(f"  audit:   {audit['csv']} (internal: individual patient data, not for publication)")
-    # Figures are drawn from the results as the file holds them, like the documents
-    # draw theirs, so a figure's cache key is the same here and in the documents.
-    published = json.loads(results_path.read_text(encoding="utf-8"))
     figure_cache = FigureCache.from_env()  # set by the render command; None: draw every figure
-    written = write_all_figures(cohort, published, out / "figures", cache=figure_cache)
+    written = write_all_figures(results, out / "figures", cache=figure_cache)
     print(f"  figures: {out / 'figures'} ({len(written)} figures, .pdf .svg .png .tiff)")
     if figure_cache is not None:
         print(f"  figure cache: {len(figure_cache.hits)} reused, {len(figure_cache.misses)} drawn")

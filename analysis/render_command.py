@@ -21,7 +21,8 @@ from analysis.render.command import _say
 from analysis.render.command import render as render_project
 from analysis.render.errors import RenderError
 
-RESULTS_ENV_VAR = "ABLATION_RESULTS"
+RESULTS_ENV_VAR = paths.RESULTS_ENV_VAR
+RESULTS_FILE = "results.json"
 
 
 def run(args) -> int:
@@ -44,7 +45,32 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
     if plan:
         env[paths.PLAN_ENV_VAR] = str(Path(plan).resolve())
     progress(f"data: {env[paths.DATA_ENV_VAR]}")
-    return render_project(path=path, to=to, engine=engine, out=out, env=env,
-                          staged_env={RESULTS_ENV_VAR: "results.json"}, default_root=paths.PROJECT_ROOT,
-                          no_cache=no_cache, progress=progress,
-                          input_paths=paths.render_input_paths({**os.environ, **env}))
+    changes: list[str] = []
+    status = render_project(path=path, to=to, engine=engine, out=out, env=env,
+                            staged_env={RESULTS_ENV_VAR: RESULTS_FILE}, default_root=paths.PROJECT_ROOT,
+                            no_cache=no_cache, progress=progress,
+                            input_paths=paths.render_input_paths({**os.environ, **env}),
+                            before_swap=lambda output_dir, staging: changes.extend(_what_changed(output_dir, staging)))
+    for line in changes:
+        progress(line)
+    return status
+
+
+def _what_changed(output_dir: Path, staging: Path) -> list[str]:
+    """After a render that replaces a previous set: every printed number that changed
+    (``python -m analysis diff``), comparing the outgoing results file with the staged one."""
+    import json
+
+    from analysis.diff import summary_after_render
+
+    def read(path: Path) -> dict | None:
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    current = read(staging / RESULTS_FILE)
+    if current is None:
+        return []
+    text = summary_after_render(read(output_dir / RESULTS_FILE), current)
+    return ["compared with the outputs replaced: " + text] if text else []

@@ -3,10 +3,11 @@
 A document does ``from analysis import report; R = report.load()`` and then only
 reads: ``R.t.<name>`` for inline text, ``R.table_markdown(name)`` for tables and
 ``R.figure(name)`` for figures. Everything comes from the results dict (the
-"analysis results data"); the cohort is used only to draw survival curves.
+"analysis results data"): tables from ``analysis.tables.registry``, figures from
+``analysis.figures.registry``, both drawn from the results alone.
 
 The results are read, never computed here, from the ONE results file the
-project's pre-render step (analysis/prerender.py) wrote, so every execution
+project's pre-render step (analysis/prerender.py) wrote (checked against the results schema when read), so every execution
 (Quarto runs a document once per format) prints the same numbers: see
 :func:`results_path` for where both engines find it.
 
@@ -14,11 +15,11 @@ Inline values are plain ``str`` (Quarto escapes a plain string's Markdown
 punctuation, so it shows literally) except those that carry Markdown on purpose
 (citations, code): these are ``IPython.display.Markdown`` (``text/markdown``), which
 Quarto inserts as Markdown (src/core/jupyter/jupyter-inline.ts).
+A results file alone is enough: no data directory is read.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -30,14 +31,16 @@ from analysis import paths
 import analysis.data.derive  # noqa: F401  (load_cohort imports these two when first called)
 import analysis.data.load  # noqa: F401
 from analysis.data import load_cohort
+from analysis.figures import registry as figure_registry
 from analysis.figures.cache import document_png
 from analysis.figures.files import DOCUMENT_DPI
 from analysis.plan import load_plan
 from analysis.report_text import InlineText
-from analysis.tables import builders, supplement
+from analysis.results import read_results
+from analysis.tables import registry as table_registry
 
-RESULTS_ENV_VAR = "ABLATION_RESULTS"
-DOCUMENT_WIDTH_MM = 150  # A4 with 2.5 cm margins leaves 160 mm of text width
+RESULTS_ENV_VAR = paths.RESULTS_ENV_VAR
+DOCUMENT_WIDTH_MM = figure_registry.DOCUMENT_WIDTH_MM
 
 SYNTHETIC_NOTICE = (
     "**SYNTHETIC DATA — NOT PATIENT RESULTS.** Every number, table and figure in this document "
@@ -75,14 +78,18 @@ def _load_results() -> dict:
         raise FileNotFoundError(
             f"results file {path} not found: the project's pre-render step (analysis/prerender.py) writes it; "
             "render the project (quarto render, or python -m analysis render), or set ABLATION_RESULTS")
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+    return read_results(path)
 
 
 def load(data_dir: str | os.PathLike | None = None) -> "ReportContext":
-    """The cohort of ``data_dir`` (default: $ABLATION_DATA_DIR, else the shipped data) and the results file."""
-    cohort = load_cohort(paths.data_dir(data_dir), load_plan())
-    return ReportContext(cohort=cohort, results=_load_results())
+    """The results file the pre-render step wrote (:func:`results_path`); no data directory is read.
+
+    With an explicit ``data_dir`` (a notebook, a test) the results are computed from it instead."""
+    if data_dir is not None:
+        from analysis.results import compute_results
+
+        return ReportContext(results=compute_results(load_cohort(paths.data_dir(data_dir), load_plan())))
+    return ReportContext(results=_load_results())
 
 
 # Inline values that carry Markdown on purpose (citations, code spans): given to Quarto as
@@ -107,7 +114,6 @@ class InlineValues:
 
 @dataclass
 class ReportContext:
-    cohort: object
     results: dict
 
     @cached_property
@@ -162,27 +168,13 @@ class ReportContext:
     # ------------------------------------------------------------------ tables
 
     def table(self, name: str):
-        """The ``Table`` called ``name`` (see ``TABLES``)."""
-        r = self.results
-        makers = {
-            "baseline": lambda: builders.tbl_baseline(r),
-            "lesions": lambda: builders.tbl_lesions(r),
-            "technical": lambda: builders.tbl_technical_outcomes(r),
-            "cox_pfs": lambda: builders.tbl_cox(r, "pfs"),
-            "cox_os": lambda: builders.tbl_cox(r, "os"),
-            "logrank_pfs": lambda: builders.tbl_logrank(r, "pfs"),
-            "logrank_os": lambda: builders.tbl_logrank(r, "os"),
-            "provenance": lambda: supplement.tbl_provenance(r),
-            "corrections": lambda: supplement.tbl_corrections(r),
-            "reproduction": lambda: supplement.tbl_reproduction(self.reproduction_rows),
-            "median_ci": lambda: supplement.tbl_median_ci(r),
-            "ph": lambda: supplement.tbl_ph(r),
-            "software": lambda: supplement.tbl_software(r),
-            "strobe": lambda: supplement.tbl_strobe(self.strobe_rows),
-        }
-        if name not in makers:
-            raise KeyError(f"no table called {name!r}; known: {', '.join(makers)}")
-        return makers[name]()
+        """The ``Table`` called ``name`` (``analysis.tables.registry``; the STROBE checklist is made from
+        the documents' own text, so it is built here, where that text is)."""
+        if name == "strobe":
+            from analysis.tables import supplement
+
+            return supplement.tbl_strobe(self.strobe_rows)
+        return table_registry.table(name, self.results)
 
     def reproduction_section(self) -> str:
         """The section comparing the original study's published numbers with these data's, as
@@ -216,44 +208,20 @@ class ReportContext:
         return checklist_rows(inline=lambda name: str(getattr(self.t, name)),
                               call=lambda name: str(getattr(self, name)()))
 
-    @cached_property
-    def reproduction_rows(self) -> list:
-        from analysis.reproduction import reproduction_rows
-
-        return reproduction_rows(self.results)
-
     # ------------------------------------------------------------------ figures
 
     def figure_object(self, name: str):
-        """The matplotlib Figure called ``name``: km_<endpoint>[_<factor>], forest_<endpoint>, flow."""
-        from analysis.figures.flow import flow_figure
-        from analysis.figures.forest import forest_figure
-        from analysis.figures.km import km_figure
-
-        plan = self.cohort.plan
-        if name == "flow":
-            return flow_figure(self.results)
-        kind, _, rest = name.partition("_")
-        endpoint, _, factor = rest.partition("_")
-        if endpoint not in plan.endpoints:
-            raise KeyError(f"no figure called {name!r}")
-        if kind == "forest" and not factor:
-            # Narrower than the journal's two-column 170 mm so it fits the document's text width.
-            return forest_figure(self.results, endpoint, plan, width_mm=DOCUMENT_WIDTH_MM)
-        if kind == "km" and (not factor or factor == "overall"):
-            return km_figure(self.cohort, self.results, endpoint)
-        if kind == "km" and factor in plan.factors:
-            return km_figure(self.cohort, self.results, endpoint, factor)
-        raise KeyError(f"no figure called {name!r}")
+        """The matplotlib Figure called ``name`` as the documents show it (``analysis.figures.registry``)."""
+        return figure_registry.draw(name, self.results, document=True)
 
     def figure(self, name: str, dpi: int | None = None):
         """The figure as a PNG image for the document (figure style, identical bytes every run)."""
         from IPython.display import Image
 
-
         dpi = dpi or DOCUMENT_DPI
+        name = figure_registry.figure(name, self.results).name
         # Drawn again only when what the figure is drawn from changed (render cache, if any).
-        data = document_png(name, self.cohort, self.results, dpi, lambda: _png_bytes(self.figure_object(name), dpi))
+        data = document_png(name, self.results, dpi, lambda: _png_bytes(self.figure_object(name), dpi))
         # Shown at the text width in every format: the width travels as the image's metadata, which
         # Quarto writes as {width=100%} (src/core/jupyter/jupyter.ts mdImageOutput), as does the engine.
         return Image(data=data, format="png", width="100%")

@@ -22,16 +22,6 @@ def _month_year(iso: str) -> str:
     return f"{MONTHS[day.month - 1]} {day.year}"
 
 
-def _lower_first(label: str) -> str:
-    """'Initial BCLC stage' -> 'initial BCLC stage' for running text.
-
-    A first word with any capital after its first letter stays as it is: acronyms ('AFP',
-    'PO timing') and eponyms ('Child-Pugh class'), which keep their capitals mid-sentence.
-    """
-    first = label.split(" ", 1)[0]
-    return label if any(c.isupper() for c in first[1:]) or (len(first) == 1 and first.isupper()) else label[:1].lower() + label[1:]
-
-
 def _plural(count: int, singular: str, plural: str | None = None) -> str:
     """'1 correction', '2 corrections', '0 patients'."""
     return f"{count} {singular if count == 1 else (plural or singular + 's')}"
@@ -188,32 +178,10 @@ class InlineText:
         return int(self.r["plan"].get("min_level_size") or 1)
 
     def _significant(self, endpoint: str) -> list[tuple[str, str, list[str], float]]:
-        """(factor, label, levels best first, P) for every plan factor associated with ``endpoint``.
-
-        The decision point of the prose: log-rank P below alpha, and every compared level holding at
-        least the plan's ``min_level_size`` patients (a difference resting on one or two patients is
-        not claimed as an association; ``_small_levels`` says which were left out and why).
-        """
-        alpha = self.r["plan"]["alpha"]
-        found = []
-        for name in self.r["plan"]["logrank_factors"]:
-            test = self.r["logrank"][endpoint].get(name)
-            if not test or test.get("p") is None or test["p"] >= alpha or self._small_level(endpoint, name):
-                continue
-            # Order levels by observed/expected events: the lowest ratio fares best.
-            groups = [(g["events"] / g["expected"] if g.get("expected") else float("inf"), level)
-                      for level, g in test["groups"].items() if g.get("n", 1)]
-            found.append((name, _lower_first(test.get("label", name)), [level for _, level in sorted(groups)], test["p"]))
-        return found
-
-    def _small_level(self, endpoint: str, name: str) -> tuple[str, int] | None:
-        """(level, n) of the smallest compared level of ``name`` when below the plan's minimum size."""
-        groups = self.r["logrank"][endpoint][name].get("groups") or {}
-        sizes = [(int(g["n"]), level) for level, g in groups.items() if g.get("n")]
-        if not sizes:
-            return None
-        n, level = min(sizes)
-        return (level, n) if n < self._min_level_size() else None
+        """(factor, label, levels best first, P) for every factor the results decided is significant
+        (``results['decisions']``: made once in ``analysis.results.decisions``)."""
+        return [(f["factor"], theme.lower_first(f["label"]), f["levels_best_first"], f["p"])
+                for f in self.r["decisions"]["endpoints"][endpoint]["significant_factors"]]
 
     def _untested(self, endpoint: str) -> list[str]:
         """Labels of the plan factors whose log-rank test could not be done (no P)."""
@@ -221,12 +189,12 @@ class InlineText:
         for name in self.r["plan"]["logrank_factors"]:
             test = self.r["logrank"][endpoint].get(name) or {}
             if test.get("p") is None:
-                out.append(_lower_first(test.get("label", name)))
+                out.append(theme.lower_first(test.get("label", name)))
         return out
 
     @staticmethod
     def _level(level: str) -> str:
-        return _lower_first(level)
+        return theme.lower_first(level)
 
     def _factors(self, endpoint: str) -> str:
         """The log-rank sentence for ``endpoint``: only what the tests that were done showed."""
@@ -251,13 +219,9 @@ class InlineText:
                     .replace("for  ", "for "))
         else:
             text = f"No factor could be tested for an association with {label}."
-        small = []
-        for name in self.r["plan"]["logrank_factors"]:
-            test = self.r["logrank"][endpoint].get(name) or {}
-            hit = self._small_level(endpoint, name)
-            if hit and test.get("p") is not None and test["p"] < alpha:
-                small.append(f"{_lower_first(test.get('label', name))} ({theme.p_text(test['p'])}; "
-                             f"level {self._level(hit[0])}: {_plural(hit[1], 'patient')})")
+        small = [f"{theme.lower_first(f['label'])} ({theme.p_text(f['p'])}; "
+                 f"level {self._level(f['level'])}: {_plural(f['n'], 'patient')})"
+                 for f in self.r["decisions"]["endpoints"][endpoint].get("small_level_factors", [])]
         if small:
             text += (f" The difference by {_join(small)} rests on a level with fewer than "
                      f"{_plural(self._min_level_size(), 'patient')}, the minimum of the analysis plan, "
@@ -280,14 +244,15 @@ class InlineText:
                     results.append(f"{theme.p_text(trend['p'])} for {endpoint.upper()}")
             if results:
                 parts.append(f"The log-rank test for trend across the ordered levels of "
-                             f"{_lower_first(factor['label'])} ({', '.join(self._level(l) for l in factor['levels'])}) "
+                             f"{theme.lower_first(factor['label'])} ({', '.join(self._level(l) for l in factor['levels'])}) "
                              f"gave {_join(results)}.")
         return " ".join(parts)
 
     def _both(self) -> list[tuple[str, str, str]]:
-        """(factor, label, best level) for the factors associated with both endpoints."""
-        os_factors = {name for name, *_ in self._significant("os")}
-        return [(name, label, levels[0]) for name, label, levels, _p in self._significant("pfs") if name in os_factors]
+        """(factor, label, best level) for the factors significant for every endpoint (``results['decisions']``)."""
+        every = set(self.r["decisions"]["factors_all_endpoints"])
+        first = self.r["plan"]["endpoints"][0]
+        return [(name, label, levels[0]) for name, label, levels, _p in self._significant(first) if name in every]
 
     @property
     def prognostic_summary(self) -> str:
@@ -395,9 +360,11 @@ class InlineText:
         method = plan["median_ci_method"]
         rule = plan["selection_rule"]
         level = self.ci_level
+        # Cox models and cox.zph are the project's own code, following R's survival package
+        # (analysis/stats/efron.py; checked against R in tests/test_vs_r.py): no library is cited for them.
         software = [f"Python {sw['python']}"] + [
             f"{name} {sw[name]}" + (f" {SOFTWARE_CITATION[name]}" if name in SOFTWARE_CITATION else "")
-            for name in ("pandas", "lifelines", "statsmodels", "tableone") if sw.get(name)
+            for name in ("pandas", "numpy", "scipy", "statsmodels", "tableone") if sw.get(name)
         ]
         min_size = plan.get("min_level_size")
         min_size_text = (f" An association was not claimed from a factor level with fewer than "
@@ -444,12 +411,14 @@ class InlineText:
 
     def _term_label(self, term: str) -> str:
         """'pos_count[2]' -> 'number of POs (2 vs 1)': the publication label of a Cox term."""
-        name, _, level = term.partition("[")
+        name, bracket, level = term.partition("[")
         level = level.rstrip("]")
         factor = self.r["plan"]["factors"].get(name)
         if not factor:
             return term
-        return f"{_lower_first(factor['label'])} ({self._level(level)} vs {self._level(factor['reference'])})"
+        if not bracket:  # cox.zph tests a whole factor ('pos_count')
+            return theme.lower_first(factor["label"])
+        return f"{theme.lower_first(factor['label'])} ({self._level(level)} vs {self._level(factor['reference'])})"
 
     def _ph_failures(self, endpoint: str) -> list[str]:
         """'radical treatment ... in the univariable model (P = 0.021)' for every term failing the PH test."""
@@ -476,7 +445,7 @@ class InlineText:
         """Which terms fail the proportional-hazards test (per model), the global tests and the EPV."""
         alpha = self.r["plan"]["alpha"]
         parts = []
-        for endpoint in ("pfs", "os"):
+        for endpoint in self.r["plan"]["endpoints"]:
             cox = self.r["cox"][endpoint]
             label = self.r[endpoint]["label"].lower()
             if not self.r[endpoint].get("events"):

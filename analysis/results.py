@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 
 from analysis import paths
+from analysis.results_schema import SCHEMA_VERSION, check
 
-SCHEMA_VERSION = 1
 SOFTWARE = ("pandas", "numpy", "scipy", "lifelines", "statsmodels", "tableone", "matplotlib")
 SIR_CLASSES = ["A", "B", "C", "D", "E", "F"]
+OVERALL_LABEL = "All patients"  # the single group of an overall KM figure
 
 
 # --------------------------------------------------------------------------- helpers
@@ -42,6 +43,21 @@ def _finite(value) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def warning(kind: str, subject: str, message: str, **values) -> dict:
+    """A warning record (``results_schema.Warning_``): selected on ``kind``, printed as ``message``."""
+    return {"kind": kind, "subject": subject, "values": values, "message": message}
+
+
+def significant(p: float | None, alpha: float) -> bool:
+    """The one significance rule of the project: a P that exists and is below the plan's alpha.
+
+    It agrees with the P as printed: ``analysis.tables.theme.p_value`` gives as many digits as
+    keep the printed value on the same side of alpha (0.0497 -> "0.0497"), and
+    ``theme.significant`` (the same decision on the printed text) is tested against this one.
+    """
+    return p is not None and p < alpha
 
 
 def to_jsonable(value):
@@ -157,6 +173,46 @@ def _curve_summary(km, plan, method: str) -> dict:
     }
 
 
+def _curve(km) -> dict:
+    return {**km.to_dict(), "n": int(km.n), "events": int(km.events)}
+
+
+def time_ticks(max_time: float, plan_step: float = 6.0, max_ticks: int = 11) -> list[float]:
+    """Ticks 0, step, 2*step... up to the first multiple past ``max_time`` (the plan's at-risk step, doubled
+    until at most ``max_ticks`` ticks): the times at which a KM figure prints its numbers at risk."""
+    step = plan_step
+    if not math.isfinite(max_time) or max_time <= 0:
+        return [0.0, float(step)]
+    while math.ceil(max_time / step) + 1 > max_ticks:
+        step *= 2
+    last = max(step, math.ceil(max_time / step - 1e-9) * step)
+    return [float(t) for t in np.arange(0.0, last + step / 2, step)]
+
+
+def _tick_step(plan) -> float:
+    steps = np.diff(sorted(plan.at_risk_times))
+    return float(steps.min()) if len(steps) else 6.0
+
+
+def km_figure_panel(plan, fits: dict, factor: str | None, missing: int) -> dict:
+    """What a KM figure prints besides its curves: ticks and the number at risk n(t) = #{T_i >= t} at each."""
+    from analysis.stats.km import at_risk
+
+    if fits:
+        max_time = max(fit.max_time for fit in fits.values() if fit.n) if any(f.n for f in fits.values()) else 0.0
+    else:
+        max_time = 0.0
+    ticks = time_ticks(max_time, _tick_step(plan))
+    return {
+        "factor": factor,
+        "factor_label": plan.factors[factor].label if factor else None,
+        "ticks": ticks,
+        "groups": [{"level": level, "n": int(fit.n), "at_risk": [int(at_risk(fit, t)) for t in ticks]}
+                   for level, fit in fits.items()],
+        "missing": int(missing),
+    }
+
+
 def _endpoint_data(cohort, endpoint: str) -> tuple[np.ndarray, np.ndarray]:
     time = cohort.patients[f"{endpoint}_months"].to_numpy(dtype=float)
     event = cohort.patients[f"{endpoint}_event"].to_numpy(dtype=int)
@@ -188,14 +244,18 @@ def endpoint_results(cohort, endpoint: str, groups: dict) -> tuple[dict, dict]:
     time, event = _endpoint_data(cohort, endpoint)
     km = km_fit(time, event, alpha=plan.alpha, transform=plan.ci_transform)
     summary = _curve_summary(km, plan, plan.median_ci_method)
+    figures = {"overall": km_figure_panel(plan, {OVERALL_LABEL: km}, None, 0)}
+    for name, levels in groups.items():
+        figures[name] = km_figure_panel(plan, levels, name, int(cohort.factors[name].isna().sum()))
     curves = {
-        "overall": km.to_dict(),
-        "factors": {name: {level: fit.to_dict() for level, fit in levels.items()} for name, levels in groups.items()},
+        "overall": _curve(km),
+        "factors": {name: {level: _curve(fit) for level, fit in levels.items()} for name, levels in groups.items()},
+        "figures": figures,
     }
     return summary, curves
 
 
-def logrank_results(cohort, endpoint: str, curves: dict) -> tuple[dict, list[str]]:
+def logrank_results(cohort, endpoint: str, curves: dict) -> tuple[dict, list[dict]]:
     from analysis.stats.km import km_fit
     from analysis.stats.logrank import logrank_test
 
@@ -229,7 +289,9 @@ def logrank_results(cohort, endpoint: str, curves: dict) -> tuple[dict, list[str
             "n_missing": n_missing,
         }
         if test["note"]:
-            notes.append(f"log-rank {endpoint.upper()} {name}: {test['note']}")
+            notes.append(warning("logrank", f"{endpoint}/logrank/{name}",
+                                 f"log-rank {endpoint.upper()} {name}: {test['note']}",
+                                 endpoint=endpoint, factor=name))
         out[name] = entry
     return out, notes
 
@@ -246,17 +308,25 @@ def cox_results(cohort, endpoint: str) -> dict:
     monotone = spec.get("monotone_likelihood", "not_estimable")
     time, event = _endpoint_data(cohort, endpoint)
     label = endpoint.upper()
-    notes: list[str] = []
+    notes: list[dict] = []
 
-    def ph_notes(model: dict, where: str) -> None:
+    def ph_notes(model: dict, kind: str, factor: str | None = None) -> None:
         ph = model.get("ph_test")
         if not ph:
             return
-        if ph["global"]["p"] is not None and ph["global"]["p"] < alpha:
-            notes.append(f"{label} {where}: proportional-hazards test fails (global P = {ph['global']['p']:.3g})")
+        where = f"{kind} {factor}" if factor else kind
+        subject = f"{endpoint}/{kind}" + (f"/{factor}" if factor else "")
+        global_p = ph["global"]["p"]
+        if significant(global_p, alpha):
+            notes.append(warning("proportional_hazards", subject,
+                                 f"{label} {where}: proportional-hazards test fails (global P = {global_p:.3g})",
+                                 endpoint=endpoint, model=kind, term=None, p=global_p))
         for term, test in ph["terms"].items():
-            if test["p"] is not None and test["p"] < alpha and len(ph["terms"]) > 1:
-                notes.append(f"{label} {where}: proportional-hazards test fails for {term} (P = {test['p']:.3g})")
+            if significant(test["p"], alpha) and len(ph["terms"]) > 1:
+                notes.append(warning("proportional_hazards", f"{subject}/{term}",
+                                     f"{label} {where}: proportional-hazards test fails for {term} "
+                                     f"(P = {test['p']:.3g})",
+                                     endpoint=endpoint, model=kind, term=term, p=test["p"]))
 
     univariable, models, selected = [], {}, []
     for name in plan.cox_candidates:
@@ -264,13 +334,16 @@ def cox_results(cohort, endpoint: str) -> dict:
         models[name] = {k: model[k] for k in ("n", "events", "references", "factor_p", "ph_test", "ph_test_note",
                                               "converged", "method", "lr_test", "warnings", "epv")}
         univariable.extend(model["terms"])
-        notes.extend(f"{label} univariable: {w}" for w in model["warnings"])
-        ph_notes(model, f"univariable {name}")
+        notes.extend(warning("cox_fit", f"{endpoint}/univariable/{name}", f"{label} univariable: {w}",
+                             endpoint=endpoint, model="univariable", factor=name) for w in model["warnings"])
+        ph_notes(model, "univariable", name)
         factor_p = model["factor_p"].get(name, {}).get("p")
         unestimable = any(t["hr"] is None for t in model["terms"])
         if factor_p is not None and factor_p < threshold:
             if unestimable:
-                notes.append(f"{label}: {name} not entered in the multivariable model (hazard ratio not estimable)")
+                notes.append(warning("not_entered", f"{endpoint}/multivariable/{name}",
+                                     f"{label}: {name} not entered in the multivariable model "
+                                     "(hazard ratio not estimable)", endpoint=endpoint, factor=name, p=factor_p))
             else:
                 selected.append(name)
 
@@ -295,16 +368,21 @@ def cox_results(cohort, endpoint: str) -> dict:
         }
         result["epv"] = model["epv"]
         result["ph_test"] = model["ph_test"]
-        notes.extend(f"{label} multivariable: {w}" for w in model["warnings"])
+        notes.extend(warning("cox_fit", f"{endpoint}/multivariable", f"{label} multivariable: {w}",
+                             endpoint=endpoint, model="multivariable") for w in model["warnings"])
         if model["epv"] is not None and model["epv"] < min_epv:
-            notes.append(
+            notes.append(warning(
+                "low_epv", f"{endpoint}/multivariable",
                 f"{label} multivariable: {model['events']} events for {model['n_parameters']} "
                 f"parameter{'' if model['n_parameters'] == 1 else 's'} "
-                f"(EPV {model['epv']:.1f} < {min_epv:g}); estimates may be unstable"
-            )
+                f"(EPV {model['epv']:.1f} < {min_epv:g}); estimates may be unstable",
+                endpoint=endpoint, events=model["events"], n_parameters=model["n_parameters"],
+                epv=model["epv"], min_epv=min_epv))
         ph_notes(model, "multivariable")
     else:
-        notes.append(f"{label}: no factor with univariable P < {threshold:g}; no multivariable model")
+        notes.append(warning("no_multivariable", f"{endpoint}/multivariable",
+                             f"{label}: no factor with univariable P < {threshold:g}; no multivariable model",
+                             endpoint=endpoint, threshold=threshold))
     result["warnings"] = notes
     return result
 
@@ -339,6 +417,8 @@ def _plan_section(plan) -> dict:
         "file": _display_path(plan.path),
         "sha256": _sha256(Path(plan.path)),
         "alpha": plan.alpha,
+        "confidence_level": 1 - plan.alpha,
+        "endpoints": list(plan.endpoints),
         "median_ci_method": plan.median_ci_method,
         "ci_transform": plan.ci_transform,
         "ties": plan["survival"].get("ties", "efron"),
@@ -433,7 +513,7 @@ def compute_results(cohort) -> dict:
             "last_ablation": patients["first_ablation_date"].max().date().isoformat(),
         },
     }
-    warnings = [f"data: {w}" for w in cohort.warnings]
+    warnings = [warning("data", "data", f"data: {w}") for w in cohort.warnings]
 
     results["km"] = {}
     results["logrank"] = {}
@@ -468,8 +548,42 @@ def compute_results(cohort) -> dict:
     results["major_complications"] = complications["per_patient"]["major"]
 
     results["table1"] = table1_results(cohort)
+    results["decisions"] = decisions(results)
     results["warnings"] = warnings
-    return to_jsonable(results)
+    results = to_jsonable(results)
+    from analysis.reproduction import reproduction_rows
+
+    results["reproduction"] = to_jsonable([row.__dict__ for row in reproduction_rows(results)])
+    return check(results, "computed results")
+
+
+def decisions(results: dict) -> dict:
+    """The judgements the text prints, made once here: which factors are significant, their levels
+    ranked (lowest observed/expected events first), and the factors significant for every endpoint."""
+    plan = results["plan"]
+    alpha = plan["alpha"]
+    # A difference resting on a level with fewer patients than the plan's minimum is not claimed.
+    min_size = int(plan.get("min_level_size") or 1)
+    endpoints = {}
+    for endpoint in plan["endpoints"]:
+        found, small = [], []
+        for name in plan["logrank_factors"]:
+            test = results["logrank"][endpoint].get(name)
+            if not test or not significant(test.get("p"), alpha):
+                continue
+            sizes = sorted((int(g["n"]), level) for level, g in test["groups"].items() if g.get("n"))
+            if sizes and sizes[0][0] < min_size:
+                small.append({"factor": name, "label": test.get("label", name), "p": test["p"],
+                              "level": sizes[0][1], "n": sizes[0][0]})
+                continue
+            ratios = sorted((g["events"] / g["expected"] if g.get("expected") else float("inf"), level)
+                            for level, g in test["groups"].items() if g.get("n", 1))
+            found.append({"factor": name, "label": test.get("label", name), "p": test["p"],
+                          "levels_best_first": [level for _, level in ratios]})
+        endpoints[endpoint] = {"significant_factors": found, "small_level_factors": small}
+    named = [[f["factor"] for f in endpoints[e]["significant_factors"]] for e in plan["endpoints"]]
+    every = [name for name in (named[0] if named else []) if all(name in other for other in named[1:])]
+    return {"alpha": alpha, "endpoints": endpoints, "factors_all_endpoints": every}
 
 
 def dumps(results: dict) -> str:
@@ -482,11 +596,19 @@ def dumps(results: dict) -> str:
 
 
 def write_results(results: dict, path: str | Path) -> Path:
-    """Write ``results`` to ``path`` (parents created)."""
+    """Write ``results`` to ``path`` (parents created), after checking its shape (``results_schema``)."""
     path = Path(path)
+    text = dumps(check(results, "results to write"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(dumps(results), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path
+
+
+def read_results(path: str | Path) -> dict:
+    """The results file at ``path``, checked against the schema (``ResultsShapeError`` names the bad keys)."""
+    path = Path(path)
+    with open(path, encoding="utf-8") as handle:
+        return check(json.load(handle), str(path))
 
 
 def default_output() -> Path:
@@ -503,6 +625,6 @@ def run(args) -> int:
     results = compute_results(cohort)
     out = write_results(results, getattr(args, "out", None) or default_output())
     print(f"results: {len(results['warnings'])} warning(s); written to {out}")
-    for warning in results["warnings"]:
-        print(f"  warning: {warning}", file=sys.stderr)
+    for record in results["warnings"]:
+        print(f"  warning: {record['message']}", file=sys.stderr)
     return 0

@@ -1,21 +1,23 @@
 """Publication figures: at-risk tables against the risk sets, what each figure prints,
 text sizes, reproducible bytes, raster resolution, and image comparison (pytest-mpl).
 
-Images are made from the fixed example dataset (tests/fixtures/example_data) and
-hand-built results dicts that follow the results contract (docs/ARCHITECTURE.md),
-so they change neither when the shipped synthetic data are regenerated nor when
-the statistics engine changes a number.
+Images are made from the results of the fixed example dataset
+(tests/fixtures/example_data) with hand-set P values and Cox rows, so they change
+neither when the shipped synthetic data are regenerated nor when the statistics
+engine changes a P. Figures read the results only: every figure here is drawn
+from a results dict, never from a cohort.
 Baselines: ``pytest tests/test_figures.py --mpl-generate-path=tests/baseline_images``.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
+from functools import lru_cache
 import io
 import math
 from pathlib import Path
-from types import SimpleNamespace
 from xml.etree import ElementTree
 
 import matplotlib as mpl
@@ -32,8 +34,10 @@ from analysis.figures import (figure_names, flow_figure, forest_figure, km_at_ri
 from analysis.figures import style
 from analysis.figures.flow import flow_boxes
 from analysis.figures.forest import forest_rows, hr_text
-from analysis.figures.km import AT_RISK_AXES_LABEL, MAIN_AXES_LABEL, time_ticks
-from analysis.plan import Plan, load_plan
+from analysis.figures.km import AT_RISK_AXES_LABEL, MAIN_AXES_LABEL
+from analysis.plan import load_plan
+from analysis.results import compute_results, km_figure_panel, time_ticks
+from analysis.stats.km import km_fit
 from analysis.tables import theme
 
 EXAMPLE_DATA = Path(__file__).parent / "fixtures" / "example_data"
@@ -50,13 +54,18 @@ def cohort():
     return load_cohort(EXAMPLE_DATA)
 
 
+@lru_cache(maxsize=1)
+def example_results() -> dict:
+    return compute_results(load_cohort(EXAMPLE_DATA))
+
+
 def make_results(synthetic: bool = False) -> dict:
-    """A results dict by hand, keys as in docs/ARCHITECTURE.md (numbers invented, figures only print them)."""
+    """The example data's results with hand-set P values and Cox rows (figures only print them)."""
     logrank = {
-        "pfs": {"radical_treatment": {"chi2": 6.27, "df": 1, "p": 0.0123, "trend": None},
-                "pos_count": {"chi2": 2.9, "df": 2, "p": 0.234, "trend": {"chi2": 2.1, "p": 0.147}}},
-        "os": {"radical_treatment": {"chi2": 0.4, "df": 1, "p": 0.5271, "trend": None},
-               "pos_count": {"chi2": 5.1, "df": 2, "p": 0.0781, "trend": {"chi2": 4.5, "p": 0.0339}}},
+        "pfs": {"radical_treatment": {"p": 0.0123, "trend": None},
+                "pos_count": {"p": 0.234, "trend": {"chi2": 2.1, "p": 0.147}}},
+        "os": {"radical_treatment": {"p": 0.5271, "trend": None},
+               "pos_count": {"p": 0.0781, "trend": {"chi2": 4.5, "p": 0.0339}}},
     }
     multivariable = [
         {"factor": "radical_treatment", "level": "Non-radical", "term": "radical_treatment[Non-radical]",
@@ -69,17 +78,14 @@ def make_results(synthetic: bool = False) -> dict:
          "hr": 12.0, "ci": [1.5, math.inf], "p": 0.0201, "factor_p": 0.031, "n": 20, "events": 19,
          "warning": "separation"},
     ]
-    return {
-        "schema_version": 1,
-        "synthetic": synthetic,
-        "n_patients": 20,
-        "logrank": logrank,
-        "cox": {"pfs": {"univariable": [], "multivariable": multivariable},
-                "os": {"univariable": [], "multivariable": multivariable[:1]}},
-        # Counts of tests/fixtures/example_data/screening.csv (checked in test_flow_counts_match_screening_file).
-        "flow": {"screened": 25, "excluded": {"more than 4 pulmonary metastases": 5},
-                 "included": 20, "analysed": 20},
-    }
+    results = copy.deepcopy(example_results())
+    results["synthetic"] = synthetic
+    for endpoint, tests in logrank.items():
+        for factor, values in tests.items():
+            results["logrank"][endpoint][factor].update(values)
+    results["cox"]["pfs"]["multivariable"] = multivariable
+    results["cox"]["os"]["multivariable"] = multivariable[:1]
+    return results
 
 
 @pytest.fixture(scope="module")
@@ -87,14 +93,6 @@ def results():
     return make_results()
 
 
-def fake_cohort(times, events, levels=None, factor="radical_treatment"):
-    """A Cohort stand-in: exactly the attributes the KM figure reads."""
-    plan = load_plan()
-    patients = pd.DataFrame({"pfs_months": np.asarray(times, float), "pfs_event": np.asarray(events, int),
-                             "os_months": np.asarray(times, float), "os_event": np.asarray(events, int)})
-    factors = pd.DataFrame({factor: pd.Categorical(levels if levels is not None else [None] * len(times),
-                                                   categories=list(plan.factors[factor].levels))})
-    return SimpleNamespace(patients=patients, factors=factors, plan=plan, is_synthetic=False)
 
 
 def texts(fig) -> list[Text]:
@@ -132,8 +130,8 @@ def direct_risk_counts(durations: pd.Series, times) -> list[int]:
 @pytest.mark.parametrize("endpoint", ["pfs", "os"])
 @pytest.mark.parametrize("factor", [None, "radical_treatment", "pos_count"])
 def test_at_risk_table_equals_risk_sets_counted_from_the_data(cohort, results, endpoint, factor):
-    fig = km_figure(cohort, results, endpoint, factor)
-    table = km_at_risk_table(cohort, endpoint, factor)
+    fig = km_figure(results, endpoint, factor)
+    table = km_at_risk_table(results, endpoint, factor)
     durations = cohort.patients[f"{endpoint}_months"]
     if factor is None:
         groups = {"All patients": durations}
@@ -156,19 +154,20 @@ def test_at_risk_counts_patients_whose_time_equals_the_tick():
 
     (lifelines' add_at_risk_counts counts T > t by default and would print 3, 1 here.)
     """
-    cohort = fake_cohort([3.0, 6.0, 6.0, 9.0, 12.0], [1, 1, 0, 0, 1])
-    table = km_at_risk_table(cohort, "pfs")
-    assert list(table.columns) == [0.0, 6.0, 12.0]
-    assert list(table.loc["All patients"]) == [5, 4, 1]
+    panel = km_figure_panel(load_plan(), {"All patients": km_fit([3.0, 6.0, 6.0, 9.0, 12.0], [1, 1, 0, 0, 1])},
+                            None, 0)
+    assert panel["ticks"] == [0.0, 6.0, 12.0]
+    assert panel["groups"] == [{"level": "All patients", "n": 5, "at_risk": [5, 4, 1]}]
 
 
-def test_missing_factor_values_are_left_out_and_said_so():
-    cohort = fake_cohort([2.0, 5.0, 7.0, 11.0, 13.0], [1, 0, 1, 1, 0],
-                         levels=["Radical", None, "Non-radical", "Radical", None])
-    fig = km_figure(cohort, {}, "pfs", "radical_treatment")
-    table = km_at_risk_table(cohort, "pfs", "radical_treatment")
-    assert list(table.index) == ["Radical", "Non-radical"]
-    assert list(table.loc["Radical"]) == [2, 1, 0]
+def test_missing_factor_values_are_left_out_and_said_so(cohort):
+    codes = cohort.factors["radical_treatment"].copy()
+    codes.iloc[[1, 4]] = None
+    results = compute_results(dataclasses.replace(cohort, factors=cohort.factors.assign(radical_treatment=codes)))
+    fig = km_figure(results, "pfs", "radical_treatment")
+    table = km_at_risk_table(results, "pfs", "radical_treatment")
+    kept = cohort.patients["pfs_months"][codes.notna()]
+    assert table.sum(axis=0).tolist() == direct_risk_counts(kept, table.columns)
     assert "Not shown: 2 patients with missing treatment of primary HCC." in all_text(fig)
 
 
@@ -183,7 +182,7 @@ def test_time_ticks_every_6_months_up_to_60_then_12():
 # --------------------------------------------------------------------------- what the panels print
 
 def test_km_legend_has_group_sizes_and_the_logrank_p_from_results(cohort, results):
-    fig = km_figure(cohort, results, "pfs", "radical_treatment")
+    fig = km_figure(results, "pfs", "radical_treatment")
     legend = axes_labelled(fig, MAIN_AXES_LABEL).get_legend()
     counts = cohort.factors["radical_treatment"].value_counts()
     labels = [t.get_text() for t in legend.get_texts()]
@@ -193,13 +192,13 @@ def test_km_legend_has_group_sizes_and_the_logrank_p_from_results(cohort, result
 
 
 def test_km_ordered_factor_shows_the_trend_p(cohort, results):
-    fig = km_figure(cohort, results, "os", "pos_count")
+    fig = km_figure(results, "os", "pos_count")
     title = axes_labelled(fig, MAIN_AXES_LABEL).get_legend().get_title().get_text()
     assert title == "Number of POs\nLog-rank P = 0.078\nTrend P = 0.034"
 
 
 def test_km_overall_has_ci_band_and_censor_marks(cohort, results):
-    fig = km_figure(cohort, results, "os")
+    fig = km_figure(results, "os")
     ax = axes_labelled(fig, MAIN_AXES_LABEL)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["All patients (n = 20)", "95% CI", "Censored"]
     assert len(ax.collections) == 1  # the CI band
@@ -210,7 +209,7 @@ def test_km_overall_has_ci_band_and_censor_marks(cohort, results):
 
 
 def test_groups_differ_in_line_style_as_well_as_colour(cohort, results):
-    fig = km_figure(cohort, results, "os", "pos_count")
+    fig = km_figure(results, "os", "pos_count")
     steps = [line for line in axes_labelled(fig, MAIN_AXES_LABEL).lines if line.get_marker() in ("None", "")]
     assert len(steps) == 3
     # Dash patterns (matplotlib keeps the unscaled one privately; no public getter).
@@ -253,10 +252,8 @@ def test_forest_row_without_estimate_says_not_estimable(results):
 
 def test_figures_accept_the_statistics_engines_results(cohort):
     """Integration: the real results dict (analysis.results) has the keys the figures read."""
-    from analysis.results import compute_results
-
     real = compute_results(cohort)
-    fig = km_figure(cohort, real, "pfs", "radical_treatment")
+    fig = km_figure(real, "pfs", "radical_treatment")
     title = axes_labelled(fig, MAIN_AXES_LABEL).get_legend().get_title().get_text()
     assert title.endswith(theme.p_text(real["logrank"]["pfs"]["radical_treatment"]["p"]))
     assert "(n = 20)" in all_text(flow_figure(real))
@@ -265,7 +262,7 @@ def test_figures_accept_the_statistics_engines_results(cohort):
 
 def test_flow_counts_match_screening_file(cohort, results):
     screening = cohort.screening
-    flow = results["flow"]
+    flow = {k: v for k, v in results["flow"].items() if k != "n_excluded"}
     assert flow["screened"] == len(screening)
     assert flow["included"] == int((screening["included"] == "yes").sum()) == len(cohort.patients)
     excluded = screening.loc[screening["included"] == "no", "exclusion_reason"].value_counts().to_dict()
@@ -296,9 +293,9 @@ FIGURE_TYPES = ["km_overall", "km_stratified", "forest", "flow"]
 
 def build(kind: str, cohort, results) -> mpl.figure.Figure:
     if kind == "km_overall":
-        return km_figure(cohort, results, "pfs")
+        return km_figure(results, "pfs")
     if kind == "km_stratified":
-        return km_figure(cohort, results, "os", "pos_count")
+        return km_figure(results, "os", "pos_count")
     if kind == "forest":
         return forest_figure(results, "pfs")
     return flow_figure(results)
@@ -319,12 +316,6 @@ def test_text_is_at_least_6_pt_at_the_printed_size(cohort, results, kind):
 def test_synthetic_data_note_only_on_synthetic_figures(cohort, kind):
     assert style.SYNTHETIC_NOTE in all_text(build(kind, cohort, make_results(synthetic=True)))
     assert style.SYNTHETIC_NOTE not in all_text(build(kind, cohort, make_results(synthetic=False)))
-
-
-def test_synthetic_cohort_alone_triggers_the_note(cohort):
-    synthetic = SimpleNamespace(**{f.name: getattr(cohort, f.name) for f in dataclasses.fields(cohort)},
-                                is_synthetic=True)
-    assert style.SYNTHETIC_NOTE in all_text(km_figure(synthetic, {"synthetic": False}, "pfs"))
 
 
 def test_building_figures_leaves_no_global_state(cohort, results):
@@ -366,7 +357,7 @@ def test_two_runs_write_identical_bytes_in_every_format(cohort, tmp_path, kind):
 
 
 def test_raster_files_resolution_and_format(cohort, results, tmp_path):
-    fig = km_figure(cohort, results, "pfs")
+    fig = km_figure(results, "pfs")
     paths = {p.suffix: p for p in save_figure(fig, "km", tmp_path)}
     expected_px = round(style.ONE_COLUMN_MM / 25.4 * style.RASTER_DPI)
     with Image.open(paths[".png"]) as png:
@@ -405,15 +396,15 @@ def test_save_figure_rejects_unknown_format_and_path_names(cohort, results, tmp_
 
 
 def test_unknown_factor_is_a_clear_error(cohort, results):
-    with pytest.raises(KeyError, match="not a plan factor"):
-        km_figure(cohort, results, "pfs", "eye_colour")
+    with pytest.raises(KeyError, match="eye_colour.*no KM figure"):
+        km_figure(results, "pfs", "eye_colour")
 
 
 def test_write_all_figures_writes_every_name_in_every_format(cohort, tmp_path):
     # One log-rank factor keeps the test short; the loop over factors is the same for thirteen.
-    raw = dict(cohort.plan.raw, logrank_factors=["radical_treatment"])
-    small = dataclasses.replace(cohort, plan=Plan(raw=raw, path=cohort.plan.path))
-    written = write_all_figures(small, make_results(), tmp_path / "figures")
+    small = make_results()
+    small["plan"]["logrank_factors"] = ["radical_treatment"]
+    written = write_all_figures(small, tmp_path / "figures", workers=1)
     assert list(written) == figure_names(small) == [
         "km_pfs_overall", "km_pfs_radical_treatment", "km_os_overall", "km_os_radical_treatment",
         "forest_pfs", "forest_os", "flow"]
@@ -425,13 +416,13 @@ def test_write_all_figures_writes_every_name_in_every_format(cohort, tmp_path):
 # --------------------------------------------------------------------------- image comparison
 
 @pytest.mark.mpl_image_compare(**MPL)
-def test_image_km_overall(cohort):
-    return km_figure(cohort, make_results(), "pfs")
+def test_image_km_overall():
+    return km_figure(make_results(), "pfs")
 
 
 @pytest.mark.mpl_image_compare(**MPL)
-def test_image_km_stratified(cohort):
-    return km_figure(cohort, make_results(), "os", "pos_count")
+def test_image_km_stratified():
+    return km_figure(make_results(), "os", "pos_count")
 
 
 @pytest.mark.mpl_image_compare(**MPL)
@@ -449,28 +440,35 @@ def test_image_flow():
 
 
 def test_pdf_embeds_the_outline_of_every_character_it_shows(tmp_path):
-    """Each embedded subset (made once per process over a common character set) holds the
-    outline of every character the figure shows, inside that set or not: read back with
-    fontTools and compared glyph by glyph with the font file matplotlib embedded."""
+    """Each embedded subset holds the outline of every character the figure shows, in the figure
+    font's character set (style.FIGURE_CHARACTERS) or not (then from the fallback face): read back
+    with fontTools and compared glyph by glyph with the font file that holds the character."""
     from fontTools.ttLib import TTFont
     from matplotlib import font_manager
-    from matplotlib.figure import Figure
 
-    text = "HR 0.42 (95% CI) \u2265 6 \u03a9\u00e9"  # the last two are outside the common set
-    for attempt in range(2):  # the second figure is served from the per-process memo
-        fig = Figure(figsize=(3, 1))
-        fig.text(0.05, 0.5, text)
+    text = "HR 0.42 (95% CI) \u2265 6 \u03a9\u00e9\u0416"  # the last two are outside the figure font
+    assert "\u03a9" not in style.FIGURE_CHARACTERS and "\u00e9" in style.FIGURE_CHARACTERS
+    with style.figure_style():
+        sources = [TTFont(font_manager.findfont(font_manager.FontProperties(family=family)))
+                   for family in mpl.rcParams["font.family"]]
+
+    def source_of(char):
+        font = next(f for f in sources if ord(char) in f.getBestCmap())
+        return font, font.getBestCmap()[ord(char)]
+
+    for attempt in range(2):
+        with style.figure_style():  # figures make their text inside the style, as every figure here does
+            fig = style.new_figure(80, 25)
+            fig.text(0.05, 0.5, text)
         pdf_path = save_figure(fig, f"glyphs{attempt}", tmp_path, formats=("pdf",))[0]
         embedded = []
         for page in PdfReader(pdf_path).pages:
             for font in page["/Resources"]["/Font"].values():
                 descendant = font.get_object()["/DescendantFonts"][0].get_object()
                 embedded.append(descendant["/FontDescriptor"]["/FontFile2"].get_object().get_data())
-        assert embedded
-        with style.figure_style():
-            source_path = font_manager.findfont(font_manager.FontProperties(family=mpl.rcParams["font.family"]))
-        source = TTFont(source_path)
-        source_glyphs, source_cmap = source.getGlyphSet(), source.getBestCmap()
+        names = {str(font.get_object()["/BaseFont"]).split("+")[-1] for page in PdfReader(pdf_path).pages
+                 for font in page["/Resources"]["/Font"].values()}
+        assert names == {"DejaVuSansFigures", "DejaVuSans"}  # the figure font and the fallback face
         found = set()
         for data in embedded:
             subset = TTFont(io.BytesIO(data))
@@ -478,8 +476,30 @@ def test_pdf_embeds_the_outline_of_every_character_it_shows(tmp_path):
             for char in set(text) - {" "}:
                 if ord(char) in cmap:
                     found.add(char)
-                    ours, theirs = glyphs[cmap[ord(char)]], source_glyphs[source_cmap[ord(char)]]
+                    source, name = source_of(char)
+                    ours, theirs = glyphs[cmap[ord(char)]], source.getGlyphSet()[name]
                     assert ours.width == theirs.width, char
                     assert subset["glyf"][cmap[ord(char)]].getCoordinates(subset["glyf"])[0] == \
-                        source["glyf"][source_cmap[ord(char)]].getCoordinates(source["glyf"])[0], char
+                        source["glyf"][name].getCoordinates(source["glyf"])[0], char
         assert found == set(text) - {" "}
+
+
+def test_figure_font_is_the_full_face_for_its_characters():
+    """The figure font lays out and rasterises each of its characters exactly as the full face does
+    (advance, kerning against its neighbours, hinted pixels), in both faces."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    def image(path, text):
+        font = FT2Font(str(path))
+        font.set_size(7, 600)
+        font.set_text(text, 0.0)
+        font.draw_glyphs_to_bitmap()
+        return font.get_width_height(), np.asarray(font.get_image()).tobytes()
+
+    for weight, figure_file in zip(("normal", "bold"), style.figure_font()):
+        full = font_manager.findfont(font_manager.FontProperties(family=style.FONT_FAMILY, weight=weight))
+        different = [c for c in style.FIGURE_CHARACTERS if image(figure_file, f"T{c}a") != image(full, f"T{c}a")]
+        assert different == [], weight
+        sample = "Number at risk (months) fi fl AV To Wa 0123456789 \u2013 \u2264 \u00b1 Pr\u00e9cis"
+        assert image(figure_file, sample) == image(full, sample)

@@ -474,3 +474,17 @@ def test_image_size_metadata_becomes_its_width(tmp_path):
         """, [{"output_type": "display_data", "data": {"image/png": PNG_1x1, "text/plain": "<Image>"},
                "metadata": {"image/png": {"width": "100%"}}}])
     assert '{#fig-x width="100%"}' in markdown
+
+
+def test_a_format_without_a_writer_is_an_error_not_a_pdf(tmp_path):
+    """The writers are a table (engine.WRITTEN_FORMATS); a format missing from it is refused before any
+    code runs, instead of falling through to the Typst PDF writer (issue 16)."""
+    from analysis.render.engine import WRITTEN_FORMATS, render_document
+    from analysis.render.project import TO_FORMAT
+
+    assert set(TO_FORMAT.values()) <= set(WRITTEN_FORMATS)
+    doc = parse_qmd(PROJECT / "second.qmd")
+    settings = document_settings(doc, load_project(PROJECT))
+    with pytest.raises(RenderError, match="no writer for format.*epub"):
+        render_document(doc, settings, ["html", "epub"], tmp_path, Path("second"), dict(os.environ))
+    assert list(tmp_path.iterdir()) == []

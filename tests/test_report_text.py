@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from analysis.report_text import InlineText, _lower_first
+from analysis.report_text import InlineText
+from analysis.results import decisions
+from analysis.tables.theme import lower_first
+
+
+def decided(r: dict) -> dict:
+    """The hand-made results with their decisions (made in analysis.results, read by the text)."""
+    r["plan"]["endpoints"] = [e for e in ("pfs", "os") if e in r["logrank"]]
+    r["decisions"] = decisions(r)
+    return r
 
 
 def results(p_radical: float = 0.004, p_sex: float = 0.4) -> dict:
-    return {
+    return decided({
         "plan": {"alpha": 0.05, "logrank_factors": ["sex", "radical_treatment"]},
         "pfs": {"label": "Progression-free survival", "events": 40, "n": 62, "median": 11.4329,
                 "median_ci": [10.071, 12.795], "rates": {"12": {"estimate": 0.435484}}},
@@ -18,7 +27,7 @@ def results(p_radical: float = 0.004, p_sex: float = 0.4) -> dict:
                 "Non-radical": {"events": 25, "expected": 12.5}, "Radical": {"events": 15, "expected": 27.5}}},
         }},
         "technical_efficacy": {"count": 60, "denominator": 62, "proportion": 60 / 62},
-    }
+    })
 
 
 def test_median_with_ci_and_rate() -> None:
@@ -40,18 +49,23 @@ def test_factor_sentence_when_nothing_is_significant() -> None:
 
 
 def test_lower_first_keeps_acronyms() -> None:
-    assert _lower_first("Initial BCLC stage") == "initial BCLC stage"
-    assert _lower_first("PO timing") == "PO timing"
-    assert _lower_first("AFP") == "AFP"
+    """One rule for the figures' notes and the text (they used to differ on 'T stage')."""
+    assert lower_first("Initial BCLC stage") == "initial BCLC stage"
+    assert lower_first("PO timing") == "PO timing"
+    assert lower_first("AFP") == "AFP"
+    assert lower_first("T stage") == "T stage"
+    assert lower_first("Sex") == "sex"
 
 
 def test_prognostic_summary_names_factors_significant_for_both_endpoints() -> None:
     both = results()
     both["os"] = {"label": "Overall survival", "events": 30, "n": 62}
     both["logrank"]["os"] = both["logrank"]["pfs"]
+    decided(both)
     assert InlineText(both).prognostic_summary == \
         "Treatment of primary HCC (radical) was associated with longer PFS and OS."
     pfs_only = results()
     pfs_only["os"] = {"label": "Overall survival", "events": 30, "n": 62}
     pfs_only["logrank"]["os"] = {}
+    decided(pfs_only)
     assert InlineText(pfs_only).prognostic_summary.startswith("No factor")

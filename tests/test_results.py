@@ -119,7 +119,8 @@ def test_separation_is_reported_not_printed(results):
     rows = [r for r in results["cox"]["os"]["univariable"] if r["term"] == "child_pugh[B or C]"]
     assert rows and rows[0]["hr"] is None and rows[0]["ci"] == [None, None]
     assert rows[0]["reason_code"] == "no_events_in_level" and "no events in level 'B or C'" in rows[0]["reason"]
-    assert any("child_pugh[B or C]" in w and "not estimable" in w for w in results["warnings"])
+    assert any(w["kind"] == "cox_fit" and w["subject"] == "os/univariable/child_pugh" and "child_pugh[B or C]" in w["message"]
+               and "not estimable" in w["message"] for w in results["warnings"])
     assert "child_pugh" not in results["cox"]["os"]["selected"]
 
 
@@ -148,7 +149,8 @@ def test_single_group_logrank_is_stated(cohort):
     assert sex["applicable"] is False and sex["chi2"] is None and sex["p"] is None
     assert "single group" in sex["note"]
     assert sex["groups"]["Female"]["n"] == 0
-    assert any("sex" in w and "single group" in w for w in results["warnings"])
+    assert any(w["kind"] == "logrank" and w["values"] == {"endpoint": "pfs", "factor": "sex"}
+               and "single group" in w["message"] for w in results["warnings"])
 
 
 def test_epv_warning_when_few_events(cohort):
@@ -170,7 +172,13 @@ def test_epv_warning_when_few_events(cohort):
     assert len(cox["selected"]) >= 1 and cox["multivariable"]
     assert cox["epv"] == pytest.approx(results["pfs"]["events"] / len(cox["multivariable"]))
     assert cox["epv"] < 10
-    assert any("EPV" in w for w in cox["warnings"])
+    low = [w for w in cox["warnings"] if w["kind"] == "low_epv"]
+    assert len(low) == 1 and low[0]["values"]["epv"] == cox["epv"] and low[0]["values"]["min_epv"] == 10
+    assert low[0] in results["warnings"]
+    from analysis.tables.builders import tbl_cox
+
+    assert any(note.startswith("Caution:") and "events per variable" in note
+               for note in tbl_cox(results, "pfs").footnotes)
 
 
 def test_bad_plan_setting_exits_2(tmp_path, capsys):

@@ -7,7 +7,7 @@ from analysis.tables import supplement
 
 def results() -> dict:
     return {
-        "plan": {"median_ci_method": "spss", "min_events_per_variable": 10,
+        "plan": {"median_ci_method": "spss", "min_events_per_variable": 10, "alpha": 0.05, "endpoints": ["pfs", "os"],
                  "factors": {"radical_treatment": {"label": "Treatment of primary HCC",
                                                    "levels": ["Radical", "Non-radical"], "reference": "Radical"}}},
         "pfs": {"label": "Progression-free survival", "median": 11.43,

@@ -1,10 +1,10 @@
-"""Publication figures made from the cohort and the results dict.
+"""Publication figures, drawn from the results dict alone (see ``registry``).
 
-km_figure(cohort, results, endpoint, factor=None)   Kaplan-Meier with number-at-risk table
+km_figure(results, endpoint, factor=None)           Kaplan-Meier with number-at-risk table
 forest_figure(results, endpoint)                   multivariable Cox hazard ratios
 flow_figure(results)                               STROBE patient flow
 save_figure(fig, name, out_dir) -> [paths]         PDF, SVG, PNG (600 dpi), TIFF (LZW), reproducible bytes
-write_all_figures(cohort, results, out_dir)        every figure, every format
+write_all_figures(results, out_dir)                every figure, every format
 png_bytes(fig, dpi=300)                            PNG bytes for embedding in a document
 """
 

@@ -3,11 +3,10 @@
 The key of a figure is the SHA-256 of exactly what the drawing functions read:
 
     every figure   the analysis package's source (``code_digest``), the plotting
-                   libraries' versions, the analysis plan, the synthetic flags
-    km_<e>[_<f>]   the cohort's ``<e>_months`` and ``<e>_event`` columns, the
-                   factor's categories and codes, ``results['logrank'][e][f]``
-    forest_<e>     ``results['cox'][e]``
-    flow           ``results['flow']`` and ``results['n_patients']``
+                   libraries' versions, the results' plan section, the synthetic flag
+    each figure    its part of the results, as its entry in ``analysis.figures.registry``
+                   says (``reads``): e.g. a KM figure its stored curves, at-risk panel
+                   and log-rank test
 
 Results enter the key in their JSON form (the form the results file holds and the
 documents read), so the pre-render step and the document kernel compute the same
@@ -35,7 +34,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 
 from analysis import paths
 from analysis.source_digest import code_digest
@@ -65,33 +63,19 @@ def _json(value) -> bytes:
     return json.dumps(to_jsonable(value), sort_keys=True, separators=(",", ":")).encode()
 
 
-def figure_spec(name: str, plan) -> tuple[str, str | None, str | None] | None:
-    """(kind, endpoint, factor) for a figure name (``km_pfs`` = ``km_pfs_overall``), None if unknown."""
-    if name == "flow":
-        return "flow", None, None
-    kind, _, rest = name.partition("_")
-    endpoint, _, factor = rest.partition("_")
-    if endpoint not in plan.endpoints:
-        return None
-    if kind == "forest" and not factor:
-        return "forest", endpoint, None
-    if kind == "km" and factor in ("", "overall"):
-        return "km", endpoint, None
-    if kind == "km" and factor in plan.factors:
-        return "km", endpoint, factor
-    return None
+def figure_key(name: str, results: dict, variant: str = "") -> str | None:
+    """The cache key of figure ``name`` drawn from ``results`` (None: no such figure).
 
-
-def figure_key(name: str, cohort, results: dict, variant: str = "") -> str | None:
-    """The cache key of figure ``name`` drawn from ``cohort`` and ``results`` (None: not cacheable).
-
-    ``variant`` names the file set (e.g. the formats and resolution written).
+    ``variant`` names the file set (e.g. the formats and resolution written). The
+    figure's part of the results is ``registry.reads`` (what its drawing function
+    reads); the plan section and the synthetic flag are common to every figure.
     """
-    plan = cohort.plan
-    spec = figure_spec(name, plan)
-    if spec is None:
+    from analysis.figures import registry
+
+    try:
+        spec = registry.figure(name, results)
+    except KeyError:
         return None
-    kind, endpoint, factor = spec
     digest = hashlib.sha256()
 
     def add(label: str, data: bytes) -> None:
@@ -100,23 +84,10 @@ def figure_key(name: str, cohort, results: dict, variant: str = "") -> str | Non
     add("code", code_digest().encode())
     add("libraries", _library_versions().encode())
     add("variant", variant.encode())
-    add("spec", _json(list(spec)))
-    add("plan", _json(plan.raw))
-    add("synthetic", _json([results.get("synthetic"), bool(getattr(cohort, "is_synthetic", False))]))
-    if kind == "km":
-        patients = cohort.patients
-        for column in (f"{endpoint}_months", f"{endpoint}_event"):
-            values = patients[column].to_numpy()
-            add(column, str(values.dtype).encode() + np.ascontiguousarray(values).tobytes())
-        if factor is not None:
-            codes = cohort.factors[factor]
-            add("levels", _json([str(c) for c in codes.cat.categories]))
-            add("codes", np.ascontiguousarray(codes.cat.codes.to_numpy(dtype=np.int64)).tobytes())
-            add("logrank", _json((results.get("logrank") or {}).get(endpoint, {}).get(factor)))
-    elif kind == "forest":
-        add("cox", _json((results.get("cox") or {}).get(endpoint)))
-    else:
-        add("flow", _json([results.get("flow"), results.get("n_patients")]))
+    add("figure", _json([spec.name, spec.entry.kind, spec.kwargs]))
+    add("plan", _json(results.get("plan")))
+    add("synthetic", _json(results.get("synthetic")))
+    add("reads", _json(spec.entry.reads(results, **spec.kwargs)))
     return digest.hexdigest()
 
 
@@ -212,21 +183,21 @@ def _verified(path: Path) -> bool:
         return False
 
 
-def document_png_key(name: str, cohort, results: dict, dpi: int | None = None) -> str | None:
+def document_png_key(name: str, results: dict, dpi: int | None = None) -> str | None:
     """The cache key of figure ``name``'s document image at ``dpi`` (default ``files.DOCUMENT_DPI``)."""
     from analysis.figures.files import DOCUMENT_DPI
 
-    return figure_key(name, cohort, results, variant=f"document-png-{dpi or DOCUMENT_DPI}")
+    return figure_key(name, results, variant=f"document-png-{dpi or DOCUMENT_DPI}")
 
 
-def document_png(name: str, cohort, results: dict, dpi: int, draw: Callable[[], bytes]) -> bytes:
+def document_png(name: str, results: dict, dpi: int, draw: Callable[[], bytes]) -> bytes:
     """PNG bytes of figure ``name`` for a document: from the cache when its key matches, else ``draw()`` (and stored).
 
     The pre-render step (``catalog.write_all_figures``) stores the image of every
     Kaplan-Meier and flow figure it draws, so the documents normally read those from there.
     """
     cache = FigureCache.from_env()
-    key = document_png_key(name, cohort, results, dpi) if cache else None
+    key = document_png_key(name, results, dpi) if cache else None
     if key is None:
         return draw()
     file_name = f"document-{dpi}.png"

@@ -1,13 +1,14 @@
 """Every figure of the manuscript, written into one folder, named after the figure.
 
-Names (each written as .pdf, .svg, .png and .tiff):
+The figures are those of ``analysis.figures.registry`` for the results (each written
+in its entry's formats: .pdf, .svg, .png and .tiff):
 
-    km_pfs_overall, km_os_overall            Kaplan-Meier, all patients, with 95% CI band
-    km_pfs_<factor>, km_os_<factor>          Kaplan-Meier by each plan factor in plan.logrank_factors
-    forest_pfs, forest_os                    multivariable Cox hazard ratios
-    flow                                     patient flow (STROBE)
+    km_<endpoint>_overall, km_<endpoint>_<factor>   Kaplan-Meier (plan endpoints x logrank_factors)
+    forest_<endpoint>                                multivariable Cox hazard ratios
+    flow                                             patient flow (STROBE)
 
-The render command calls ``write_all_figures(cohort, results, <output>/figures)``.
+The pre-render calls ``write_all_figures(results, <output>/figures)``; the
+results are all a figure is drawn from.
 """
 
 from __future__ import annotations
@@ -15,24 +16,19 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from analysis.figures import registry
 from analysis.figures.cache import FigureCache, document_png_key, figure_key
-from analysis.figures.files import DOCUMENT_DPI, FORMATS
+from analysis.figures.files import DOCUMENT_DPI
 
 # The drawing modules (matplotlib) are imported only when a figure must be drawn.
 
 
-def figure_names(cohort) -> list[str]:
+def figure_names(results: dict) -> list[str]:
     """The names of every figure ``write_all_figures`` writes, in order."""
-    names = []
-    for endpoint in cohort.plan.endpoints:
-        names.append(f"km_{endpoint}_overall")
-        names += [f"km_{endpoint}_{factor}" for factor in cohort.plan.logrank_factors]
-    names += [f"forest_{endpoint}" for endpoint in cohort.plan.endpoints]
-    names.append("flow")
-    return names
+    return list(registry.figures(results))
 
 
-def write_all_figures(cohort, results: dict, out_dir: str | Path,
+def write_all_figures(results: dict, out_dir: str | Path,
                       cache: FigureCache | None = None, workers: int | None = None) -> dict[str, list[Path]]:
     """Write every figure in every format into ``out_dir``; return {figure name: [paths]}.
 
@@ -53,12 +49,14 @@ def write_all_figures(cohort, results: dict, out_dir: str | Path,
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    names = figure_names(cohort)
+    specs = registry.figures(results)
+    names = list(specs)
     written: dict[str, list[Path]] = {}
     to_draw = []
     for name in names:
-        files = [f"{name}.{fmt}" for fmt in FORMATS]
-        key = figure_key(name, cohort, results, variant="files-" + ",".join(FORMATS)) if cache is not None else None
+        formats = specs[name].entry.formats
+        files = [f"{name}.{fmt}" for fmt in formats]
+        key = figure_key(name, results, variant="files-" + ",".join(formats)) if cache is not None else None
         entry = cache.get(key, files) if key else None
         if entry is not None:
             for file_name in files:
@@ -67,56 +65,39 @@ def write_all_figures(cohort, results: dict, out_dir: str | Path,
             cache.hits.append(name)
         else:
             to_draw.append((name, key))
-    drawn = _draw(cohort, results, [n for n, _ in to_draw], out, workers, document_png=cache is not None)
+    drawn = _draw(results, [n for n, _ in to_draw], out, workers, document_png=cache is not None)
     for (name, key), (paths, document_png) in zip(to_draw, drawn):
         written[name] = paths
         if key:
             cache.put(key, paths)
-            if name.startswith(SAME_IN_DOCUMENTS):
-                cache.put_bytes(document_png_key(name, cohort, results), *document_png)
+            if document_png is not None:
+                cache.put_bytes(document_png_key(name, results), *document_png)
             cache.misses.append(name)
     return {name: written[name] for name in names}
 
 
 MAX_WORKERS = 4
-SAME_IN_DOCUMENTS = ("km_", "flow")  # figures the documents show exactly as the journal files hold them
 _FORK_STATE: dict = {}
 
 
-def _makers(cohort, results: dict) -> dict:
-    """{figure name: function drawing it}, in catalogue order."""
-    from analysis.figures.flow import flow_figure
-    from analysis.figures.forest import forest_figure
-    from analysis.figures.km import km_figure
-
-    plan = cohort.plan
-    makers = {}
-    for endpoint in plan.endpoints:
-        makers[f"km_{endpoint}_overall"] = lambda e=endpoint: km_figure(cohort, results, e)
-        for factor in plan.logrank_factors:
-            makers[f"km_{endpoint}_{factor}"] = lambda e=endpoint, f=factor: km_figure(cohort, results, e, f)
-    for endpoint in plan.endpoints:
-        makers[f"forest_{endpoint}"] = lambda e=endpoint: forest_figure(results, e, plan)
-    makers["flow"] = lambda: flow_figure(results)
-    return makers
-
-
-def _draw_one(maker, name: str, out: Path, document_png: bool) -> tuple[list[Path], tuple[str, bytes] | None]:
-    """Write one figure's files; with ``document_png``, also (cache file name, bytes) of its document image."""
+def _draw_one(name: str, results: dict, out: Path, document_png: bool) -> tuple[list[Path], tuple[str, bytes] | None]:
+    """Write one figure's files; with ``document_png``, also (cache file name, bytes) of its document image
+    when the documents show the journal file's image (registry entry without a document width)."""
     from analysis.figures.save import document_png_bytes, save_figure_and_raster
 
-    paths, raster = save_figure_and_raster(maker(), name, out)
-    if not document_png:
+    spec = registry.figure(name, results)
+    paths, raster = save_figure_and_raster(registry.draw(name, results), name, out, formats=spec.entry.formats)
+    if not document_png or spec.entry.document_width_mm is not None or raster is None:
         return paths, None
     return paths, (f"document-{DOCUMENT_DPI}.png", document_png_bytes(raster, DOCUMENT_DPI))
 
 
 def _draw_in_child(name: str):
-    cohort, results, out, document_png = _FORK_STATE["args"]
-    return _draw_one(_makers(cohort, results)[name], name, out, document_png)
+    results, out, document_png = _FORK_STATE["args"]
+    return _draw_one(name, results, out, document_png)
 
 
-def _draw(cohort, results: dict, names: list[str], out: Path, workers: int | None,
+def _draw(results: dict, names: list[str], out: Path, workers: int | None,
           document_png: bool = False) -> list[tuple[list[Path], tuple[str, bytes] | None]]:
     import multiprocessing
     import os
@@ -127,13 +108,15 @@ def _draw(cohort, results: dict, names: list[str], out: Path, workers: int | Non
         workers = min(os.cpu_count() or 1, MAX_WORKERS)
     workers = min(workers, len(names))
     # The drawing modules and file writers are imported here, once, before any fork.
-    makers = _makers(cohort, results)
+    for entry in {registry.figure(name, results).entry.kind: registry.figure(name, results).entry
+                  for name in names}.values():
+        entry.function()
     import analysis.figures.save  # noqa: F401
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return [_draw_one(makers[name], name, out, document_png) for name in names]
+        return [_draw_one(name, results, out, document_png) for name in names]
     from concurrent.futures import ProcessPoolExecutor
 
-    _FORK_STATE["args"] = (cohort, results, out, document_png)  # inherited by the forked workers, never pickled
+    _FORK_STATE["args"] = (results, out, document_png)  # inherited by the forked workers, never pickled
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
             return list(pool.map(_draw_in_child, names))

@@ -31,7 +31,7 @@ def forest_rows(results: dict, endpoint: str, plan=None) -> list[dict]:
     Each row: {kind: 'factor'|'reference'|'level', text, term, hr, ci, p}. Factors
     appear in the order of the results rows; the reference level comes from the plan.
     """
-    plan = plan or _default_plan()
+    factors = _factors(results, plan)
     try:
         model = results["cox"][endpoint]["multivariable"]
     except KeyError as error:
@@ -46,7 +46,7 @@ def forest_rows(results: dict, endpoint: str, plan=None) -> list[dict]:
             by_factor[factor] = []
         by_factor[factor].append(entry)
     for factor in seen:
-        spec = plan.factors.get(factor)
+        spec = factors.get(factor)
         label = spec.label if spec else factor
         entries = by_factor[factor]
         factor_p = entries[0].get("factor_p") if len(entries) > 1 else None
@@ -62,10 +62,13 @@ def forest_rows(results: dict, endpoint: str, plan=None) -> list[dict]:
     return rows
 
 
-def _default_plan():
-    from analysis.plan import load_plan
+def _factors(results: dict, plan=None) -> dict:
+    """{factor: spec with .label and .reference}: the given plan's, else the results' plan section."""
+    if plan is not None:
+        return plan.factors
+    from types import SimpleNamespace
 
-    return load_plan()
+    return {name: SimpleNamespace(**spec) for name, spec in results["plan"]["factors"].items()}
 
 
 def _float(value) -> float:
@@ -93,7 +96,6 @@ def _axis_limits(rows: list[dict]) -> tuple[float, float]:
 
 def forest_figure(results: dict, endpoint: str, plan=None, width_mm: float = style.TWO_COLUMN_MM) -> Figure:
     """Forest plot of the multivariable Cox model for ``endpoint`` ('pfs' or 'os')."""
-    plan = plan or _default_plan()
     rows = forest_rows(results, endpoint, plan)
     notes = [style.SYNTHETIC_NOTE] if is_synthetic(results) else []
 
@@ -133,7 +135,7 @@ def forest_figure(results: dict, endpoint: str, plan=None, width_mm: float = sty
 
         header_y = -0.5 - header_mm / row_mm / 2
         put(x_variable, header_y, "Variable", fontweight="bold")
-        put(x_hr, header_y, "HR (95% CI)", fontweight="bold")
+        put(x_hr, header_y, f"HR ({theme.confidence_label(results['plan']['alpha'])})", fontweight="bold")
         put(x_p, header_y, "P", fontweight="bold")
 
         if not rows:

@@ -1,8 +1,11 @@
-"""Kaplan-Meier figures: overall (with the 95% CI band) or stratified by a plan factor.
+"""Kaplan-Meier figures: overall (with the CI band) or stratified by a plan factor.
 
-Step curves with censor marks, time in months with ticks every 6 (or 12) months,
-the number-at-risk table aligned under the time axis, the log-rank P (read from
-the results dict, never recomputed here) and group sizes in the legend.
+Drawn from the results alone (``results['km'][endpoint]``): the step curves, CI
+band and censor marks are the stored fitted curves; the ticks and the numbers at
+risk printed under the axis are the stored figure panel
+(``results['km'][endpoint]['figures'][factor or 'overall']``, computed by
+``analysis.results.km_figure_panel``); the log-rank P is ``results['logrank']``.
+Nothing is fitted or counted here.
 
 Number at risk at time t is the size of the Kaplan-Meier risk set at t,
 n(t) = #{i : T_i >= t} (Kaplan & Meier 1958; the "n.risk" of R's
@@ -15,7 +18,6 @@ access to the numbers it prints.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,58 +29,37 @@ from matplotlib.patches import Patch
 
 from analysis.figures import style
 from analysis.figures.notes import add_footer, is_synthetic
-from analysis.stats.km import KMResult, at_risk, km_fit
 from analysis.tables import theme  # the one place numbers become text
 
 AT_RISK_AXES_LABEL = "at_risk_table"
 MAIN_AXES_LABEL = "km_curves"
 
 
-def km_curve(durations, events, alpha: float = 0.05, transform: str = "log-log") -> KMResult:
-    """The Kaplan-Meier fit drawn in the figure: ``analysis.stats.km.km_fit`` (Greenwood CI, plan's transform)."""
-    with np.errstate(invalid="ignore"):  # S = 0 after the last event: SE undefined (NaN), as in R
-        return km_fit(np.asarray(durations, float), np.asarray(events, int), alpha=alpha, transform=transform)
+@dataclass(frozen=True)
+class Curve:
+    """A stored Kaplan-Meier curve as arrays (null -> NaN)."""
 
+    times: np.ndarray
+    survival: np.ndarray
+    ci_lower: np.ndarray
+    ci_upper: np.ndarray
+    n_censored: np.ndarray
+    n: int
 
-def risk_set_sizes(curve: KMResult, times: list[float]) -> list[int]:
-    """Risk-set size n(t) = #{T_i >= t} at each of ``times``, read from the fitted curve's risk sets."""
-    return [at_risk(curve, t) for t in times]
+    @classmethod
+    def from_results(cls, entry: dict) -> "Curve":
+        def floats(key):
+            return np.array([np.nan if v is None else v for v in entry[key]], dtype=float)
 
-
-def time_ticks(max_time: float, plan_step: float = 6.0, max_ticks: int = 11) -> list[float]:
-    """Ticks 0, step, 2*step... up to the first multiple past ``max_time``: every 6 months up to 60, then 12."""
-    step = plan_step
-    while math.ceil(max_time / step) + 1 > max_ticks:
-        step *= 2
-    last = max(step, math.ceil(max_time / step - 1e-9) * step)
-    return [float(t) for t in np.arange(0.0, last + step / 2, step)]
-
-
-def _groups(cohort, endpoint: str, factor: str | None) -> tuple[list[tuple[str, pd.DataFrame]], int, str | None]:
-    """(label, patient rows) per group; number of patients left out for a missing factor value; factor label."""
-    patients = cohort.patients
-    columns = [f"{endpoint}_months", f"{endpoint}_event"]
-    if f"{endpoint}_months" not in patients:
-        raise KeyError(f"endpoint {endpoint!r}: the cohort has no column {endpoint}_months")
-    if factor is None:
-        return [("All patients", patients[columns])], 0, None
-    if factor not in cohort.factors:
-        raise KeyError(f"factor {factor!r} is not a plan factor (known: {', '.join(cohort.factors.columns)})")
-    codes = cohort.factors[factor]
-    groups = []
-    for level in codes.cat.categories:  # plan order; empty levels are left out
-        rows = patients.loc[codes == level, columns]
-        if len(rows):
-            groups.append((str(level), rows))
-    missing = int(codes.isna().sum())
-    return groups, missing, cohort.plan.factors[factor].label
+        return cls(floats("time"), floats("survival"), floats("ci_lower"), floats("ci_upper"),
+                   np.asarray(entry["n_censored"], dtype=int), int(entry["n"]))
 
 
 @dataclass(frozen=True)
 class KMPanel:
-    """What a KM figure shows, before any drawing: the groups, their curves and the at-risk table.
+    """What a KM figure shows, read from the results: the groups, their curves and the at-risk table.
 
-    groups    [(level label, patients in the group, fitted KMResult)] in plan order
+    groups    [(level label, patients in the group, stored curve)] in plan order
     ticks     time-axis ticks (months); also the columns of ``at_risk``
     at_risk   number at risk, one row per group label, one column per tick
     missing   patients left out because the factor value is missing
@@ -87,37 +68,36 @@ class KMPanel:
     endpoint: str
     factor: str | None
     factor_label: str | None
-    groups: list[tuple[str, pd.DataFrame, KMResult]]
+    groups: list[tuple[str, int, Curve]]
     ticks: list[float]
     at_risk: pd.DataFrame
     missing: int
 
 
-def km_panel(cohort, endpoint: str, factor: str | None = None) -> KMPanel:
-    """Fit the curves of a KM figure and its number-at-risk table (see :class:`KMPanel`)."""
-    plan = cohort.plan
-    groups, missing, factor_label = _groups(cohort, endpoint, factor)
-    if not groups:
-        raise ValueError(f"KM figure {endpoint}/{factor}: no patient has a value for this factor")
-    fitted = [(label, rows, km_curve(rows.iloc[:, 0].to_numpy(), rows.iloc[:, 1].to_numpy(),
-                                     plan.alpha, plan.ci_transform))
-              for label, rows in groups]
-    max_time = max(curve.max_time for _, _, curve in fitted)
-    ticks = time_ticks(max_time, _plan_step(cohort))
-    table = pd.DataFrame([risk_set_sizes(curve, ticks) for _, _, curve in fitted],
-                         index=[label for label, _, _ in fitted], columns=ticks)
-    return KMPanel(endpoint, factor, factor_label, fitted, ticks, table, missing)
+def km_panel(results: dict, endpoint: str, factor: str | None = None) -> KMPanel:
+    """The stored curves and at-risk table of a KM figure (see :class:`KMPanel`)."""
+    try:
+        stored = results["km"][endpoint]
+    except KeyError:
+        raise KeyError(f"endpoint {endpoint!r}: the results have no km/{endpoint}") from None
+    panel = stored["figures"].get(factor or "overall")
+    if panel is None:
+        known = ", ".join(k for k in stored["figures"] if k != "overall")
+        raise KeyError(f"factor {factor!r} has no KM figure in the results (known: {known})")
+    curves = {None: stored["overall"]} if factor is None else stored["factors"][factor]
+    groups = []
+    for group in panel["groups"]:
+        entry = curves[None] if factor is None else curves[group["level"]]
+        groups.append((group["level"], int(group["n"]), Curve.from_results(entry)))
+    ticks = [float(t) for t in panel["ticks"]]
+    table = pd.DataFrame([g["at_risk"] for g in panel["groups"]], index=[g["level"] for g in panel["groups"]],
+                         columns=ticks, dtype=int)
+    return KMPanel(endpoint, factor, panel["factor_label"], groups, ticks, table, int(panel["missing"]))
 
 
-def km_at_risk_table(cohort, endpoint: str, factor: str | None = None) -> pd.DataFrame:
+def km_at_risk_table(results: dict, endpoint: str, factor: str | None = None) -> pd.DataFrame:
     """Numbers at risk printed under the KM figure: one row per group, one column per tick (months)."""
-    return km_panel(cohort, endpoint, factor).at_risk
-
-
-def _plan_step(cohort) -> float:
-    at_risk_times = sorted(cohort.plan.at_risk_times)
-    steps = np.diff(at_risk_times)
-    return float(steps.min()) if len(steps) else 6.0
+    return km_panel(results, endpoint, factor).at_risk
 
 
 def _logrank_text(results: dict, endpoint: str, factor: str) -> str | None:
@@ -131,36 +111,37 @@ def _logrank_text(results: dict, endpoint: str, factor: str) -> str | None:
     return text
 
 
-def km_figure(cohort, results: dict, endpoint: str, factor: str | None = None,
+def km_figure(results: dict, endpoint: str, factor: str | None = None,
               width_mm: float = style.ONE_COLUMN_MM) -> Figure:
-    """Kaplan-Meier figure for ``endpoint`` ('pfs' or 'os'), overall or by the plan factor ``factor``.
+    """Kaplan-Meier figure for the plan endpoint ``endpoint``, overall or by the plan factor ``factor``.
 
     The number-at-risk table under the axis is :func:`km_at_risk_table`; its axes
     carries the label ``AT_RISK_AXES_LABEL`` so the printed numbers can be read back.
     """
-    plan = cohort.plan
-    endpoint_spec = plan.endpoints[endpoint]
-    panel = km_panel(cohort, endpoint, factor)
+    plan = results["plan"]
+    panel = km_panel(results, endpoint, factor)
     curves, ticks, missing, factor_label = panel.groups, panel.ticks, panel.missing, panel.factor_label
 
     notes = []
+    if not curves:
+        notes.append(f"No patient has a recorded {theme.lower_first(factor_label)}.")
     if missing:
         notes.append(f"Not shown: {missing} patient{'s' if missing != 1 else ''} with missing "
-                     f"{_lower_first(factor_label)}.")
-    if is_synthetic(results, cohort):
+                     f"{theme.lower_first(factor_label)}.")
+    if is_synthetic(results):
         notes.append(style.SYNTHETIC_NOTE)
 
     with style.figure_style():
         # Vertical layout in mm, top to bottom.
         row_mm = style.line_height_mm(style.SMALL_PT, 1.25)
         top_mm, plot_mm, axis_mm, title_mm = 2.5, 50.0, 9.5, row_mm + 0.5
-        table_mm = row_mm * len(curves)
+        table_mm = row_mm * max(len(curves), 1)
         footer_mm = (len(notes) * style.line_height_mm(style.FOOTNOTE_PT) + 1.5) if notes else 0.0
         bottom_mm = 1.5
         height_mm = top_mm + plot_mm + axis_mm + title_mm + table_mm + footer_mm + bottom_mm
 
         # Left margin: wide enough for the y label + tick labels and for the risk-table row labels.
-        label_width = max(style.text_width_mm(label, style.SMALL_PT) for label, _, _ in curves)
+        label_width = max([style.text_width_mm(label, style.SMALL_PT) for label, _, _ in curves] + [0.0])
         left_mm = max(11.0, label_width + 5.5)
         right_mm = 3.5
         plot_width_mm = width_mm - left_mm - right_mm
@@ -173,15 +154,15 @@ def km_figure(cohort, results: dict, endpoint: str, factor: str | None = None,
                           label=AT_RISK_AXES_LABEL)
 
         handles = []
-        for index, (label, rows, curve) in enumerate(curves):
+        for index, (label, n, curve) in enumerate(curves):
             line_style = {"color": style.OVERALL_COLOUR, "linestyle": "solid"} if factor is None \
                 else style.group_style(index)
             _draw_curve(ax, curve, line_style, ci_band=factor is None)
             handles.append(Line2D([], [], linewidth=style.LINE_PT, **line_style,
-                                  label=f"{label} (n = {len(rows)})"))
+                                  label=f"{label} (n = {n})"))
         if factor is None:
             handles.append(Patch(facecolor=style.CI_BAND_COLOUR, alpha=style.CI_BAND_ALPHA,
-                                 edgecolor="none", label="95% CI"))
+                                 edgecolor="none", label=theme.confidence_label(plan["alpha"])))
         handles.append(Line2D([], [], color="black", linestyle="none", marker=style.CENSOR_MARKER,
                               markersize=4, markeredgewidth=style.THIN_PT, label="Censored"))
 
@@ -191,8 +172,8 @@ def km_figure(cohort, results: dict, endpoint: str, factor: str | None = None,
         ax.set_ylim(0, 1.03)
         ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
         ax.set_yticklabels(["0", "25", "50", "75", "100"])
-        ax.set_xlabel(f"Time since first lung ablation ({plan['time']['unit']})")
-        ax.set_ylabel(f"{endpoint_spec['label']} (%)")
+        ax.set_xlabel(f"Time since first lung ablation ({plan['time_unit']})")
+        ax.set_ylabel(f"{results[endpoint]['label']} (%)")
         ax.yaxis.set_label_coords(-7.5 / plot_width_mm, 0.5)
 
         title = factor_label
@@ -277,21 +258,12 @@ def _legend_above(ax, handles, title):
     return legend
 
 
-def _lower_first(label: str | None) -> str:
-    """'Initial BCLC stage' -> 'initial BCLC stage', but 'AFP' stays 'AFP'."""
-    if not label:
-        return "value"
-    first = label.split(" ", 1)[0]
-    # acronyms ('AFP') and eponyms ('Child-Pugh') keep their capitals mid-sentence
-    return label if any(c.isupper() for c in first[1:]) or (len(first) == 1 and first.isupper()) else label[0].lower() + label[1:]
-
-
 def _rect(left_mm, top_mm, width_mm, height_mm, fig_w_mm, fig_h_mm) -> list[float]:
     """Axes rectangle in figure fractions from a position in mm measured from the top left."""
     return [left_mm / fig_w_mm, 1 - (top_mm + height_mm) / fig_h_mm, width_mm / fig_w_mm, height_mm / fig_h_mm]
 
 
-def _draw_curve(ax, curve: KMResult, line_style: dict, ci_band: bool) -> None:
+def _draw_curve(ax, curve: Curve, line_style: dict, ci_band: bool) -> None:
     """Step curve from S(0) = 1 to the last observed time, optional CI band, censor marks on the curve."""
     times = np.concatenate([[0.0], curve.times])
     survival = np.concatenate([[1.0], curve.survival])

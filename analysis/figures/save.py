@@ -10,10 +10,7 @@ one), with their resolution tags set; the TIFF is LZW compressed.
 from __future__ import annotations
 
 import io
-from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 from matplotlib.figure import Figure
 from PIL import Image
@@ -51,9 +48,8 @@ def save_figure_and_raster(fig: Figure, name: str, out_dir: str | Path, formats:
     with style.figure_style():
         for fmt in formats:
             path = out / f"{name}.{fmt}"
-            if fmt == "pdf":
-                with _fast_font_subsets():
-                    fig.savefig(path, format="pdf", metadata=_PDF_METADATA)
+            if fmt == "pdf":  # fonts: the figure font (style.figure_font), small, so subset quickly
+                fig.savefig(path, format="pdf", metadata=_PDF_METADATA)
             elif fmt == "svg":
                 fig.savefig(path, format="svg", metadata=_SVG_METADATA)
             else:
@@ -65,85 +61,6 @@ def save_figure_and_raster(fig: Figure, name: str, out_dir: str | Path, formats:
                     raster.save(path, format="TIFF", compression="tiff_lzw", dpi=(dpi, dpi))
             written.append(path)
     return written, raster
-
-
-# OpenType layout tables: read by text shapers, never by a PDF viewer (a PDF places
-# every glyph itself). Subsetting them is ~2/3 of the time matplotlib spends
-# writing a PDF (fontTools decompiles GSUB/GPOS for every embedded face), so the
-# embedded subsets leave them out. The glyphs, metrics and cmap are unchanged.
-_LAYOUT_TABLES = ["GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH", "kern"]
-
-# Every embedded face is subset to these characters plus any others the figure uses.
-# The subset is then the same for every figure (about 110 glyphs, some 20 kB per face),
-# so a process makes it once per face instead of once per figure: fontTools reads
-# the whole font (some 6,000 glyphs) for each subset, which was 0.15 s per figure.
-_COMMON_CHARACTERS = "".join(chr(c) for c in range(0x20, 0x7F)) + "\u2212\u2013\u2014\u00d7\u00b7\u00b1\u2264\u2265\u00b0\u00b5\u2026\u2018\u2019\u201c\u201d"
-_SUBSETS: dict[tuple, tuple[bytes, dict]] = {}  # (font file, face, glyph ids) -> (subset font bytes, glyph index map)
-
-
-@contextmanager
-def _fast_font_subsets() -> Iterator[None]:
-    """While writing a PDF, embedded fonts are subset once per process and without layout tables.
-
-    matplotlib subsets each embedded face with ``fontTools.subset`` after
-    ``fontTools.subset.load_font`` (``_backend_pdf_ps.get_glyphs_subset``). Here the
-    layout tables are removed from the loaded font before they are ever decompiled,
-    and the subset, taken over ``_COMMON_CHARACTERS`` plus the figure's own glyphs,
-    is kept for the next figure. The PDF holds the same glyphs, metrics and cmap for
-    every character it shows. Where matplotlib or fontTools lack these functions the
-    PDF is written exactly as matplotlib writes it.
-    """
-    try:
-        from fontTools import subset
-        from matplotlib.backends import _backend_pdf_ps
-    except ImportError:  # pragma: no cover - fontTools is a matplotlib dependency
-        yield
-        return
-    load_font = getattr(subset, "load_font", None)
-    get_glyphs_subset = getattr(_backend_pdf_ps, "get_glyphs_subset", None)
-    results_type = getattr(_backend_pdf_ps, "SubsetResults", None)
-    if load_font is None or get_glyphs_subset is None or results_type is None:
-        yield
-        return
-
-    def load_font_without_layout(*args, **kwargs):
-        font = load_font(*args, **kwargs)
-        for tag in _LAYOUT_TABLES:
-            if tag in font:
-                del font[tag]
-        return font
-
-    def memoised_subset(fontfile, glyphs):
-        from fontTools.ttLib import TTFont
-
-        face = getattr(fontfile, "face_index", 0)
-        wanted = frozenset(glyphs) | _common_glyphs(str(fontfile), face)
-        key = (str(fontfile), face, wanted)
-        if key not in _SUBSETS:
-            with get_glyphs_subset(fontfile, wanted) as made:
-                _SUBSETS[key] = (_backend_pdf_ps.font_as_file(made.font).getvalue(), dict(made.glyph_index_map))
-        data, index_map = _SUBSETS[key]
-        # As fontTools.subset.load_font opens it: no timestamp or bounds recomputed on save.
-        font = TTFont(io.BytesIO(data), recalcTimestamp=False, recalcBBoxes=False)
-        return results_type(font, dict(index_map))._as_cm()
-
-    subset.load_font = load_font_without_layout
-    _backend_pdf_ps.get_glyphs_subset = memoised_subset
-    try:
-        yield
-    finally:
-        subset.load_font = load_font
-        _backend_pdf_ps.get_glyphs_subset = get_glyphs_subset
-
-
-@lru_cache(maxsize=None)
-def _common_glyphs(font_path: str, face: int) -> frozenset:
-    """Glyph ids of ``_COMMON_CHARACTERS`` in one face (those it has)."""
-    from fontTools.ttLib import TTFont
-
-    with TTFont(font_path, fontNumber=face, lazy=True) as font:
-        cmap = font.getBestCmap()
-        return frozenset(font.getGlyphID(cmap[ord(c)]) for c in _COMMON_CHARACTERS if ord(c) in cmap)
 
 
 def png_bytes(fig: Figure, dpi: int = 300) -> bytes:

@@ -15,6 +15,8 @@ through pyplot, so no figure and no setting leaks from one figure into the next.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
 from typing import Iterator
 
 import matplotlib as mpl
@@ -43,6 +45,20 @@ THIN_PT = 0.6          # axes, boxes, reference lines
 SCREEN_DPI = 200
 
 FONT_FAMILY = "DejaVu Sans"  # ships with matplotlib: the same glyphs on every machine
+# The figures' text is set in a subset of it, made once (``figure_font``): every glyph,
+# metric, hint, ligature and kerning pair of these characters, under its own family
+# name, with FONT_FAMILY as the fallback for any other character. matplotlib then
+# embeds a subset of the small font in each PDF (fontTools reads its layout tables
+# in milliseconds, against about a second per figure for the full face), through
+# public APIs only (fontTools.subset, font_manager.addfont).
+FIGURE_FONT_FAMILY = "DejaVu Sans Figures"
+# (Superscript digits and ordinals are left to the fallback face: subset, they rasterise differently.)
+FIGURE_CHARACTERS = "".join(chr(c) for c in range(0x20, 0x180)
+                            if chr(c).isprintable() and chr(c) not in "\u00aa\u00b2\u00b3\u00b9\u00ba") + (
+    "\u2013\u2014\u2018\u2019\u201c\u201d\u2022\u2026\u2032\u2033\u2212\u2264\u2265\u221e"
+    "\u00b1\u00d7\u00b7\u00b5\u00b0")
+_FONT_FACES = ("normal", "bold")
+_FONT_SUBSET_VERSION = "5"
 
 # Okabe-Ito, in the order groups receive them: blue and orange first (very
 # different lightness, so a two-group plot survives greyscale even without
@@ -72,8 +88,8 @@ SYNTHETIC_NOTE = "Synthetic data \u2014 not patient results"
 # rcParams for every figure, applied on top of matplotlib's defaults (never the
 # user's matplotlibrc), so output does not depend on the machine.
 RC: dict = {
-    "font.family": "sans-serif",
-    "font.sans-serif": [FONT_FAMILY],
+    "font.family": [FIGURE_FONT_FAMILY, FONT_FAMILY],  # a list: matplotlib falls back per character
+    "font.sans-serif": [FIGURE_FONT_FAMILY, FONT_FAMILY],
     "font.size": TEXT_PT,
     "axes.labelsize": TEXT_PT,
     "axes.titlesize": TEXT_PT,
@@ -109,10 +125,74 @@ RC: dict = {
 @contextmanager
 def figure_style() -> Iterator[None]:
     """Matplotlib defaults + ``RC`` for the duration of the block, then the caller's settings back."""
+    figure_font()
     with mpl.rc_context():
         mpl.rcdefaults()  # style-blacklisted keys (the backend) are left alone
         mpl.rcParams.update(RC)
         yield
+
+
+@lru_cache(maxsize=None)
+def figure_font() -> tuple[Path, ...]:
+    """The figure font's files (``FIGURE_FONT_FAMILY``), made once per machine and registered once per process.
+
+    Each face of FONT_FAMILY is subset to FIGURE_CHARACTERS with fontTools' public
+    ``Subsetter`` (layout features, hinting and the legacy kern table kept, so text
+    is laid out and rasterised exactly as with the full face), renamed, and written
+    into a folder named after a digest of the source font and the settings (the
+    same bytes on every run: no timestamps). ``font_manager.fontManager.addfont``
+    makes it known to matplotlib.
+    """
+    import hashlib
+    import os
+    import tempfile
+
+    from matplotlib import font_manager
+
+    made = []
+    for weight in _FONT_FACES:
+        source = Path(font_manager.findfont(FontProperties(family=FONT_FAMILY, weight=weight),
+                                            fallback_to_default=False))
+        digest = hashlib.sha256(source.read_bytes() + FIGURE_CHARACTERS.encode() + _FONT_SUBSET_VERSION.encode())
+        target = Path(tempfile.gettempdir()) / "ablation-figure-fonts" / digest.hexdigest()[:16] / \
+            source.name.replace(FONT_FAMILY.replace(" ", ""), FIGURE_FONT_FAMILY.replace(" ", ""))
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = target.with_name(f".{target.name}.{os.getpid()}")
+            _write_subset(source, staging)
+            os.replace(staging, target)  # atomic: a concurrent process writes the same bytes
+        font_manager.fontManager.addfont(str(target))
+        made.append(target)
+    return tuple(made)
+
+
+def _write_subset(source: Path, target: Path) -> None:
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    options = subset.Options()
+    options.layout_features = ["*"]
+    options.name_IDs = ["*"]
+    options.name_languages = ["*"]
+    options.notdef_outline = True
+    options.glyph_names = True
+    options.legacy_kern = True
+    options.recalc_timestamp = False
+    options.recalc_bounds = False
+    options.drop_tables += ["GPOS"]  # positioning: matplotlib kerns with the legacy kern table (kept)
+    font = TTFont(source, recalcTimestamp=False, recalcBBoxes=False)
+    cmap = font.getBestCmap()
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=[ord(c) for c in FIGURE_CHARACTERS if ord(c) in cmap])
+    import logging
+
+    logging.getLogger("fontTools.subset").setLevel(logging.ERROR)  # "FFTM NOT subset": a timestamp table, dropped
+    subsetter.subset(font)
+    compact, figure = FONT_FAMILY.replace(" ", ""), FIGURE_FONT_FAMILY.replace(" ", "")
+    for record in font["name"].names:
+        text = record.toUnicode()
+        record.string = text.replace(FONT_FAMILY, FIGURE_FONT_FAMILY).replace(compact, figure)
+    font.save(target)
 
 
 def new_figure(width_mm: float, height_mm: float) -> Figure:
@@ -141,7 +221,8 @@ def text_width_mm(text: str, size_pt: float = TEXT_PT, weight: str = "normal") -
     """Printed width of one line of ``text`` in the figure font (no figure needed)."""
     if not text:
         return 0.0
-    prop = FontProperties(family=[FONT_FAMILY], size=size_pt, weight=weight)
+    figure_font()
+    prop = FontProperties(family=[FIGURE_FONT_FAMILY, FONT_FAMILY], size=size_pt, weight=weight)
     width_pt, _, _ = _TEXT_TO_PATH.get_text_width_height_descent(text, prop, ismath=False)
     return width_pt / 72.0 * 25.4
 

@@ -70,9 +70,11 @@ def resolve_target(path: str | None, out: str | None, default_root: Path | None 
 def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: str = "auto", out: str | None = None,
            env: dict[str, str] | None = None, staged_env: dict[str, str] | None = None,
            default_root: Path | None = None, no_cache: bool = False, input_paths: dict[str, Path] | None = None,
+           before_swap: Callable[[Path, Path], None] | None = None,
            progress: Callable[[str], None] = _say) -> int:
     """Render; 0 on success. ``env``: variables added to the environment of every step;
-    ``staged_env``: {variable: file name} set to that file in the staging directory unless already set."""
+    ``staged_env``: {variable: file name} set to that file in the staging directory unless already set;
+    ``before_swap(output_dir, staging)``: called when a complete new set is staged, before it replaces the old."""
     started = time.perf_counter()
     formats = parse_to(to)
     project, documents, project_mode, render_all = resolve_target(path, out, default_root)
@@ -92,12 +94,14 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
     output_dir = project.output_dir.resolve()
     with output_set.locked(output_dir, progress):
         return _render_locked(project, documents, project_mode, render_all, formats, use_quarto, quarto, path,
-                              env, staged_env or {}, dict(input_paths or {}), output_dir, no_cache, started, progress)
+                              env, staged_env or {}, dict(input_paths or {}), output_dir, no_cache, started, progress,
+                              before_swap)
 
 
 def _render_locked(project, documents, project_mode, render_all, formats, use_quarto, quarto, path, env,
                    staged_env: dict[str, str], input_paths: dict[str, Path], output_dir: Path, no_cache: bool,
-                   started: float, progress: Callable[[str], None]) -> int:
+                   started: float, progress: Callable[[str], None],
+                   before_swap: Callable[[Path, Path], None] | None = None) -> int:
     """The render, holding the output folder's lock (``output_set``): staged, then swapped in whole."""
     from analysis.render import cache as render_cache_module
 
@@ -134,6 +138,8 @@ def _render_locked(project, documents, project_mode, render_all, formats, use_qu
                     cache_report = render_cache_module.CacheReport("miss", changed=["corrupt cache object"])
                 else:
                     cache_report.restored = render_cache.differing(manifest, output_dir)
+                    if before_swap is not None:
+                        before_swap(output_dir, staging)
                     written = output_set.swap_in(staging, output_dir, whole, _set_record(documents, formats))
                     progress(f"cache: {cache_report.describe()}")
                     progress(f"rendered {len(documents)} document(s) in {time.perf_counter() - started:.1f} s "
@@ -158,6 +164,8 @@ def _render_locked(project, documents, project_mode, render_all, formats, use_qu
             _pre_render(project, documents, render_all, staging, env, progress, scripts=project.post_render,
                         step="post-render")
         render_cache_module.fault_point("rendered")
+        if before_swap is not None:  # the caller compares the outgoing set with the new one
+            before_swap(output_dir, staging)
         written = output_set.swap_in(staging, output_dir, whole, _set_record(documents, formats))
         if render_cache is not None:  # a --no-cache render refreshes the cache
             render_cache.store(cache_inputs, written)

@@ -25,6 +25,10 @@ from analysis.render.project import DocSettings, prepare  # noqa: F401  (prepare
 from analysis.render.qmd import QmdDocument
 
 
+# The formats with a writer in ``render_document`` (its table ``writers``), in Quarto's names.
+WRITTEN_FORMATS = ("html", "docx", "typst")
+
+
 @dataclass
 class RenderedDocument:
     source: Path
@@ -36,6 +40,10 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
                     env: dict[str, str], progress: Callable[[str], None] = print,
                     gate: StartGate | None = None) -> RenderedDocument:
     """Render ``doc`` into ``staging / relative_out`` (``relative_out`` = output path without suffix)."""
+    unknown = [fmt for fmt in to if fmt not in WRITTEN_FORMATS]
+    if unknown:  # checked before any code runs: never a PDF written for a format without a writer
+        raise RenderError(f"no writer for format(s) {', '.join(unknown)} (formats written: "
+                          f"{', '.join(WRITTEN_FORMATS)})", doc.path)
     rendered = RenderedDocument(source=doc.path)
     work = Path(tempfile.mkdtemp(prefix=f"qmd-{doc.path.stem}-"))
     try:
@@ -65,26 +73,34 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
         target = staging / relative_out
         target.parent.mkdir(parents=True, exist_ok=True)
 
+        def write_pdf(ast_fmt: dict, uncited_fmt: dict, out: Path, options: dict, toc: bool) -> None:
+            step = time.perf_counter()
+            typ = formats.write_typst(ast_fmt, work / out.name, options, toc, work, uncited_ast=uncited_fmt,
+                                      bibliography=settings.bibliography, csl=settings.csl)
+            rendered.timings["pandoc_typst"] = time.perf_counter() - step
+            step_compile = time.perf_counter()
+            formats.compile_typst(typ, out)
+            rendered.timings["typst_compile"] = time.perf_counter() - step_compile
+
+        # Quarto format -> (file suffix, writer(ast, uncited ast, out, options, toc)); a format without a writer is an error.
+        writers = {
+            "html": (".html", lambda ast_fmt, _uncited, out, options, toc:
+                     formats.write_html(ast_fmt, out, options, toc, doc.path.parent, work)),
+            "docx": (".docx", lambda ast_fmt, _uncited, out, options, toc:
+                     formats.write_docx(ast_fmt, out, options, toc, doc.path.parent, work)),
+            "typst": (".pdf", write_pdf),
+        }
+        assert tuple(writers) == WRITTEN_FORMATS
+
         def write(fmt: str) -> Path:
             options = settings.formats.get(fmt, {})
             ast_fmt = formats.for_format(ast, fmt, settings.authors, refs_appended)
             uncited_fmt = formats.for_format(uncited, fmt, settings.authors)
             toc = bool(options.get("toc", settings.toc))
             step = time.perf_counter()
-            if fmt == "html":
-                out = target.with_suffix(".html")
-                formats.write_html(ast_fmt, out, options, toc, doc.path.parent, work)
-            elif fmt == "docx":
-                out = target.with_suffix(".docx")
-                formats.write_docx(ast_fmt, out, options, toc, doc.path.parent, work)
-            else:
-                out = target.with_suffix(".pdf")
-                typ = formats.write_typst(ast_fmt, work / out.name, options, toc, work, uncited_ast=uncited_fmt,
-                                          bibliography=settings.bibliography, csl=settings.csl)
-                rendered.timings["pandoc_typst"] = time.perf_counter() - step
-                step_compile = time.perf_counter()
-                formats.compile_typst(typ, out)
-                rendered.timings["typst_compile"] = time.perf_counter() - step_compile
+            suffix, writer = writers[fmt]
+            out = target.with_suffix(suffix)
+            writer(ast_fmt, uncited_fmt, out, options, toc)
             rendered.timings[f"write_{fmt}"] = time.perf_counter() - step
             shown = "pdf" if fmt == "typst" else fmt
             progress(f"  [{doc.path.name}] {shown} written ({time.perf_counter() - step:.1f} s)")

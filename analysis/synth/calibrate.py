@@ -36,8 +36,8 @@ def evaluate_seed(seed: int, n: int = 62) -> tuple[bool, bool, dict]:
         results = compute_results(load_cohort(Path(tmp)))
     # the multivariable models are the ones the manuscript reports (univariable PH tests,
     # 26 of them, flag some model by chance even under exact proportional hazards)
-    ph_ok = not any("multivariable" in str(w) and "proportional-hazards" in str(w)
-                    for w in results.get("warnings", []))
+    ph_ok = not any(w["kind"] == "proportional_hazards" and w["values"].get("model") == "multivariable"
+                    for w in results["warnings"])
     return all_match(results), ph_ok, results
 
 

@@ -31,6 +31,11 @@ def term_label(results: dict, term: str) -> str:
     return f"{factor.get('label', name)}: {level} vs {reference}"
 
 
+def _ci(results: dict) -> str:
+    """'95% CI' at the plan's confidence level (1 - alpha)."""
+    return theme.confidence_label(results["plan"]["alpha"])
+
+
 def _endpoint_label(results: dict, endpoint: str) -> str:
     return results.get(endpoint, {}).get("label") or endpoint.upper()
 
@@ -147,7 +152,7 @@ def tbl_technical_outcomes(results: dict) -> Table:
     """Technical success and efficacy (per PO and per patient) and complications."""
     table = Table(
         title="Technical outcomes and complications",
-        header=["Outcome", "n/N", "% (95% CI)"],
+        header=["Outcome", "n/N", f"% ({_ci(results)})"],
         name="technical",
     )
     technical = results["technical"]
@@ -175,7 +180,7 @@ def tbl_technical_outcomes(results: dict) -> Table:
     for cls, item in comp["by_sir_class"].items():
         if item["events"]:
             _proportion_row(table, f"Class {cls}", item["patients"])
-    table.note("95% CI: exact (Clopper-Pearson) confidence interval. Technical success: PO ablated as planned; "
+    table.note(f"{_ci(results)}: exact (Clopper-Pearson) confidence interval. Technical success: PO ablated as planned; "
                "technical efficacy: complete ablation at the first follow-up CT; per patient, all of the patient's POs.")
     table.note(f"Complications graded by the Society of Interventional Radiology (SIR) classification; "
                f"major = class {major or 'C-F'}. A patient or session is counted once per row.")
@@ -192,7 +197,7 @@ def tbl_logrank(results: dict, endpoint: str) -> Table:
     method = results.get(endpoint, {}).get("median_ci_method") or results.get("plan", {}).get("median_ci_method")
     table = Table(
         title=f"{label} by factor: Kaplan-Meier medians and log-rank tests",
-        header=["Factor", "n", "Events", "Median, months (95% CI)", "P"],
+        header=["Factor", "n", "Events", f"Median, months ({_ci(results)})", "P"],
         name=f"logrank_{endpoint}",
     )
     tests = results["logrank"][endpoint]
@@ -218,7 +223,7 @@ def tbl_logrank(results: dict, endpoint: str) -> Table:
             table.add("Test for trend", "", "", "", theme.p_value(test["trend"]["p"]), indent=1)
         if test.get("note"):
             table.note(f"{test.get('label') or name}: {test['note']}.")
-    table.note(f"Median: Kaplan-Meier estimate; 95% CI: {MEDIAN_CI_NAMES.get(method, method)}. "
+    table.note(f"Median: Kaplan-Meier estimate; {_ci(results)}: {MEDIAN_CI_NAMES.get(method, method)}. "
                f"NR, not reached (fewer than half of the group had the event, or the upper confidence limit was "
                f"not reached). P: log-rank test; test for trend: log-rank test for trend over ordered levels; "
                f"n/a, no test possible (one group, or no events).")
@@ -234,7 +239,7 @@ def tbl_cox(results: dict, endpoint: str) -> Table:
     label = _endpoint_label(results, endpoint)
     table = Table(
         title=f"Univariable and multivariable Cox regression for {label.lower()}",
-        header=["Factor", "Univariable HR (95% CI)", "P", "Multivariable HR (95% CI)", "P"],
+        header=["Factor", f"Univariable HR ({_ci(results)})", "P", f"Multivariable HR ({_ci(results)})", "P"],
         name=f"cox_{endpoint}",
     )
     multi = {row["term"]: row for row in cox["multivariable"]}
@@ -332,6 +337,8 @@ def tbl_cox(results: dict, endpoint: str) -> Table:
             why = "; ".join(ne_reasons) if ne_reasons else "no hazard ratio could be estimated"
             table.note(f"\u1d43 NE, not estimable ({why}); no hazard ratio is given.")
     for warning in cox.get("warnings", []):
-        if "EPV" in warning:
-            table.note(f"Caution: {warning.split(': ', 1)[-1]}.")
+        if warning["kind"] == "low_epv":
+            v = warning["values"]
+            table.note(f"Caution: {v['events']} events for {v['n_parameters']} parameters (events per variable "
+                       f"{theme.number(v['epv'], 1)} < {v['min_epv']:g}); estimates may be unstable.")
     return table

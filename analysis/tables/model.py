@@ -13,7 +13,8 @@ The title is written as a pandoc table caption (``: Title``) unless
 ``caption=False`` (a Quarto cell with ``tbl-cap`` supplies its own).
 
 CSV: one row per body row, with a leading ``indent`` column and the header
-as the first line; footnotes are not part of the CSV (``to_csv(footnotes=True)``
+as the first line; cells hold plain values (no Markdown: a digest is the digest,
+not `` `digest` ``; a row's ``styles`` say how the Markdown shows a cell); footnotes are not part of the CSV (``to_csv(footnotes=True)``
 appends them as ``#`` comment lines).
 """
 
@@ -33,6 +34,12 @@ class Row:
     cells: list[str]
     indent: int = 0
     heading: bool = False  # a group heading (e.g. a factor name above its levels)
+    # column index -> "code" or "strong": how the Markdown shows that cell (the CSV holds the plain value)
+    styles: dict[int, str] = field(default_factory=dict)
+
+
+MARKDOWN_STYLES = {"code": lambda text: f"`{text}`" if "`" not in text else f"`` {text} ``",
+                   "strong": lambda text: f"**{text}**"}
 
 
 @dataclass
@@ -77,6 +84,9 @@ class Table:
         body = []
         for row in self.rows:
             cells = [escape(c) for c in row.cells]
+            for column, style in row.styles.items():
+                if cells[column]:
+                    cells[column] = MARKDOWN_STYLES[style](cells[column])
             if row.heading and cells[0]:
                 cells[0] = f"**{cells[0]}**"
             cells[0] = INDENT * row.indent + cells[0]

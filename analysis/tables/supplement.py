@@ -15,7 +15,7 @@ from analysis.tables.model import Table
 def tbl_provenance(results: dict) -> Table:
     table = Table(title="Input files", header=["File", "SHA-256"], name="provenance", align=["l", "l"])
     for name, digest in sorted(results["data"]["files"].items()):
-        table.add(name, f"`{digest}`")
+        table.add(name, digest).styles[1] = "code"
     return table
 
 
@@ -69,7 +69,9 @@ def tbl_reproduction(rows: list) -> Table:
                   header=["Quantity", "Published", "Computed", "Match"], name="reproduction",
                   align=["l", "r", "r", "c"])
     for row in rows:
-        table.add(row.quantity, row.published, row.computed, "yes" if row.match else "**no**")
+        added = table.add(row.quantity, row.published, row.computed, "yes" if row.match else "no")
+        if not row.match:
+            added.styles[3] = "strong"
     matched = sum(row.match for row in rows)
     table.note(f"{matched} of {len(rows)} published quantities reproduced. Numbers are compared at the "
                "precision printed in the publication; n.s., not significant (P at or above the plan's alpha).")
@@ -81,9 +83,10 @@ MEDIAN_CI_SHORT = {"spss": "symmetric (SPSS)", "brookmeyer_crowley": "Brookmeyer
 
 def tbl_median_ci(results: dict) -> Table:
     table = Table(title="Median survival by two confidence-interval methods",
-                  header=["Endpoint", "Median, months", *[f"95% CI, {MEDIAN_CI_SHORT.get(m, m)}" for m in MEDIAN_CI_NAMES]],
+                  header=["Endpoint", "Median, months", *[f"{theme.confidence_label(results['plan']['alpha'])}, {MEDIAN_CI_SHORT.get(m, m)}"
+                                                     for m in MEDIAN_CI_NAMES]],
                   name="median_ci")
-    for endpoint in ("pfs", "os"):
+    for endpoint in results["plan"]["endpoints"]:
         item = results[endpoint]
         cis = [item["median_ci_by_method"].get(method) or [None, None] for method in MEDIAN_CI_NAMES]
         table.add(_endpoint_label(results, endpoint), theme.months(item["median"]),

@@ -214,3 +214,27 @@ def chi2(value) -> str:
 
 def smd(value) -> str:
     return number(value, DECIMALS["smd"])
+
+
+# ---- labels in running text (figures' notes and the documents' sentences use these)
+
+
+def lower_first(label: str | None) -> str:
+    """A plan label inside a sentence: 'Initial BCLC stage' -> 'initial BCLC stage'. A first word with a
+    capital after its first letter stays as it is: acronyms ('AFP', 'PO timing') and eponyms
+    ('Child-Pugh class'), and so does a single capital letter ('T stage'). No label -> 'value'."""
+    if not label:
+        return "value"
+    first = label.split(" ", 1)[0]
+    keep = any(c.isupper() for c in first[1:]) or (len(first) == 1 and first.isupper())
+    return label if keep else label[:1].lower() + label[1:]
+
+
+def confidence_label(alpha: float) -> str:
+    """'95% CI' for alpha = 0.05: the confidence level the plan sets, as printed."""
+    return f"{confidence_percent(alpha)} CI"
+
+
+def confidence_percent(alpha: float) -> str:
+    """'95%' for alpha = 0.05, '90%' for 0.1, '99.5%' for 0.005."""
+    return f"{100 * (1 - float(alpha)):.10g}%"
