@@ -65,12 +65,21 @@ class Proportion(Strict):
     proportion: Num
     ci: Interval
     ci_method: str
+    reason: str | None = Field(None, description="why the proportion is null (denominator 0)")
 
 
 class Rate(Strict):
     estimate: Num
     ci: Interval
     se: Num
+    reason: str | None = Field(None, description="why the estimate is null (no patients, or past the longest follow-up)")
+
+
+class NotEstimable(Strict):
+    """Why a median or a limit of its CI is null (None where it is estimable)."""
+
+    estimate: str | None
+    ci: list[str | None]
 
 
 class CurveSummary(Strict):
@@ -81,6 +90,7 @@ class CurveSummary(Strict):
     median_ci_method: str
     median_by_method: dict[str, Num]
     median_ci_by_method: dict[str, Interval]
+    median_not_estimable: NotEstimable | None = Field(None, description="why the median or a CI limit is null")
     rates: dict[str, Rate] = Field(description="survival at each plan landmark, keyed by time ('12')")
     at_risk: dict[str, int] = Field(description="number at risk at each plan at_risk_time, keyed by time")
 
@@ -144,6 +154,7 @@ class Trend(Strict):
     p: Num
     z: Num
     scores: list[float]
+    reason: str | None = Field(None, description="why the test is null")
 
 
 class LogrankTest(Strict):
@@ -283,6 +294,9 @@ class PlanSection(Strict):
     factors: dict[str, FactorSpec]
     logrank_factors: list[str]
     cox_candidates: list[str]
+    monotone_likelihood: str = Field("not_estimable", description="a Cox coefficient tending to infinity: "
+                                     "'not_estimable' (say so) or 'firth' (penalised likelihood)")
+    min_level_size: int = Field(1, description="smallest level (patients) an association may be claimed from")
 
 
 class Flow(Strict):

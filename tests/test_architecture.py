@@ -18,13 +18,18 @@ ANALYSIS = Path(__file__).resolve().parents[1] / "analysis"
 
 # module name prefix -> stage; the longest matching prefix wins
 STAGES = {
-    "analysis": 0, "analysis.paths": 0, "analysis.plan": 0, "analysis.source_digest": 0,
+    "analysis": 0, "analysis.paths": 0, "analysis.plan": 0, "analysis.plan_schema": 0, "analysis.source_digest": 0,
+    "analysis.safe_text": 0,
+    # the data problem records (no imports): the plan's own errors are reported in the same form
+    "analysis.data.errors": 0,
     "analysis.data": 1,
     "analysis.stats": 2,
     "analysis.results": 3, "analysis.results_schema": 3, "analysis.reproduction": 3,
     "analysis.tables": 4, "analysis.figures": 4,
     "analysis.report": 5, "analysis.report_text": 5, "analysis.publish": 5, "analysis.prerender": 5,
-    "analysis.render": 6, "analysis.cli": 6, "analysis.__main__": 6, "analysis.synth": 6, "analysis.diff": 6,
+    "analysis.submission": 5, "analysis.strobe": 5, "analysis.docx_layout": 5, "analysis.postrender": 5,
+    "analysis.render": 6, "analysis.render_command": 6, "analysis.cli": 6, "analysis.__main__": 6,
+    "analysis.synth": 6, "analysis.diff": 6, "analysis.preview": 6,
 }
 STAGE_NAMES = ["foundation", "data", "stats", "results", "tables/figures", "report", "commands"]
 

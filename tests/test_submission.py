@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from analysis import paths
-from analysis.report_text import InlineText, _lower_first
+from analysis.report_text import InlineText
+from analysis.tables.theme import lower_first as _lower_first
 from analysis.tables import builders
 
 ALPHA = 0.05
