@@ -426,13 +426,17 @@ class InlineText:
         cox = self.r["cox"][endpoint]
         out = []
         ep = endpoint.upper()
-        models = [(f"univariable {ep} model", m.get("ph_test")) for m in (cox.get("univariable_models") or {}).values()]
+        univariable = cox.get("univariable_models") or {}
+        # plan order (a results file read back has its keys sorted)
+        order = [n for n in self.r["plan"].get("cox_candidates", []) if n in univariable]
+        order += sorted(n for n in univariable if n not in order)
+        models = [(f"univariable {ep} model", univariable[n].get("ph_test")) for n in order]
         models.append((f"multivariable {ep} model", cox.get("ph_test")))
         for where, ph in models:
             if not ph:
                 continue
             terms = ph.get("terms") or {}
-            failing = [(t, v["p"]) for t, v in terms.items() if v.get("p") is not None and v["p"] < alpha]
+            failing = [(t, v["p"]) for t, v in sorted(terms.items()) if v.get("p") is not None and v["p"] < alpha]
             glob = (ph.get("global") or {}).get("p")
             if not failing and glob is not None and glob < alpha:
                 out.append(f"the {where} as a whole (global {theme.p_text(glob)})")

@@ -79,9 +79,17 @@ def test_documents_find_the_pre_render_results_file_under_both_engines(tmp_path,
     assert report.results_path() == tmp_path / "_built" / "results.json"
     with pytest.raises(FileNotFoundError, match="pre-render step"):
         report._load_results()
-    (tmp_path / "_built").mkdir()
+    from analysis import paths
+    from analysis.data import load_cohort
+    from analysis.plan import load_plan
+    from analysis.results import compute_results, write_results
+
+    written = compute_results(load_cohort(paths.SHIPPED_DATA, load_plan()))
+    write_results(written, tmp_path / "_built" / "results.json")
+    assert report._load_results()["n_patients"] == written["n_patients"]
     (tmp_path / "_built" / "results.json").write_text('{"n_patients": 3}', encoding="utf-8")
-    assert report._load_results() == {"n_patients": 3}
+    with pytest.raises(ValueError, match="schema version"):  # checked when read (results_schema)
+        report._load_results()
     monkeypatch.setenv("ABLATION_RESULTS", str(tmp_path / "given.json"))
     assert report.results_path() == tmp_path / "given.json"
 
@@ -95,6 +103,6 @@ def test_author_affiliations_from_the_document_front_matter(tmp_path, monkeypatc
                                       "      - name: Unit X\n      - Unit Y\n  - name: B Two\n---\nText\n", encoding="utf-8")
     monkeypatch.setenv("QUARTO_DOCUMENT_PATH", str(tmp_path))
     monkeypatch.setenv("QUARTO_DOCUMENT_FILE", "doc.qmd")
-    assert ReportContext(cohort=None, results={}).author_affiliations() == "A One: Unit X, Unit Y"
+    assert ReportContext(results={}).author_affiliations() == "A One: Unit X, Unit Y"
     monkeypatch.delenv("QUARTO_DOCUMENT_FILE")
-    assert ReportContext(cohort=None, results={}).author_affiliations() == ""
+    assert ReportContext(results={}).author_affiliations() == ""

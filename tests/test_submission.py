@@ -14,6 +14,7 @@ import pytest
 
 from analysis import paths
 from analysis.report_text import InlineText
+from tests.centre_export import as_centre_export
 from analysis.tables.theme import lower_first as _lower_first
 from analysis.tables import builders
 
@@ -39,7 +40,7 @@ def _cohort_results(tmp: Path, edit) -> dict:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    (data / "SYNTHETIC").unlink()
+    as_centre_export(data)
     return json.loads(json.dumps(compute_results(load_cohort(data, load_plan()))))
 
 
@@ -93,8 +94,9 @@ def test_shipped_text_reports_ph_failures_and_trend(shipped: dict) -> None:
                 for t, v in ((m.get("ph_test") or {}).get("terms") or {}).items() if v["p"] < ALPHA]
     assert failures, "the shipped cohort has PH failures"
     sentence = text.ph_results_sentence
-    for term in failures:
-        assert builders.term_label(shipped, term).split(":")[0].lower()[:10] in sentence.lower()
+    for key in failures:  # cox.zph tests a whole factor ('pos_count') or a term ('pos_count[2]')
+        label = builders.term_label(shipped, key) if "[" in key else builders._factor_label(shipped, key)
+        assert label.split(":")[0].lower()[:10] in sentence.lower()
     assert "[" not in sentence
     trend = shipped["logrank"]["os"]["pos_count"]["trend"]["p"]
     from analysis.tables import theme
@@ -104,9 +106,12 @@ def test_shipped_text_reports_ph_failures_and_trend(shipped: dict) -> None:
 # --------------------------------------------------------------------------- hand-built results
 
 
-def base_results() -> dict:
+def base_results(**plan_changes) -> dict:
+    """A hand-made results dict with its decisions made as ``analysis.results.decisions`` makes them."""
+    from analysis.results import decisions
+
     group = lambda n, events, expected: {"n": n, "events": events, "expected": expected}  # noqa: E731
-    return {
+    results = {
         "synthetic": False,
         "plan": {"alpha": ALPHA, "logrank_factors": ["sex", "modality"], "min_level_size": 5,
                  "min_events_per_variable": 10,
@@ -126,6 +131,10 @@ def base_results() -> dict:
         "followup": {"median": None, "range": [None, None], "n_alive": 0, "plain_median_all": 20.04},
         "data": {"directory": "/home/someone/exports/centre-b", "corrections": [{"correction_id": "C1"}]},
     }
+    results["plan"]["endpoints"] = ["pfs"]
+    results["plan"].update(plan_changes)
+    results["decisions"] = decisions(results)
+    return results
 
 
 def test_no_association_from_a_level_below_the_plan_minimum() -> None:
@@ -133,8 +142,7 @@ def test_no_association_from_a_level_below_the_plan_minimum() -> None:
     assert "Longer" not in sentence  # not claimed
     assert "ablation modality (P = 0.003; level RFA: 1 patient)" in sentence
     assert "fewer than 5 patients" in sentence
-    relaxed = base_results()
-    relaxed["plan"]["min_level_size"] = 1
+    relaxed = base_results(min_level_size=1)
     assert "Longer progression-free survival was associated with ablation modality" in InlineText(relaxed).pfs_factors
 
 
@@ -158,7 +166,7 @@ def test_eponyms_keep_their_capital_mid_sentence() -> None:
 
 
 def test_cox_note_names_a_factor_left_out_instead_of_no_factor_met_the_criterion() -> None:
-    results = {"plan": {"cox_candidates": ["sex"], "factors": {"sex": {"label": "Sex"}}},
+    results = {"plan": {"alpha": 0.05, "cox_candidates": ["sex"], "factors": {"sex": {"label": "Sex"}}},
                "pfs": {"label": "Progression-free survival", "events": 5},
                "cox": {"pfs": {"univariable": [{"factor": "sex", "term": "sex[Female]", "level": "Female",
                                                 "hr": None, "ci": [None, None], "p": 0.021}],
@@ -244,14 +252,14 @@ def test_docx_tables_fit_the_text_width_and_never_break_a_number(tmp_path: Path)
     import pypandoc
 
     from analysis.docx_layout import CHAR_TWIPS, fit_tables, is_number
-    from analysis.render.qmd import ASSETS
+    reference_doc = paths.PROJECT_ROOT / "report" / "journal" / "reference.docx"  # named in _quarto.yml
 
     long_label = "A factor label long enough to push the pipe table over seventy-two characters"
     markdown = ("| Factor | HR (95% CI) | P |\n|:--|--:|--:|\n"
                 f"| {long_label} | 0.94 (0.45–1.98) | 0.535 |\n| Other | 12.34 (10.01–15.20) | <0.001 |\n")
     out = tmp_path / "t.docx"
     pypandoc.convert_text(markdown, "docx", format="markdown", outputfile=str(out),
-                          extra_args=[f"--reference-doc={ASSETS / 'reference.docx'}"])
+                          extra_args=[f"--reference-doc={reference_doc}"])
     assert fit_tables(out) == 1
     document = docx.Document(str(out))
     section = document.sections[0]
@@ -278,7 +286,7 @@ def test_km_legend_covers_no_curve(name: str) -> None:
     from analysis import report
     from analysis.figures.km import curve_points, legend_overlap
 
-    figure = report.load().figure_object(name)
+    figure = report.load(paths.SHIPPED_DATA).figure_object(name)
     ax = next(a for a in figure.axes if a.get_legend() is not None)
     assert len(curve_points(ax)) > 100
     assert legend_overlap(ax, ax.get_legend()) == 0
@@ -299,7 +307,7 @@ def test_embedded_engine_merges_directory_metadata_with_quarto_author_schema(tmp
     doc.write_text("---\ntitle: T\n---\n\nText.\n", encoding="utf-8")
     project = Project(root=tmp_path, config_file=None, config={}, source=None, output_dir=tmp_path, render=[doc])
     settings = document_settings(parse_qmd(doc), project)
-    assert settings.meta["author"] == ["Ann Example (Example Hospital)"]
+    assert [(a["name"], a["affiliations"]) for a in settings.authors] == [("Ann Example", ["Example Hospital"])]
 
 
 # --------------------------------------------------------------------------- newcomer friction

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.centre_export import as_centre_export
+
 from analysis import paths
 from tests.test_manuscript import READERS, Rendered, normalise, render
 
@@ -49,8 +51,7 @@ def second_centre(tmp_path_factory) -> Run:
     made = subprocess.run([sys.executable, "-m", "analysis", "synth", "--patients", "300", "--out", str(data)],
                           cwd=paths.PROJECT_ROOT, capture_output=True, text=True, timeout=600)
     assert made.returncode == 0, made.stderr
-    (data / "SYNTHETIC").unlink()
-    (data / "README.md").unlink(missing_ok=True)
+    as_centre_export(data)
     out = base / "_output"
     done = render(data, out)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -68,7 +68,7 @@ class _Numberer:
         self.index.counters[kind] += 1
         count = self.index.counters[kind]
         # Quarto's `crossref: <kind>-labels:` given as a list: the n-th entry is the n-th number
-        # (wrapping round), e.g. [S1, S2, ...] for supplementary material (filters/crossref/format.lua,
+        # (wrapping round), e.g. [S1, S2, ...] (filters/crossref/format.lua,
         # formatNumberOption); used in captions and references alike.
         custom = self.labels.get(kind)
         number = str(custom[(count - 1) % len(custom)]) if custom else str(count)

@@ -124,8 +124,12 @@ def tbl_ph(results: dict) -> Table:
             glob = ph.get("global") or {}
             table.add("Global test", theme.chi2(glob.get("chi2")), theme.p_value(glob.get("p")), indent=1)
             table.add("Events per variable", theme.number(cox.get("epv"), 1), "", indent=1)
-        failing = [(key, test) for name, model in (cox.get("univariable_models") or {}).items()
-                   for key, test in ((model.get("ph_test") or {}).get("terms") or {}).items()
+        models = cox.get("univariable_models") or {}
+        # plan order (a results file read back has its keys sorted)
+        order = [n for n in results["plan"].get("cox_candidates", []) if n in models]
+        order += sorted(n for n in models if n not in order)
+        failing = [(key, test) for name in order
+                   for key, test in sorted(((models[name].get("ph_test") or {}).get("terms") or {}).items())
                    if test.get("p") is not None and test["p"] < alpha]
         if failing:
             table.add(f"{label}, univariable models: factors with P < {alpha:g}", heading=True)
