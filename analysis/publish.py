@@ -31,8 +31,6 @@ def publish_results(out_dir: str | os.PathLike) -> int:
     from analysis.figures.cache import FigureCache
     from analysis.figures.catalog import write_all_figures
     from analysis.plan import load_plan
-    from analysis.report import ReportContext
-    from analysis.results import compute_results, write_results
 
     out = Path(out_dir)
     try:
@@ -40,11 +38,8 @@ def publish_results(out_dir: str | os.PathLike) -> int:
     except DataError as error:
         print(error.report(), file=sys.stderr)
         return 2
-    results = compute_results(cohort)
-    context = ReportContext(cohort=cohort, results=results)
-    results["reproduction"] = [row.__dict__ for row in context.reproduction_rows]
     results_path = Path(os.environ.get("ABLATION_RESULTS") or out / "results.json")
-    write_results(results, results_path)
+    context = _write_results(cohort, results_path)
     print(f"  results: {results_path}")
     for name in TABLE_NAMES:
         context.table(name).write(out / "tables")
@@ -59,3 +54,27 @@ def publish_results(out_dir: str | os.PathLike) -> int:
         print(f"  figure cache: {len(figure_cache.hits)} reused, {len(figure_cache.misses)} drawn")
         figure_cache.prune()
     return 0
+
+
+def write_results_file(results_path: str | os.PathLike, data_dir: str | os.PathLike | None = None,
+                       plan_file: str | os.PathLike | None = None) -> None:
+    """The results file alone (no tables, no figures): what ``preview`` recomputes after a data change.
+
+    Raises ``DataError`` for bad data.
+    """
+    from analysis.data import load_cohort
+    from analysis.plan import load_plan
+
+    _write_results(load_cohort(paths.data_dir(data_dir), load_plan(plan_file)), Path(results_path))
+
+
+def _write_results(cohort, results_path: Path):
+    """Compute the results of ``cohort``, the reproduction check included, and write them; the report context."""
+    from analysis.report import ReportContext
+    from analysis.results import compute_results, write_results
+
+    results = compute_results(cohort)
+    context = ReportContext(cohort=cohort, results=results)
+    results["reproduction"] = [row.__dict__ for row in context.reproduction_rows]
+    write_results(results, results_path)
+    return context
