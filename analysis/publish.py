@@ -5,7 +5,8 @@ shipped data), computes the results and writes into ``out_dir``:
 
     results.json              the machine-readable results (STUDY.md contract)
     tables/<name>.{md,csv}    every table, as pandoc Markdown and CSV
-    figures/<name>.{pdf,svg,png,tiff}   every figure, ready for a journal upload
+    figures/<name>.{pdf,svg,png,tiff}   every figure, ready for a journal upload (only by a render
+                                        of every format: ``$ABLATION_RENDER_FORMATS``)
 
 It runs as Quarto's pre-render step (``analysis/prerender.py``), so both engines
 leave the same files behind.
@@ -44,6 +45,12 @@ def publish_results(out_dir: str | os.PathLike) -> int:
     for name in TABLE_NAMES:
         context.table(name).write(out / "tables")
     print(f"  tables:  {out / 'tables'} ({len(TABLE_NAMES)} tables, .md and .csv)")
+    if not paths.journal_figures_wanted():
+        # One format asked for is one format's work: the documents draw (or take from the
+        # figure cache) only the images they show; the upload files wait for a full render.
+        print(f"  figures: not written (formats asked for: {os.environ.get(paths.RENDER_FORMATS_ENV_VAR)}; "
+              "a render of every format writes the journal figure files)")
+        return 0
     # Figures are drawn from the results as the file holds them, like the documents
     # draw theirs, so a figure's cache key is the same here and in the documents.
     published = json.loads(results_path.read_text(encoding="utf-8"))

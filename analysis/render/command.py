@@ -89,6 +89,7 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
 
     env = dict(os.environ)
     env[paths.DATA_ENV_VAR] = str(paths.data_dir(data))
+    env[paths.RENDER_FORMATS_ENV_VAR] = ",".join(formats)  # the pre-render does only what these formats need
     if plan:
         env[paths.PLAN_ENV_VAR] = str(Path(plan).resolve())
     progress(f"data: {env[paths.DATA_ENV_VAR]}")
@@ -273,12 +274,26 @@ def _render_with_quarto(quarto: str, path: str, formats: list[str], staging: Pat
 
 
 def _swap_in(staging: Path, output_dir: Path) -> list[Path]:
-    """Move every staged file over its destination (``os.replace``: atomic per file)."""
+    """Move every staged file over its destination (``os.replace``: atomic per file).
+
+    A destination that already holds the same bytes is left as it is (not rewritten: its
+    modification time stays, so a journal figure file changes only when its inputs did).
+    """
     staged = sorted(p for p in staging.rglob("*") if p.is_file())
     written = []
     for file in staged:
         final = output_dir / file.relative_to(staging)
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(file, final)
+        if not _same_bytes(file, final):
+            os.replace(file, final)
         written.append(final)
     return written
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    import filecmp
+
+    try:
+        return b.is_file() and filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
