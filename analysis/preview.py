@@ -353,6 +353,7 @@ class PreviewSession:
         self.plan_file = paths.plan_file(plan)
         self.out_dir = project.output_dir / PREVIEW_DIRNAME
         self.results_path = self.out_dir / "results.json"
+        self.cohort_path = self.out_dir / "cohort.pickle"
         self._lock = threading.Lock()
         self._print_lock = threading.Lock()
         self._say = progress or self._print
@@ -382,6 +383,7 @@ class PreviewSession:
         env[paths.DATA_ENV_VAR] = str(self.data_dir)
         env[paths.PLAN_ENV_VAR] = str(self.plan_file)
         env["ABLATION_RESULTS"] = str(self.results_path)
+        env["ABLATION_COHORT_HANDOVER"] = str(self.cohort_path)  # analysis.report.COHORT_ENV_VAR (not imported: pandas)
         # The render's figure cache: a document image drawn by a render (or an earlier preview) is reused.
         figure_root, _ = figure_cache_root(self.project.output_dir, False)
         env[paths.RENDER_CACHE_ENV_VAR] = str(figure_root)
@@ -497,16 +499,26 @@ class PreviewSession:
         self._say(f"  updated in {time.perf_counter() - started:.2f} s")
 
     def _compute_results(self) -> bool:
+        import pickle
+
         from analysis.data.errors import DataError
         from analysis.publish import write_results_file
+        from analysis.report import input_fingerprint
 
         step = time.perf_counter()
+        self.cohort_path.unlink(missing_ok=True)
         try:
-            write_results_file(self.results_path, data_dir=self.data_dir, plan_file=self.plan_file)
+            fingerprint = input_fingerprint(self.data_dir, self.plan_file)
+            cohort = write_results_file(self.results_path, data_dir=self.data_dir, plan_file=self.plan_file)
         except DataError as error:
             self._set("results", error=error.report())
             self._say(error.report())
             return False
+        # The kernels take this cohort instead of loading the data again (when the files are unchanged since).
+        staged = self.cohort_path.with_suffix(".tmp")
+        with open(staged, "wb") as handle:
+            pickle.dump((fingerprint, cohort), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(staged, self.cohort_path)
         self.results_version += 1
         self._set("results", error=None)
         self._say(f"  results computed ({time.perf_counter() - step:.2f} s)")

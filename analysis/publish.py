@@ -64,15 +64,17 @@ def publish_results(out_dir: str | os.PathLike) -> int:
 
 
 def write_results_file(results_path: str | os.PathLike, data_dir: str | os.PathLike | None = None,
-                       plan_file: str | os.PathLike | None = None) -> None:
+                       plan_file: str | os.PathLike | None = None):
     """The results file alone (no tables, no figures): what ``preview`` recomputes after a data change.
 
-    Raises ``DataError`` for bad data.
+    Returns the cohort; raises ``DataError`` for bad data.
     """
     from analysis.data import load_cohort
     from analysis.plan import load_plan
 
-    _write_results(load_cohort(paths.data_dir(data_dir), load_plan(plan_file)), Path(results_path))
+    cohort = load_cohort(paths.data_dir(data_dir), load_plan(plan_file))
+    _write_results(cohort, Path(results_path))
+    return cohort
 
 
 def _write_results(cohort, results_path: Path):

@@ -54,8 +54,39 @@ def _load_results(cohort) -> dict:
 
 def load(data_dir: str | os.PathLike | None = None) -> "ReportContext":
     """Load the cohort of ``data_dir`` (default: $ABLATION_DATA_DIR, else the shipped data) and its results."""
-    cohort = load_cohort(paths.data_dir(data_dir), load_plan())
+    directory = paths.data_dir(data_dir)
+    cohort = _handed_over_cohort(directory) or load_cohort(directory, load_plan())
     return ReportContext(cohort=cohort, results=_load_results(cohort))
+
+
+# ``preview`` validates the cohort once, in its own process, and hands it to the documents'
+# kernels through this file (a pickle it wrote), so a correction is not loaded and validated
+# three times. Used only while the data files and the plan are exactly as they were then.
+COHORT_ENV_VAR = "ABLATION_COHORT_HANDOVER"
+
+
+def input_fingerprint(data_dir: Path, plan_file: Path) -> list:
+    """(name, size, mtime) of every data file and of the plan: what a handed-over cohort was made from."""
+    entries = []
+    for path in sorted(Path(data_dir).rglob("*")) + [Path(plan_file)]:
+        if path.is_file():
+            st = path.stat()
+            entries.append((str(path), st.st_size, st.st_mtime_ns))
+    return entries
+
+
+def _handed_over_cohort(data_dir: Path):
+    import pickle
+
+    path = os.environ.get(COHORT_ENV_VAR)
+    if not path or not Path(path).is_file():
+        return None
+    try:
+        with open(path, "rb") as handle:
+            made_from, cohort = pickle.load(handle)
+    except Exception:  # unreadable or from other code: load the data instead
+        return None
+    return cohort if made_from == input_fingerprint(data_dir, paths.plan_file()) else None
 
 
 @dataclass

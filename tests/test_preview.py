@@ -206,3 +206,27 @@ def test_reload_script_goes_before_the_end_of_the_body():
     assert page.startswith(b"<html><body><p>x</p><script>") and page.endswith(b"</script>\n</body></html>")
     assert b'"/report/a.html"' in page and b"version = 3" in page
     assert not Change()
+
+
+def test_kernels_take_the_previews_cohort_only_while_the_data_are_unchanged(tmp_path: Path, monkeypatch):
+    import pickle
+
+    from analysis import report
+
+    data, plan = tmp_path / "data", tmp_path / "plan.yml"
+    data.mkdir()
+    (data / "patients.csv").write_text("a\n1\n", encoding="utf-8")
+    plan.write_text("plan", encoding="utf-8")
+    handover = tmp_path / "cohort.pickle"
+    handover.write_bytes(pickle.dumps((report.input_fingerprint(data, plan), {"stands in for": "a cohort"})))
+    monkeypatch.setenv(report.COHORT_ENV_VAR, str(handover))
+    monkeypatch.setenv(paths.PLAN_ENV_VAR, str(plan))
+    assert report._handed_over_cohort(data) == {"stands in for": "a cohort"}
+    (data / "corrections.csv").write_text("a new ledger\n", encoding="utf-8")
+    assert report._handed_over_cohort(data) is None
+    (data / "corrections.csv").unlink()
+    assert report._handed_over_cohort(data) is not None
+    plan.write_text("another plan", encoding="utf-8")
+    assert report._handed_over_cohort(data) is None
+    monkeypatch.delenv(report.COHORT_ENV_VAR)
+    assert report._handed_over_cohort(data) is None
