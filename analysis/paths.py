@@ -22,6 +22,9 @@ RENDER_CACHE_ENV_VAR = "ABLATION_RENDER_CACHE"  # the render cache folder, set b
 # pre-render step: the journal figure files are written only by a render of every format.
 RENDER_FORMATS_ENV_VAR = "ABLATION_RENDER_FORMATS"
 ALL_FORMATS = ("html", "typst", "docx")
+# A cohort validated once (by the pre-render step or ``preview``) and handed to the documents'
+# kernels, which use it only while the data files and plan are as they were (analysis.report).
+COHORT_HANDOVER_ENV_VAR = "ABLATION_COHORT_HANDOVER"
 
 
 def journal_figures_wanted() -> bool:

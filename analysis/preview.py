@@ -383,7 +383,7 @@ class PreviewSession:
         env[paths.DATA_ENV_VAR] = str(self.data_dir)
         env[paths.PLAN_ENV_VAR] = str(self.plan_file)
         env["ABLATION_RESULTS"] = str(self.results_path)
-        env["ABLATION_COHORT_HANDOVER"] = str(self.cohort_path)  # analysis.report.COHORT_ENV_VAR (not imported: pandas)
+        env[paths.COHORT_HANDOVER_ENV_VAR] = str(self.cohort_path)
         # The render's figure cache: a document image drawn by a render (or an earlier preview) is reused.
         figure_root, _ = figure_cache_root(self.project.output_dir, False)
         env[paths.RENDER_CACHE_ENV_VAR] = str(figure_root)
@@ -499,11 +499,9 @@ class PreviewSession:
         self._say(f"  updated in {time.perf_counter() - started:.2f} s")
 
     def _compute_results(self) -> bool:
-        import pickle
-
         from analysis.data.errors import DataError
         from analysis.publish import write_results_file
-        from analysis.report import input_fingerprint
+        from analysis.report import hand_over_cohort, input_fingerprint
 
         step = time.perf_counter()
         self.cohort_path.unlink(missing_ok=True)
@@ -515,10 +513,7 @@ class PreviewSession:
             self._say(error.report())
             return False
         # The kernels take this cohort instead of loading the data again (when the files are unchanged since).
-        staged = self.cohort_path.with_suffix(".tmp")
-        with open(staged, "wb") as handle:
-            pickle.dump((fingerprint, cohort), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(staged, self.cohort_path)
+        hand_over_cohort(cohort, fingerprint, self.cohort_path)
         self.results_version += 1
         self._set("results", error=None)
         self._say(f"  results computed ({time.perf_counter() - step:.2f} s)")

@@ -33,12 +33,18 @@ def publish_results(out_dir: str | os.PathLike) -> int:
     from analysis.figures.catalog import write_all_figures
     from analysis.plan import load_plan
 
+    from analysis.report import hand_over_cohort, input_fingerprint
+
     out = Path(out_dir)
+    handover = os.environ.get(paths.COHORT_HANDOVER_ENV_VAR)
+    made_from = input_fingerprint(paths.data_dir(), paths.plan_file()) if handover else None
     try:
         cohort = load_cohort(paths.data_dir(), load_plan())
     except DataError as error:
         print(error.report(), file=sys.stderr)
         return 2
+    if handover:  # the documents' kernels take this cohort instead of validating the data again
+        hand_over_cohort(cohort, made_from, handover)
     results_path = Path(os.environ.get("ABLATION_RESULTS") or out / "results.json")
     context = _write_results(cohort, results_path)
     print(f"  results: {results_path}")

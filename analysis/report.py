@@ -59,10 +59,10 @@ def load(data_dir: str | os.PathLike | None = None) -> "ReportContext":
     return ReportContext(cohort=cohort, results=_load_results(cohort))
 
 
-# ``preview`` validates the cohort once, in its own process, and hands it to the documents'
-# kernels through this file (a pickle it wrote), so a correction is not loaded and validated
-# three times. Used only while the data files and the plan are exactly as they were then.
-COHORT_ENV_VAR = "ABLATION_COHORT_HANDOVER"
+# The pre-render step (or ``preview``) validates the cohort once and hands it to the documents'
+# kernels through this file (a pickle it wrote), so the data are not loaded and validated once
+# per document. Used only while the data files and the plan are exactly as they were then.
+COHORT_ENV_VAR = paths.COHORT_HANDOVER_ENV_VAR
 
 
 def input_fingerprint(data_dir: Path, plan_file: Path) -> list:
@@ -73,6 +73,17 @@ def input_fingerprint(data_dir: Path, plan_file: Path) -> list:
             st = path.stat()
             entries.append((str(path), st.st_size, st.st_mtime_ns))
     return entries
+
+
+def hand_over_cohort(cohort, made_from: list, path: str | os.PathLike) -> None:
+    """Write ``cohort`` (and the ``input_fingerprint`` taken before it was loaded) for the kernels."""
+    import pickle
+
+    target = Path(path)
+    staged = target.with_name(target.name + ".tmp")
+    with open(staged, "wb") as handle:
+        pickle.dump((made_from, cohort), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(staged, target)
 
 
 def _handed_over_cohort(data_dir: Path):

@@ -120,6 +120,10 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     env.setdefault("ABLATION_RESULTS", str(staging / "results.json"))
+    # The pre-render step hands its validated cohort to the kernels here (outside the staging
+    # folder: not an output; a fixed name, so the render cache's key does not change).
+    handover = output_dir / ".render-cohort.pickle"
+    env[paths.COHORT_HANDOVER_ENV_VAR] = str(handover)
     timings: dict[str, dict[str, float]] = {}
     try:
         if use_quarto:
@@ -131,6 +135,7 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
             render_cache.store(cache_inputs, written)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        handover.unlink(missing_ok=True)
         if throwaway:
             shutil.rmtree(env[render_cache_module.CACHE_ENV_VAR], ignore_errors=True)
 
