@@ -48,8 +48,8 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -82,8 +82,7 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-@dataclass
-class Run:
+class Run(NamedTuple):
     wall: float
     cpu: float       # user + system of the process and its waited-for descendants
     peak: int        # maximum resident set size (bytes) of the process (and descendants)
