@@ -20,11 +20,14 @@ from functools import cached_property
 from pathlib import Path
 
 from analysis import paths
-# Imported with this module, so that a document's kernel loads them while the render's
-# pre-render step runs (the engine pre-imports what the cells import), not after it.
-import analysis.data.derive  # noqa: F401  (load_cohort imports these two when first called)
-import analysis.data.load  # noqa: F401
 from analysis.data import load_cohort
+
+if not os.environ.get(paths.COHORT_HANDOVER_ENV_VAR):
+    # Imported with this module, so that a document's kernel loads them while the render's
+    # pre-render step runs (the engine pre-imports what the cells import), not after it.
+    # A kernel that is handed the validated cohort (embedded engine, preview) never needs them.
+    import analysis.data.derive  # noqa: F401  (load_cohort imports these two when first called)
+    import analysis.data.load  # noqa: F401
 from analysis.figures.cache import document_png
 from analysis.figures.files import DOCUMENT_DPI
 from analysis.plan import load_plan
