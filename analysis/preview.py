@@ -254,6 +254,7 @@ class WarmKernel:
         self._socket_dir: Path | None = None
         self._last_key: Any = None
         self._last = None
+        self.process = None    # the kernel's process (killed at exit if it would not shut down)
         self.runs = 0          # times the cells ran (for tests and the benchmark)
         self.reuses = 0        # times the outputs were reused
 
@@ -273,6 +274,7 @@ class WarmKernel:
                                       resources={"metadata": {"path": str(self.doc_path.parent)}})
         self._stack = ExitStack()
         self._stack.enter_context(self._client.setup_kernel(env=self.env))
+        self.process = getattr(getattr(self._manager, "provisioner", None), "process", None)
         _run_hidden(self._client, self._nb, _SETUP)
         if warm_modules:
             _run_hidden(self._client, self._nb, _warm_imports(warm_modules))
@@ -441,8 +443,9 @@ class PreviewSession:
             if kernel is not None:
                 try:
                     pool.submit(kernel.stop).result(timeout=20)
-                except Exception:
-                    pass
+                except Exception:  # still busy (a long cell) or stuck: the kernel process is ended
+                    if kernel.process is not None and kernel.process.poll() is None:
+                        kernel.process.kill()
             pool.shutdown(wait=False, cancel_futures=True)
 
     # ------------------------------------------------------------------ the loop

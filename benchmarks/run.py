@@ -63,6 +63,7 @@ PEER_FORMAT = {"html": "html_document", "pdf": "pdf_document", "docx": "word_doc
 STAGES = ["load", "table1", "km", "logrank", "cox"]
 STAGE_TITLES = {"load": "load+validate", "table1": "Table 1", "km": "Kaplan-Meier", "logrank": "log-rank", "cox": "Cox"}
 GIB = 1024 ** 3
+R_SCALE_TIMEOUT = 1500.0  # seconds: R on the largest cohort is stopped after this (reported as a bound)
 
 # The issue's targets (floors): ratio name -> largest ratio that meets it
 TARGETS = {
@@ -89,13 +90,26 @@ class Run(NamedTuple):
     stdout: str
 
 
-def timed_run(argv: list[str], env: dict | None = None, cwd: Path = ROOT, check: bool = True) -> Run:
-    """One command, its wall time and (from ``wait4``) its own CPU time and peak memory."""
+def timed_run(argv: list[str], env: dict | None = None, cwd: Path = ROOT, check: bool = True,
+              timeout: float | None = None) -> Run:
+    """One command, its wall time and (from ``wait4``) its own CPU time and peak memory.
+
+    With ``timeout``, a command still running then is killed and ``TimeoutError`` raised.
+    """
+    import threading
+
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=err, text=True)
+        timer = threading.Timer(timeout, process.kill) if timeout else None
+        if timer:
+            timer.start()
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
+        if timer:
+            timer.cancel()
+            if wall >= timeout:
+                raise TimeoutError(f"{' '.join(map(str, argv))} killed after {timeout:.0f} s")
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
@@ -219,8 +233,9 @@ class Peer:
                 f"intermediates_dir = {str(out)!r}, quiet = TRUE)")
         return timed_run(["Rscript", "-e", expr], cwd=self.work)
 
-    def results(self, data: Path) -> Run:
-        return timed_run(["Rscript", str(self.work / "rmarkdown-peer-compute.R"), str(data)], cwd=self.work)
+    def results(self, data: Path, timeout: float | None = None) -> Run:
+        return timed_run(["Rscript", str(self.work / "rmarkdown-peer-compute.R"), str(data)], cwd=self.work,
+                         timeout=timeout)
 
 
 # ------------------------------------------------------------------ formats, results, correction
@@ -570,8 +585,11 @@ def scale_part(sizes: list[int], repeats: int, big_repeats: int, use_r: bool, pe
                          "--out", str(OUT_DIR / f"results-{n}.json")])
         whole = {"n": n, "wall": run.wall, "cpu": run.cpu, "peak_bytes": run.peak}
         if peer.compute:
-            r_run = peer.results(data)
-            whole.update(r_wall=r_run.wall, r_cpu=r_run.cpu, r_peak_bytes=r_run.peak)
+            try:
+                r_run = peer.results(data, timeout=R_SCALE_TIMEOUT)
+                whole.update(r_wall=r_run.wall, r_cpu=r_run.cpu, r_peak_bytes=r_run.peak)
+            except TimeoutError:  # the ratio is then at most ours / the timeout
+                whole.update(r_wall=R_SCALE_TIMEOUT, r_cpu=float("nan"), r_peak_bytes=0, r_timed_out=True)
         print(f"  results, {n:,} patients: {run.wall:.1f} s, peak {run.peak / GIB:.2f} GiB"
               + (f"; R {whole['r_wall']:.1f} s" if "r_wall" in whole else ""), flush=True)
     return rows, whole
@@ -666,8 +684,11 @@ def format_tables(header: list[str], formats: dict, results: dict, correction: d
     if whole:
         lines.append(f"Whole `results` command at {whole['n']:,} patients: wall {whole['wall']:.1f} s, CPU "
                      f"{whole['cpu']:.1f} s, peak {whole['peak_bytes'] / GIB:.2f} GiB"
-                     + (f"; R doing the same from the CSV files (the peer's computation): wall {whole['r_wall']:.1f} s, "
-                        f"peak {whole['r_peak_bytes'] / GIB:.2f} GiB" if "r_wall" in whole else "; R not run") + ".")
+                     + ((f"; R doing the same from the CSV files (the peer's computation): still running after "
+                         f"{whole['r_wall']:.0f} s, stopped (the ratio below is an upper bound)") if whole.get("r_timed_out")
+                        else f"; R doing the same from the CSV files (the peer's computation): wall {whole['r_wall']:.1f} s, "
+                        f"CPU {whole['r_cpu']:.1f} s, peak {whole['r_peak_bytes'] / GIB:.2f} GiB" if "r_wall" in whole
+                        else "; R not run") + ".")
         lines.append("")
         if "r_wall" in whole:
             ratios.append(ratio_line("results at the largest size / R (wall)", whole["wall"] / whole["r_wall"],
