@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis {validate,synth,results,diff,render}``.
+"""Command line: ``python -m analysis {validate,synth,results,diff,render,preview}``.
 
 Each sub-command lives in its own module; this file only parses arguments and
 turns data problems into a clean report with exit status 2 (no traceback).
@@ -17,6 +17,7 @@ COMMANDS = {
     "results": "analysis.results",
     "render": "analysis.render_command",
     "diff": "analysis.diff",
+    "preview": "analysis.preview",
 }
 
 
@@ -68,6 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--data", help="data directory (default: the shipped synthetic data)")
     render.add_argument("--plan", help="analysis plan (default: analysis_plan.yml)")
     render.add_argument("--no-cache", action="store_true", help="ignore cached outputs and render anew")
+
+    preview = sub.add_parser("preview", help="serve the documents' HTML on localhost, re-render and reload on change")
+    preview.add_argument("path", nargs="?", default=None, help=".qmd file or project folder (default: the project)")
+    preview.add_argument("--port", type=int, default=None, help="port to listen on (default: a free one in 3000-8000)")
+    preview.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    preview.add_argument("--browser", action="store_true", help="open a browser (otherwise only where a display is)")
+    preview.add_argument("--out", default=None, help="output directory (default: _output; pages in <out>/.preview)")
+    preview.add_argument("--data", help="data directory (default: the shipped synthetic data)")
+    preview.add_argument("--plan", help="analysis plan (default: analysis_plan.yml)")
     return parser
 
 

@@ -20,6 +20,18 @@ DATA_ENV_VAR = "ABLATION_DATA_DIR"
 PLAN_ENV_VAR = "ABLATION_PLAN"
 RESULTS_ENV_VAR = "ABLATION_RESULTS"  # the results file the documents read (set by the render command)
 RENDER_CACHE_ENV_VAR = "ABLATION_RENDER_CACHE"  # the render cache folder, set by the render command
+# The formats a render was asked for (``--to``, Quarto names), set by the render command for the
+# pre-render step: the journal figure files are written only by a render of every format.
+RENDER_FORMATS_ENV_VAR = "ABLATION_RENDER_FORMATS"
+ALL_FORMATS = ("html", "typst", "docx")
+
+
+def journal_figures_wanted() -> bool:
+    """Does this render write the journal figure files? (Yes unless fewer than every format was asked for.)"""
+    asked = os.environ.get(RENDER_FORMATS_ENV_VAR)
+    if not asked:  # a plain ``quarto render`` (the variable unset): every format
+        return True
+    return set(ALL_FORMATS) <= {f.strip() for f in asked.split(",")}
 
 
 def data_dir(explicit: str | os.PathLike | None = None) -> Path:

@@ -5,7 +5,9 @@ shipped data), computes the results and writes into ``out_dir``:
 
     results.json              the machine-readable results (STUDY.md contract)
     tables/<name>.{md,csv}    every table of ``analysis.tables.registry``: Markdown and CSV
-    figures/<name>.{pdf,svg,png,tiff}   every figure of ``analysis.figures.registry``
+    figures/<name>.{pdf,svg,png,tiff}   every figure of ``analysis.figures.registry``, ready for a
+                                        journal upload (only by a render of every format:
+                                        ``$ABLATION_RENDER_FORMATS``)
 
 When ``$ABLATION_RESULTS`` names an existing results file, that file is used as it
 is (checked against the schema) and no data directory is read: tables and figures
@@ -75,6 +77,12 @@ def publish_results(out_dir: str | os.PathLike) -> int:
 
         audit = tbl_corrections_audit(results).write(out / AUDIT_DIR, notice=AUDIT_NOTICE)
         print(f"  audit:   {audit['csv']} (internal: individual patient data, not for publication)")
+    if not paths.journal_figures_wanted():
+        # One format asked for is one format's work: the documents draw (or take from the
+        # figure cache) only the images they show; the upload files wait for a full render.
+        print(f"  figures: not written (formats asked for: {os.environ.get(paths.RENDER_FORMATS_ENV_VAR)}; "
+              "a render of every format writes the journal figure files)")
+        return 0
     figure_cache = FigureCache.from_env()  # set by the render command; None: draw every figure
     written = write_all_figures(results, out / "figures", cache=figure_cache)
     print(f"  figures: {out / 'figures'} ({len(written)} figures, .pdf .svg .png .tiff)")
@@ -82,3 +90,17 @@ def publish_results(out_dir: str | os.PathLike) -> int:
         print(f"  figure cache: {len(figure_cache.hits)} reused, {len(figure_cache.misses)} drawn")
         figure_cache.prune()
     return 0
+
+
+def write_results_file(results_path: str | os.PathLike, data_dir: str | os.PathLike | None = None,
+                       plan_file: str | os.PathLike | None = None) -> Path:
+    """The results file alone (no tables, no figures): what ``preview`` recomputes after a data change.
+
+    Raises ``DataError`` for bad data.
+    """
+    from analysis.data import load_cohort
+    from analysis.plan import load_plan
+    from analysis.results import compute_results, write_results
+
+    cohort = load_cohort(paths.data_dir(data_dir), load_plan(plan_file))
+    return write_results(compute_results(cohort), Path(results_path))

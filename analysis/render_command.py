@@ -20,6 +20,7 @@ from analysis import paths
 from analysis.render.command import _say
 from analysis.render.command import render as render_project
 from analysis.render.errors import RenderError
+from analysis.render.project import parse_to
 
 RESULTS_ENV_VAR = paths.RESULTS_ENV_VAR
 RESULTS_FILE = "results.json"
@@ -41,7 +42,8 @@ def run(args) -> int:
 def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: str = "auto", out: str | None = None,
            data: str | None = None, plan: str | None = None, no_cache: bool = False,
            progress: Callable[[str], None] = _say) -> int:
-    env = {paths.DATA_ENV_VAR: str(paths.data_dir(data))}
+    # the pre-render step does only what the formats asked for need (analysis.publish)
+    env = {paths.DATA_ENV_VAR: str(paths.data_dir(data)), paths.RENDER_FORMATS_ENV_VAR: ",".join(parse_to(to))}
     if plan:
         env[paths.PLAN_ENV_VAR] = str(Path(plan).resolve())
     progress(f"data: {env[paths.DATA_ENV_VAR]}")

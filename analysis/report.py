@@ -26,15 +26,9 @@ from functools import cached_property
 from pathlib import Path
 
 from analysis import paths
-# Imported with this module, so that a document's kernel loads them while the render's
-# pre-render step runs (the engine pre-imports what the cells import), not after it.
-import analysis.data.derive  # noqa: F401  (load_cohort imports these two when first called)
-import analysis.data.load  # noqa: F401
-from analysis.data import load_cohort
 from analysis.figures import registry as figure_registry
 from analysis.figures.cache import document_png
 from analysis.figures.files import DOCUMENT_DPI
-from analysis.plan import load_plan
 from analysis.report_text import InlineText
 from analysis.results import read_results
 from analysis.tables import registry as table_registry
@@ -86,6 +80,9 @@ def load(data_dir: str | os.PathLike | None = None) -> "ReportContext":
 
     With an explicit ``data_dir`` (a notebook, a test) the results are computed from it instead."""
     if data_dir is not None:
+        # (imported here: a document's kernel reads the results file and never loads data)
+        from analysis.data import load_cohort
+        from analysis.plan import load_plan
         from analysis.results import compute_results
 
         return ReportContext(results=compute_results(load_cohort(paths.data_dir(data_dir), load_plan())))

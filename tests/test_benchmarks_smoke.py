@@ -1,7 +1,8 @@
 """benchmarks/run.py in its quickest form, so that it cannot rot. No timing is asserted.
 
 A one-document project without code cells (no kernel for its renders) stands in
-for the manuscript; the scale part runs on 62 synthetic patients, once.
+for the manuscript; the scale part runs on 62 synthetic patients, once; no R, and
+no preview (the stand-in has no report/manuscript.qmd).
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ def test_quickest_run_prints_every_row(tmp_path, capsys):
                          "--out", str(out)])
     assert status == 0
     table = out.read_text(encoding="utf-8")
-    for row in ("cold render: html", "cold render: all three formats", "floor: kernel start + project imports",
-                "floor: pandoc, one conversion per format", "floor: one Typst compile", "floor: total",
-                "re-render, nothing changed", "re-render after one correction", "Machine: ", "| 62 |",
-                "R comparison skipped", "CPU "):
+    for row in ("| html |", "| all three formats |", "Results only (`python -m analysis results`",
+                "All three formats after one correction", "| after a correction / cold (wall) |", "Machine: ",
+                "Load average (1/5/15 min) at start", "| 62 |", "R comparison skipped", "Whole `results` command",
+                "Peer: R not used"):
         assert row in table, row
     assert table in capsys.readouterr().out

@@ -18,7 +18,7 @@ from typing import Callable
 from analysis.render import formats
 from analysis.render.crossref import resolve_crossrefs
 from analysis.render.errors import RenderError
-from analysis.render.execute import execute_document
+from analysis.render.execute import ExecutedDocument, execute_document
 from analysis.render.gate import StartGate
 from analysis.render.markdown import assemble_markdown
 from analysis.render.project import DocSettings, prepare  # noqa: F401  (prepare: part of the engine's API)
@@ -38,8 +38,13 @@ class RenderedDocument:
 
 def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], staging: Path, relative_out: Path,
                     env: dict[str, str], progress: Callable[[str], None] = print,
-                    gate: StartGate | None = None) -> RenderedDocument:
-    """Render ``doc`` into ``staging / relative_out`` (``relative_out`` = output path without suffix)."""
+                    gate: StartGate | None = None,
+                    execute: Callable[..., ExecutedDocument] | None = None) -> RenderedDocument:
+    """Render ``doc`` into ``staging / relative_out`` (``relative_out`` = output path without suffix).
+
+    ``execute`` (default: a fresh kernel, ``execute_document``) runs the cells; the preview
+    server passes its own, which keeps a warm kernel or reuses the outputs of a text edit.
+    """
     unknown = [fmt for fmt in to if fmt not in WRITTEN_FORMATS]
     if unknown:  # checked before any code runs: never a PDF written for a format without a writer
         raise RenderError(f"no writer for format(s) {', '.join(unknown)} (formats written: "
@@ -49,8 +54,8 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
     try:
         started = time.perf_counter()
         progress(f"  [{doc.path.name}] executing {len(doc.cells)} cell(s)")
-        executed = execute_document(doc, settings.execute, env, progress=progress, gate=gate,
-                                    figure_size=settings.figure_size)
+        executed = (execute or execute_document)(doc, settings.execute, env, progress=progress, gate=gate,
+                                                 figure_size=settings.figure_size)
         rendered.timings["kernel_start"] = executed.kernel_start_seconds
         rendered.timings["cells"] = executed.run_seconds
         rendered.timings["execute_total"] = time.perf_counter() - started

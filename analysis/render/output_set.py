@@ -137,6 +137,7 @@ def swap_in(staging: Path, output_dir: Path, whole: bool, record: dict) -> list[
     staged = sorted(p.relative_to(staging) for p in staging.rglob("*") if p.is_file())
     if not whole:
         return swap_files(staging, output_dir)
+    _keep_unchanged(staging, output_dir)
     fault_point("swap")
     if not output_dir.exists():
         os.rename(staging, output_dir)
@@ -157,12 +158,40 @@ def swap_in(staging: Path, output_dir: Path, whole: bool, record: dict) -> list[
 
 
 def swap_files(staging: Path, output_dir: Path) -> list[Path]:
-    """Move every staged file over its destination (``os.replace``: atomic per file)."""
+    """Move every staged file over its destination (``os.replace``: atomic per file); a destination
+    that already holds the same bytes is left as it is (not rewritten: its modification time stays)."""
     staged = sorted(p for p in staging.rglob("*") if p.is_file())
     written = []
     for file in staged:
         final = output_dir / file.relative_to(staging)
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(file, final)
+        if not _same_bytes(file, final):
+            os.replace(file, final)
         written.append(final)
     return written
+
+
+def _keep_unchanged(staging: Path, output_dir: Path) -> None:
+    """A staged file with the same bytes as the old set's becomes a hard link to that file, so a
+    file whose inputs did not change (a journal figure) is not rewritten by the whole-set swap."""
+    if not output_dir.is_dir():
+        return
+    for file in staging.rglob("*"):
+        old = output_dir / file.relative_to(staging)
+        if not file.is_file() or not _same_bytes(file, old):
+            continue
+        link = file.with_name(f".{file.name}.{os.getpid()}.link")
+        try:
+            os.link(old, link)
+            os.replace(link, file)
+        except OSError:  # another file system, or links not allowed: the new copy is kept
+            link.unlink(missing_ok=True)
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    import filecmp
+
+    try:
+        return b.is_file() and not b.is_symlink() and filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
