@@ -69,7 +69,11 @@ def publish_results(out_dir: str | os.PathLike) -> int:
     specs = registry.tables(results)
     for spec in specs.values():
         spec.build(results).write(out / "tables", notice=notice)
-    print(f"  tables:  {out / 'tables'} ({len(specs)} tables, .md and .csv)")
+    # the STROBE checklist is found in the documents' own text (analysis.report builds it)
+    from analysis.report import ReportContext
+
+    ReportContext(results=results).table("strobe").write(out / "tables", notice=notice)
+    print(f"  tables:  {out / 'tables'} ({len(specs) + 1} tables, .md and .csv)")
     if not results.get("synthetic") and results["data"].get("corrections"):
         # Patient data: the corrections row by row (ids, old and new values) are individual patient
         # data; the documents give only counts per variable, the audit report gives the rows.

@@ -102,7 +102,9 @@ class InlineValues:
 
     def __getattr__(self, name: str):
         value = getattr(self._text, name)
-        if name in MARKDOWN_VALUES:
+        # a sentence of the prose that cites ("[@key]") is Markdown on purpose; text from data files
+        # reaches the prose escaped (analysis.safe_text), so it never carries a live citation
+        if name in MARKDOWN_VALUES or (isinstance(value, str) and "[@" in value):
             from IPython.display import Markdown
 
             return Markdown(value)

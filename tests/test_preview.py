@@ -122,7 +122,7 @@ def test_preview_serves_reloads_and_rerenders_only_what_changed(project: Path):
         status, page = _get(port, "/report/doc.html")
         assert status == 200 and "Intro sentence number one." in page
         assert "/__preview/events" in page
-        written = (project / "_output" / ".preview" / "report" / "doc.html").read_text(encoding="utf-8")
+        written = (project / ".preview" / "_output" / "report" / "doc.html").read_text(encoding="utf-8")
         assert "/__preview/events" not in written
         assert _get(port, "/../../etc/passwd")[0] == 404
         table_before = page[page.index("<table"):page.index("</table>")]

@@ -25,15 +25,18 @@ def test_journal_figures_only_for_a_render_of_every_format(monkeypatch, asked, w
 
 
 def test_one_format_publishes_results_and_tables_but_no_figure_files(monkeypatch, tmp_path):
-    from analysis.publish import TABLE_NAMES, publish_results
+    from analysis.publish import publish_results
+    from analysis.tables import registry
 
     monkeypatch.setenv(paths.RENDER_FORMATS_ENV_VAR, "html")
     monkeypatch.delenv("ABLATION_RESULTS", raising=False)
     monkeypatch.delenv(paths.DATA_ENV_VAR, raising=False)
     assert publish_results(tmp_path) == 0
     assert json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["reproduction"]
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    names = [*registry.tables(results), "strobe"]  # the registry's tables and the STROBE checklist
     assert sorted(p.name for p in (tmp_path / "tables").iterdir()) == sorted(
-        f"{n}.{ext}" for n in TABLE_NAMES for ext in ("csv", "md"))
+        f"{n}.{ext}" for n in names for ext in ("csv", "md"))
     assert not (tmp_path / "figures").exists()
 
 
@@ -44,9 +47,11 @@ def test_the_render_command_tells_the_pre_render_which_formats(monkeypatch, tmp_
         seen["formats"] = env[paths.RENDER_FORMATS_ENV_VAR]
         (staging / "second.html").write_text("x", encoding="utf-8")
 
+    from analysis import render_command
+
     monkeypatch.setattr(command, "_render_embedded", fake_render)
-    assert command.render(str(PROJECT), to="pdf", engine="embedded", out=str(tmp_path), no_cache=True,
-                          progress=lambda _m: None) == 0
+    assert render_command.render(str(PROJECT), to="pdf", engine="embedded", out=str(tmp_path), no_cache=True,
+                                 progress=lambda _m: None) == 0
     assert seen["formats"] == "typst"
 
 

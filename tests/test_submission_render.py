@@ -133,7 +133,7 @@ def test_supplement_is_numbered_s1_and_reports_ph_failures(shipped: Run, fmt: st
     text = shipped.texts[("supplement", fmt)]
     assert "Table S1:" in text and "Table S2:" in text
     assert not re.search(r"Table \d+:", text), "a supplement table numbered like the manuscript's"
-    assert "univariable models: terms with P < 0.05" in text
+    assert "univariable models: factors with P < 0.05" in text
 
 
 def test_submission_docx_leaves_figures_out_and_lists_legends_after_references(shipped: Run) -> None:
