@@ -1,0 +1,119 @@
+"""cox.zph's scaled Schoenfeld residuals and plot.cox.zph's smooth against R (survival) on the shipped cohort.
+
+Every univariable Cox model and a two-factor model per endpoint go to ONE Rscript call
+(tests/r/zph_residuals.R, CSV in and out). Compared to 1e-6 relative (1e-9 absolute for values
+near zero): the transformed times ``z$x``, event times ``z$time``, per term the residuals ``z$y``,
+``z$var``, the cox.zph P, and the curve ``plot(z, var = i, plot = FALSE)`` (fit and +-2 SE band).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.stats.efron import efron_fit, zph_residuals, zph_smooth, zph_test
+
+R_SCRIPT = Path(__file__).parent / "r" / "zph_residuals.R"
+DAYS = 30.4375
+
+
+def _rscript() -> str | None:
+    path = shutil.which("Rscript")
+    if path is None:
+        return None
+    probe = subprocess.run([path, "-e", "library(survival)"], capture_output=True)
+    return path if probe.returncode == 0 else None
+
+
+def _models() -> dict[str, dict]:
+    """name -> {time, status, codes: {factor: level places}} on complete cases."""
+    from analysis import paths
+    from analysis.data import load_cohort
+    from analysis.plan import load_plan
+
+    cohort = load_cohort(paths.SHIPPED_DATA, plan=load_plan(paths.PLAN_FILE))
+    plan = cohort.plan
+    out = {}
+    for endpoint in plan.endpoints:
+        days = np.rint(cohort.patients[f"{endpoint}_months"].to_numpy(dtype=float) * DAYS)
+        status = cohort.patients[f"{endpoint}_event"].to_numpy(dtype=int)
+        candidates = list(plan.cox_candidates)
+        for names in [[c] for c in candidates] + [candidates[:2]]:
+            codes = {n: cohort.factors[n].cat.codes.to_numpy() for n in names}
+            ok = np.all([c >= 0 for c in codes.values()], axis=0)
+            out[f"{endpoint}-{'+'.join(names)}"] = {
+                "time": days[ok] / DAYS, "status": status[ok], "codes": {n: c[ok] + 1 for n, c in codes.items()}}
+    return out
+
+
+def _design(model: dict):
+    columns, terms = [], {}
+    for name, codes in model["codes"].items():
+        levels = sorted(set(codes.tolist()))  # R: factor(levels = sort(unique(.)))
+        terms[f"f{len(terms) + 1}"] = list(range(len(columns), len(columns) + len(levels) - 1))
+        columns.extend((codes == level).astype(float) for level in levels[1:])
+    return np.column_stack(columns), terms
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    if _rscript() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but Rscript with the survival package is missing")
+        pytest.skip("Rscript with the survival package is not installed")
+    models = _models()
+    folder = tmp_path_factory.mktemp("zph")
+    width = max(len(m["codes"]) for m in models.values())
+    with open(folder / "in.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["model", "time", "status"] + [f"f{j + 1}" for j in range(width)])
+        for name, m in models.items():
+            codes = list(m["codes"].values())
+            for i in range(len(m["time"])):
+                writer.writerow([name, repr(float(m["time"][i])), int(m["status"][i])]
+                                + [int(c[i]) for c in codes] + [""] * (width - len(codes)))
+    subprocess.run([_rscript(), str(R_SCRIPT), str(folder / "in.csv"), str(folder / "out.csv")],
+                   check=True, capture_output=True, text=True)
+    r: dict = defaultdict(lambda: defaultdict(list))
+    with open(folder / "out.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            r[row["model"]][(row["stat"], row["term"])].append(float("nan") if row["value"] == "NA"
+                                                                 else float(row["value"]))
+    return models, r
+
+
+def _close(ours, theirs) -> bool:
+    ours, theirs = np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float)
+    return ours.shape == theirs.shape and np.allclose(ours, theirs, rtol=1e-6, atol=1e-9)
+
+
+def test_scaled_schoenfeld_residuals_and_smooth_equal_r(reference):
+    models, r = reference
+    compared, failures = 0, []
+    for name, model in models.items():
+        x, terms = _design(model)
+        event = model["status"].astype(bool)
+        fit = efron_fit(model["time"], event, x, [f"c{j}" for j in range(x.shape[1])])
+        ours = zph_residuals(model["time"], event, x, fit.coef, terms)
+        p = zph_test(model["time"], event, x, fit.coef, terms)["terms"]
+        checks = [("x", "", ours["x"]), ("time", "", ours["time"])]
+        for k, term in enumerate(ours["terms"]):
+            smooth = zph_smooth(ours["x"], ours["y"][term], ours["var"][k, k])
+            checks += [("y", term, ours["y"][term]), ("var", term, [ours["var"][k, k]]),
+                       ("p", term, [p[term]["p"]]), ("smooth_x", term, smooth["x"]),
+                       ("fit", term, smooth["fit"]), ("upper", term, smooth["upper"]),
+                       ("lower", term, smooth["lower"])]
+        for stat, term, values in checks:
+            compared += 1
+            if not _close(values, r[name][(stat, term)]):
+                failures.append(f"{name} {stat} {term}")
+    print(f"zph residuals vs R: {len(models)} models, {compared} comparisons, {len(failures)} failures")
+    assert compared > 50
+    assert not failures, failures
