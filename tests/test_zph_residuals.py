@@ -3,7 +3,9 @@
 Every univariable Cox model and a two-factor model per endpoint go to ONE Rscript call
 (tests/r/zph_residuals.R, CSV in and out). Compared to 1e-6 relative (1e-9 absolute for values
 near zero): the transformed times ``z$x``, event times ``z$time``, per term the residuals ``z$y``,
-``z$var``, the cox.zph P, and the curve ``plot(z, var = i, plot = FALSE)`` (fit and +-2 SE band).
+``z$var``, the cox.zph P, the coefficient line, plot.cox.zph's curve (fit and +-2 SE band; its steps
+written out in R, survival 3.5-3 has no ``plot = FALSE``) and its x-axis ticks and month labels,
+the panels as ``analysis.stats.cox.ph_residual_panels`` gives them to the results file.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.stats.efron import efron_fit, zph_residuals, zph_smooth, zph_test
+from analysis.stats.cox import ph_residual_panels
+from analysis.stats.efron import efron_fit, zph_residuals, zph_test
 
 R_SCRIPT = Path(__file__).parent / "r" / "zph_residuals.R"
 DAYS = 30.4375
@@ -45,7 +48,8 @@ def _models() -> dict[str, dict]:
         days = np.rint(cohort.patients[f"{endpoint}_months"].to_numpy(dtype=float) * DAYS)
         status = cohort.patients[f"{endpoint}_event"].to_numpy(dtype=int)
         candidates = list(plan.cox_candidates)
-        for names in [[c] for c in candidates] + [candidates[:2]]:
+        widest = max(candidates, key=lambda n: len(cohort.factors[n].cat.categories))  # a collapsed factor
+        for names in [[c] for c in candidates] + [[candidates[0], widest]]:
             codes = {n: cohort.factors[n].cat.codes.to_numpy() for n in names}
             ok = np.all([c >= 0 for c in codes.values()], axis=0)
             out[f"{endpoint}-{'+'.join(names)}"] = {
@@ -102,14 +106,18 @@ def test_scaled_schoenfeld_residuals_and_smooth_equal_r(reference):
         event = model["status"].astype(bool)
         fit = efron_fit(model["time"], event, x, [f"c{j}" for j in range(x.shape[1])])
         ours = zph_residuals(model["time"], event, x, fit.coef, terms)
-        p = zph_test(model["time"], event, x, fit.coef, terms)["terms"]
+        ph = zph_test(model["time"], event, x, fit.coef, terms)
+        # alpha above 1: every factor "fails", so the results' panel of every factor is compared
+        panels = ph_residual_panels(model["time"], event, x, fit.coef, terms, ph, alpha=1.1)
         checks = [("x", "", ours["x"]), ("time", "", ours["time"])]
         for k, term in enumerate(ours["terms"]):
-            smooth = zph_smooth(ours["x"], ours["y"][term], ours["var"][k, k])
+            panel = panels[term]
             checks += [("y", term, ours["y"][term]), ("var", term, [ours["var"][k, k]]),
-                       ("p", term, [p[term]["p"]]), ("smooth_x", term, smooth["x"]),
-                       ("fit", term, smooth["fit"]), ("upper", term, smooth["upper"]),
-                       ("lower", term, smooth["lower"])]
+                       ("x", "", panel["x"]), ("time", "", panel["time"]), ("y", term, panel["residual"]),
+                       ("p", term, [panel["p"]]), ("coef", term, [panel["line"]]),
+                       ("smooth_x", term, panel["smooth"]["x"]), ("fit", term, panel["smooth"]["fit"]),
+                       ("upper", term, panel["smooth"]["upper"]), ("lower", term, panel["smooth"]["lower"]),
+                       ("axis_at", term, panel["axis"]["at"]), ("axis_months", term, panel["axis"]["months"])]
         for stat, term, values in checks:
             compared += 1
             if not _close(values, r[name][(stat, term)]):

@@ -24,7 +24,14 @@ smooth <- function(z, i, df = 4, nsmo = 40) {
     yhat <- pmat %*% qr.coef(qmat, z$y[, i])
     bk <- backsolve(qmat$qr[1:df, 1:df], diag(df))
     seval <- ((pmat %*% (bk %*% t(bk))) * pmat) %*% rep(1, df)
-    list(x = pred.x, fit = drop(yhat), band = drop(2 * sqrt(z$var[i, i] * seval)))
+    # the x axis: 8 transformed values mapped to time, rounded, mapped back (NA outside: not drawn)
+    indx <- !duplicated(xx)
+    apr1 <- approx(xx[indx], z$time[indx], seq(min(xx), max(xx), length = 17)[2 * (1:8)])
+    temp <- signif(apr1$y, 2)
+    apr2 <- approx(z$time[indx], xx[indx], temp)
+    drawn <- !is.na(apr2$y)
+    list(x = pred.x, fit = drop(yhat), band = drop(2 * sqrt(z$var[i, i] * seval)),
+         axis_at = apr2$y[drawn], axis_months = temp[drawn])
 }
 for (model in unique(d$model)) {
     m <- d[d$model == model, ]
@@ -46,6 +53,9 @@ for (model in unique(d$model)) {
         emit(model, "fit", term, curve$fit)
         emit(model, "upper", term, curve$fit + curve$band)
         emit(model, "lower", term, curve$fit - curve$band)
+        emit(model, "axis_at", term, curve$axis_at)
+        emit(model, "axis_months", term, curve$axis_months)
+        emit(model, "coef", term, if (length(fit$assign[[term]]) == 1) coef(fit)[fit$assign[[term]]] else 1)
     }
 }
 close(out)
