@@ -446,18 +446,21 @@ class InlineText:
 
     @property
     def ph_residuals_sentence(self) -> str:
-        """What @fig-ph-residuals shows: its panels (one per term failing cox.zph), or that no term failed."""
+        """Which terms the residual figure shows (one panel per term failing cox.zph), or that no term failed.
+
+        (Follows the documents' own "@fig-ph-residuals shows ...": a cross-reference in computed text
+        would be escaped as inert text.)"""
         alpha = self.r["plan"]["alpha"]
         panels = [(e, p) for e in self.r["plan"]["endpoints"] for p in self.r["cox"][e].get("ph_residuals") or []]
         if not panels:
-            return (f"No term of any Cox model failed the proportional-hazards test (all P \u2265 {alpha:g}), "
-                    "so @fig-ph-residuals has no residual panel.")
+            return (f"No term of any Cox model failed the test (all P \u2265 {alpha:g}), "
+                    "so the figure has no residual panel.")
         listed = [f"{self._term_label(p['factor'])} in the {p['model']} {e.upper()} model ({theme.p_text(p['p'])})"
                   for e, p in panels]
-        return (f"@fig-ph-residuals shows the scaled Schoenfeld residuals against time of the "
-                f"{len(panels)} term{'s' if len(panels) != 1 else ''} with a proportional-hazards test "
-                f"P < {alpha:g}: {_join(listed)}. A smooth that departs from the horizontal line at the "
-                "Cox coefficient shows a hazard ratio that changes over follow-up.")
+        return (f"These were the {len(panels)} term{'s' if len(panels) != 1 else ''} with P < {alpha:g}: "
+                f"{_join(listed)}. "
+                "A smooth that departs from the horizontal line at the Cox coefficient shows a hazard ratio "
+                "that changes over follow-up.")
 
     @property
     def ph_summary(self) -> str:

@@ -125,3 +125,91 @@ def test_scaled_schoenfeld_residuals_and_smooth_equal_r(reference):
     print(f"zph residuals vs R: {len(models)} models, {compared} comparisons, {len(failures)} failures")
     assert compared > 50
     assert not failures, failures
+
+
+# --------------------------------------------------------------------------- the results and the figure
+
+
+@pytest.fixture(scope="module")
+def shipped_results():
+    from analysis import paths
+    from analysis.data import load_cohort
+    from analysis.plan import load_plan
+    from analysis.results import compute_results
+
+    return compute_results(load_cohort(paths.SHIPPED_DATA, plan=load_plan(paths.PLAN_FILE)))
+
+
+def _failing(results) -> list[tuple[str, str, str, float]]:
+    """(endpoint, model, factor, P) of every factor whose cox.zph P < alpha, read from the PH tests themselves."""
+    alpha = results["plan"]["alpha"]
+    out = []
+    for endpoint in results["plan"]["endpoints"]:
+        cox = results["cox"][endpoint]
+        models = [("univariable", cox["univariable_models"][n]["ph_test"]) for n in results["plan"]["cox_candidates"]
+                  if n in cox["univariable_models"]] + [("multivariable", cox["ph_test"])]
+        for model, ph in models:
+            for factor, test in ((ph or {}).get("terms") or {}).items():
+                if test["p"] is not None and test["p"] < alpha:
+                    out.append((endpoint, model, factor, test["p"]))
+    return out
+
+
+def test_results_hold_a_panel_for_every_failing_factor_and_no_other(shipped_results):
+    failing = _failing(shipped_results)
+    assert failing, "the shipped cohort has terms failing cox.zph (the figure is exercised)"
+    stored = [(e, p["model"], p["factor"], p["p"]) for e in shipped_results["plan"]["endpoints"]
+              for p in shipped_results["cox"][e]["ph_residuals"]]
+    assert stored == failing
+    for endpoint in shipped_results["plan"]["endpoints"]:
+        for panel in shipped_results["cox"][endpoint]["ph_residuals"]:
+            events = shipped_results["cox"][endpoint]["univariable_models"][panel["factor"]]["events"]
+            assert len(panel["x"]) == len(panel["residual"]) == len(panel["time"]) == events
+
+
+def test_figure_is_drawn_from_the_results_alone_one_panel_per_failing_term(shipped_results, monkeypatch):
+    import copy
+    import json
+    import sys
+
+    from matplotlib.text import Text
+
+    from analysis.figures import registry, style
+    from analysis.tables import theme
+
+    results = json.loads(json.dumps(shipped_results, default=float))  # a plain results file, nothing else
+    for name in [m for m in sys.modules if m.startswith("analysis.stats")]:
+        monkeypatch.setitem(sys.modules, name, None)  # importing the statistics now fails
+    fig = registry.draw("ph_residuals", results)
+    axes = [ax for ax in fig.axes if ax.get_label().startswith("schoenfeld")]
+    panels = [p for e in results["plan"]["endpoints"] for p in results["cox"][e]["ph_residuals"]]
+    assert len(axes) == len(panels) == len(_failing(results))
+    for ax, panel in zip(axes, panels):
+        assert theme.p_text(panel["p"]) in ax.get_title(loc="left")
+        offsets = ax.collections[0].get_offsets()
+        assert np.allclose(offsets[:, 0], panel["x"]) and np.allclose(offsets[:, 1], panel["residual"])
+        line = [ln for ln in ax.lines if np.allclose(ln.get_ydata(), panel["line"])]
+        assert line, "a horizontal line at the Cox coefficient"
+        assert any(np.allclose(ln.get_ydata(), panel["smooth"]["fit"]) for ln in ax.lines)
+        assert [t.get_text() for t in ax.get_xticklabels()] == [f"{m:g}" for m in panel["axis"]["months"]]
+    assert style.SYNTHETIC_NOTE in {t.get_text() for t in fig.findobj(Text)}
+
+    nothing = copy.deepcopy(results)
+    for endpoint in nothing["plan"]["endpoints"]:
+        nothing["cox"][endpoint]["ph_residuals"] = []
+    empty = registry.draw("ph_residuals", nothing)
+    assert not [ax for ax in empty.axes if ax.get_label().startswith("schoenfeld")]
+    assert any("No term of any Cox model failed" in t.get_text() for t in empty.findobj(Text))
+
+
+def test_supplement_sentence_names_the_failing_terms_or_says_none_failed(shipped_results):
+    import copy
+
+    from analysis.report_text import InlineText
+
+    text = InlineText(shipped_results).ph_residuals_sentence
+    assert f"the {len(_failing(shipped_results))} terms with P < 0.05" in text
+    nothing = copy.deepcopy(shipped_results)
+    for endpoint in nothing["plan"]["endpoints"]:
+        nothing["cox"][endpoint]["ph_residuals"] = []
+    assert InlineText(nothing).ph_residuals_sentence.startswith("No term of any Cox model failed")
