@@ -52,13 +52,13 @@ def schoenfeld_figure(results: dict, width_mm: float | None = None) -> Figure:
     with style.figure_style():
         footer_mm = (len(notes) * style.line_height_mm(style.FOOTNOTE_PT) + 2.0) if notes else 0.0
         legend_mm = 6.0 if shown else 0.0
-        height_mm = rows * PANEL_HEIGHT_MM + legend_mm + footer_mm + 2.0
+        height_mm = (rows * PANEL_HEIGHT_MM if shown else 14.0) + legend_mm + footer_mm + 2.0
         fig = style.new_figure(width_mm, height_mm)
         if not shown:
             alpha = results["plan"]["alpha"]
-            fig.text(0.5, 0.5 + footer_mm / height_mm / 2,
-                     f"No term of any Cox model failed the proportional-hazards test (all P \u2265 {alpha:g})",
-                     ha="center", va="center", fontsize=style.TEXT_PT, wrap=True)
+            message = f"No term of any Cox model failed the proportional-hazards test (all P \u2265 {alpha:g})"
+            fig.text(0.5, 0.5 + footer_mm / height_mm / 2, "\n".join(style.wrap_to_width(message, width_mm - 6.0)),
+                     ha="center", va="center", fontsize=style.TEXT_PT)
             add_footer(fig, notes, 2.0 / width_mm, 1.0 / height_mm)
             return style.finish(fig)
         left_mm, right_mm, top_mm, gap_mm = 14.0, 3.0, 10.0, 8.0
