@@ -193,6 +193,8 @@ def test_figure_is_drawn_from_the_results_alone_one_panel_per_failing_term(shipp
         assert any(np.allclose(ln.get_ydata(), panel["smooth"]["fit"]) for ln in ax.lines)
         assert [t.get_text() for t in ax.get_xticklabels()] == [f"{m:g}" for m in panel["axis"]["months"]]
     assert style.SYNTHETIC_NOTE in {t.get_text() for t in fig.findobj(Text)}
+    real = dict(results, synthetic=False)
+    assert style.SYNTHETIC_NOTE not in {t.get_text() for t in registry.draw("ph_residuals", real).findobj(Text)}
 
     nothing = copy.deepcopy(results)
     for endpoint in nothing["plan"]["endpoints"]:
