@@ -445,6 +445,24 @@ class InlineText:
         return out
 
     @property
+    def ph_residuals_sentence(self) -> str:
+        """Which terms the residual figure shows (one panel per term failing cox.zph), or that no term failed.
+
+        (Follows the documents' own "@fig-ph-residuals shows ...": a cross-reference in computed text
+        would be escaped as inert text.)"""
+        alpha = self.r["plan"]["alpha"]
+        panels = [(e, p) for e in self.r["plan"]["endpoints"] for p in self.r["cox"][e].get("ph_residuals") or []]
+        if not panels:
+            return (f"No term of any Cox model failed the test (all P \u2265 {alpha:g}), "
+                    "so the figure has no residual panel.")
+        listed = [f"{self._term_label(p['factor'])} in the {p['model']} {e.upper()} model ({theme.p_text(p['p'])})"
+                  for e, p in panels]
+        return (f"These were the {len(panels)} term{'s' if len(panels) != 1 else ''} with P < {alpha:g}: "
+                f"{_join(listed)}. "
+                "A smooth that departs from the horizontal line at the Cox coefficient shows a hazard ratio "
+                "that changes over follow-up.")
+
+    @property
     def ph_summary(self) -> str:
         """Which terms fail the proportional-hazards test (per model), the global tests and the EPV."""
         alpha = self.r["plan"]["alpha"]

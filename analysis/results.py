@@ -329,11 +329,14 @@ def cox_results(cohort, endpoint: str) -> dict:
                                      endpoint=endpoint, model=kind, term=term, p=test["p"]))
 
     univariable, models, selected = [], {}, []
+    ph_panels: list[dict] = []  # the scaled-Schoenfeld figure: one panel per factor failing cox.zph
     for name in plan.cox_candidates:
         model = fit_cox(time, event, cohort.factors, [name], alpha=alpha, monotone=monotone)
         models[name] = {k: model[k] for k in ("n", "events", "references", "factor_p", "ph_test", "ph_test_note",
                                               "converged", "method", "lr_test", "warnings", "epv")}
         univariable.extend(model["terms"])
+        ph_panels.extend({"model": "univariable", "factor": factor, **panel}
+                         for factor, panel in model["ph_residuals"].items())
         notes.extend(warning("cox_fit", f"{endpoint}/univariable/{name}", f"{label} univariable: {w}",
                              endpoint=endpoint, model="univariable", factor=name) for w in model["warnings"])
         ph_notes(model, "univariable", name)
@@ -368,6 +371,8 @@ def cox_results(cohort, endpoint: str) -> dict:
         }
         result["epv"] = model["epv"]
         result["ph_test"] = model["ph_test"]
+        ph_panels.extend({"model": "multivariable", "factor": factor, **panel}
+                         for factor, panel in model["ph_residuals"].items())
         notes.extend(warning("cox_fit", f"{endpoint}/multivariable", f"{label} multivariable: {w}",
                              endpoint=endpoint, model="multivariable") for w in model["warnings"])
         if model["epv"] is not None and model["epv"] < min_epv:
@@ -383,6 +388,7 @@ def cox_results(cohort, endpoint: str) -> dict:
         notes.append(warning("no_multivariable", f"{endpoint}/multivariable",
                              f"{label}: no factor with univariable P < {threshold:g}; no multivariable model",
                              endpoint=endpoint, threshold=threshold))
+    result["ph_residuals"] = ph_panels
     result["warnings"] = notes
     return result
 

@@ -206,6 +206,37 @@ class CoxSelection(Strict):
     threshold: float
 
 
+class PHSmooth(Strict):
+    """plot.cox.zph's smooth: natural spline (df 4) of the residuals on the transformed time, at 40 points."""
+
+    df: int
+    x: list[float] = Field(description="transformed time 1 - KM(t-) of the 40 points")
+    fit: list[float]
+    upper: list[float] = Field(description="fit + 2 SE (pointwise)")
+    lower: list[float] = Field(description="fit - 2 SE (pointwise)")
+
+
+class PHAxis(Strict):
+    at: list[float] = Field(description="tick positions on the transformed time axis")
+    months: list[float] = Field(description="the months each tick is labelled with (2 significant digits, as R)")
+
+
+class PHResidualPanel(Strict):
+    """One factor whose cox.zph P < plan alpha: what its scaled-Schoenfeld panel draws (one point per event)."""
+
+    model: Literal["univariable", "multivariable"]
+    factor: str
+    p: float = Field(description="cox.zph P of the factor in that model")
+    line: float = Field(description="the Cox coefficient (1 for a factor of several indicators, collapsed to "
+                                    "its linear predictor as cox.zph does)")
+    collapsed: bool = Field(description="the factor has several indicators (residual of its linear predictor)")
+    time: list[float] = Field(description="event times (months), time order")
+    x: list[float] = Field(description="transformed event times 1 - KM(t-) (cox.zph transform \"km\")")
+    residual: list[float] = Field(description="scaled Schoenfeld residuals, cox.zph(fit)$y")
+    smooth: PHSmooth | None = Field(description="null when the spline fit is singular (too few distinct times)")
+    axis: PHAxis
+
+
 class CoxEndpoint(Open):
     univariable: list[CoxTerm]
     univariable_models: dict[str, CoxModel]
@@ -216,6 +247,8 @@ class CoxEndpoint(Open):
     multivariable_model: CoxModel | None
     epv: Num
     ph_test: PHTest | None
+    ph_residuals: list[PHResidualPanel] = Field(
+        description="one panel per factor failing cox.zph (univariable models in plan order, then multivariable)")
     warnings: list[WarningRecord]
 
 

@@ -23,6 +23,7 @@ from analysis.figures.km import _logrank_text, km_at_risk_table
 from analysis.report_text import InlineText
 from analysis.results import compute_results, read_results, write_results
 from analysis.tables import registry as table_registry
+from analysis.tables import theme
 
 EXAMPLE = Path(__file__).parent / "fixtures" / "example_data"
 HEADER = "correction_id,file,record_id,column,old_value,new_value,reason,corrected_on,corrected_by\n"
@@ -79,6 +80,12 @@ def expected_changes(old: dict, new: dict) -> tuple[set, set]:
             for ra, rb in zip(rows_a, rows_b):
                 if hr_text(ra["hr"], ra["ci"]) != hr_text(rb["hr"], rb["ci"]):
                     expected.add(("figure", name, hr_text(ra["hr"], ra["ci"]), hr_text(rb["hr"], rb["ci"])))
+        elif spec.entry.kind == "ph_residuals":  # the cox.zph P in the title of each failing term's panel
+            panels_a, panels_b = ({(e, p["model"], p["factor"]): theme.p_text(p["p"]) for e in r["plan"]["endpoints"]
+                                   for p in r["cox"][e]["ph_residuals"]} for r in (old, new))
+            for key in panels_a.keys() & panels_b.keys():
+                if panels_a[key] != panels_b[key]:
+                    expected.add(("figure", name, panels_a[key], panels_b[key]))
     a, b = InlineText(old), InlineText(new)
     for name in dir(InlineText):
         if isinstance(getattr(InlineText, name), property) and getattr(a, name) != getattr(b, name):
@@ -101,7 +108,8 @@ def test_diff_lists_exactly_the_numbers_the_correction_changed(two_results):
     assert reshaped == {"corrections"}
     assert {f[1] for f in found if f[0] == "table" and f[1] in reshaped} == reshaped
     changed_figures = {c.where for c in result.changes if c.kind == "figure"}
-    assert changed_figures and all(name.startswith(("km_pfs", "forest_pfs")) for name in changed_figures)
+    # (ph_residuals: the PFS panel's cox.zph P)
+    assert changed_figures and all(name.startswith(("km_pfs", "forest_pfs", "ph_residuals")) for name in changed_figures)
     assert ("sentence", "corrections_summary") in {(c.kind, c.where) for c in result.changes}
     assert not [c for c in result.changes if c.kind == "figure" and c.where.startswith("km_os")]
     assert "printed value(s) changed" in result.summary()

@@ -407,7 +407,7 @@ def test_write_all_figures_writes_every_name_in_every_format(cohort, tmp_path):
     written = write_all_figures(small, tmp_path / "figures", workers=1)
     assert list(written) == figure_names(small) == [
         "km_pfs_overall", "km_pfs_radical_treatment", "km_os_overall", "km_os_radical_treatment",
-        "forest_pfs", "forest_os", "flow"]
+        "forest_pfs", "forest_os", "ph_residuals", "flow"]
     for name, paths in written.items():
         assert [p.name for p in paths] == [f"{name}.{ext}" for ext in ("pdf", "svg", "png", "tiff")]
         assert all(p.parent == tmp_path / "figures" and p.stat().st_size > 0 for p in paths)

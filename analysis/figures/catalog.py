@@ -5,6 +5,7 @@ in its entry's formats: .pdf, .svg, .png and .tiff):
 
     km_<endpoint>_overall, km_<endpoint>_<factor>   Kaplan-Meier (plan endpoints x logrank_factors)
     forest_<endpoint>                                multivariable Cox hazard ratios
+    ph_residuals                                     scaled Schoenfeld residuals of every term failing cox.zph
     flow                                             patient flow (STROBE)
 
 The pre-render calls ``write_all_figures(results, <output>/figures)``; the

@@ -103,6 +103,20 @@ def _flow_prints(results: dict) -> dict[str, str]:
     return out
 
 
+def _ph_residual_reads(results: dict):
+    return [[results["cox"][e].get("ph_residuals") for e in _endpoints(results)],
+            {e: results[e]["label"] for e in _endpoints(results)}, results["plan"]["factors"],
+            results["plan"]["alpha"]]
+
+
+def _ph_residual_prints(results: dict) -> dict[str, str]:
+    out = {}
+    for endpoint in _endpoints(results):
+        for panel in results["cox"][endpoint].get("ph_residuals") or []:
+            out[f"{endpoint} {panel['model']} {panel['factor']}: cox.zph P"] = theme.p_text(panel["p"])
+    return out or {"panels": "no term failed the proportional-hazards test"}
+
+
 # The documents' text width (A4 with 2.5 cm margins: 160 mm, minus a margin for the caption
 # layout); the forest plots are drawn this wide for the documents, 170 mm for the journal.
 DOCUMENT_WIDTH_MM = 150.0
@@ -124,6 +138,15 @@ FIGURES: tuple[FigureEntry, ...] = (
         reads=lambda r, endpoint: r["cox"][endpoint],
         document_width_mm=DOCUMENT_WIDTH_MM,
         prints=_forest_prints,
+    ),
+    FigureEntry(
+        kind="ph_residuals",
+        draw="analysis.figures.schoenfeld:schoenfeld_figure",
+        caption="Scaled Schoenfeld residuals of every Cox-model term failing the proportional-hazards test",
+        # one figure for all endpoints and models (a panel per failing term); when no term fails it says so
+        instances=lambda r: {"ph_residuals": {}},
+        reads=_ph_residual_reads,
+        prints=_ph_residual_prints,
     ),
     FigureEntry(
         kind="flow",

@@ -195,6 +195,56 @@ def ph_test(time, event, x, coef, terms: dict[str, list[int]]) -> dict:
     return result
 
 
+def _axis_ticks(x: np.ndarray, time: np.ndarray, count: int = 8) -> dict:
+    """plot.cox.zph's x axis on the transformed scale: ``count`` equally spaced transformed values
+    (17 cuts, every second), mapped to time, rounded to 2 significant digits, mapped back."""
+    first = np.r_[True, x[1:] != x[:-1]]  # R: !duplicated(xx) (x is non-decreasing)
+    xs, ts = x[first], time[first]
+    if xs.size < 2:
+        return {"at": [], "months": []}
+    wanted = np.interp(np.linspace(xs.min(), xs.max(), 2 * count + 1)[1::2][:count], xs, ts)
+    with np.errstate(divide="ignore"):
+        digits = np.where(wanted > 0, 1 - np.floor(np.log10(np.abs(np.where(wanted > 0, wanted, 1.0)))), 0)
+    rounded = np.array([round(float(v), int(d)) for v, d in zip(wanted, digits)])
+    inside = (rounded >= ts.min()) & (rounded <= ts.max())  # R's approx gives NA outside
+    return {"at": [float(v) for v in np.interp(rounded[inside], ts, xs)],
+            "months": [float(v) for v in rounded[inside]]}
+
+
+def ph_residual_panels(time, event, x, coef, terms: dict[str, list[int]], ph: dict, alpha: float) -> dict:
+    """What the scaled-Schoenfeld figure draws, for every factor whose cox.zph P < ``alpha`` only.
+
+    {factor: {p, line, time, x, residual, smooth: {x, fit, upper, lower, df}, axis: {at, months}}}:
+    per event the event time (months) and transformed time 1 - KM(t-), the scaled residual
+    (``cox.zph(fit)$y``), plot.cox.zph's natural-spline smooth (df 4) with its +-2 SE band, and
+    ``line`` = the Cox coefficient (1 for a factor of several indicators: cox.zph collapses it to
+    its linear predictor, whose coefficient is 1). Empty when no factor fails.
+    """
+    from analysis.stats.efron import zph_residuals, zph_smooth
+
+    failing = [name for name, test in ph["terms"].items() if test.get("p") is not None and test["p"] < alpha]
+    if not failing:
+        return {}
+    z = zph_residuals(time, event, x, coef, terms, transform=PH_TIME_TRANSFORM)
+    out = {}
+    for name in failing:
+        k = z["terms"].index(name)
+        cols = [c for c in terms[name] if np.isfinite(coef[c])]
+        smooth = zph_smooth(z["x"], z["y"][name], float(z["var"][k, k]))
+        out[name] = {
+            "p": ph["terms"][name]["p"],
+            "line": float(coef[cols[0]]) if len(cols) == 1 else 1.0,
+            "collapsed": len(cols) > 1,
+            "time": [float(v) for v in z["time"]],
+            "x": [float(v) for v in z["x"]],
+            "residual": [float(v) for v in z["y"][name]],
+            "smooth": None if smooth is None else {
+                "df": smooth["df"], **{key: [float(v) for v in smooth[key]] for key in ("x", "fit", "upper", "lower")}},
+            "axis": _axis_ticks(np.asarray(z["x"]), np.asarray(z["time"])),
+        }
+    return out
+
+
 def _not_estimable(term: dict, code: str, reason: str) -> dict:
     return {**term, "hr": None, "ci": [None, None], "p": None, "wald_chi2": None, "coef": None, "se": None,
             "factor_p": None, "estimable": False, "reason_code": code, "reason": reason, "warning": reason,
@@ -242,6 +292,7 @@ def fit_cox(time, event, factors: pd.DataFrame, names: list[str], alpha: float =
         "converged": None,
         "ph_test": None,
         "ph_test_note": None,
+        "ph_residuals": {},  # factor -> scaled Schoenfeld residuals, only for factors failing cox.zph
         "warnings": notes,
     }
     if not columns:
@@ -376,8 +427,10 @@ def fit_cox(time, event, factors: pd.DataFrame, names: list[str], alpha: float =
         result["ph_test_note"] = "a coefficient may be infinite (monotone likelihood)"
     else:
         term_columns = {f: [columns.index(c) for c in design.columns_of(f)] for f in names if design.columns_of(f)}
-        result["ph_test"] = ph_test(frame["_duration"].to_numpy(), frame["_event"].to_numpy(),
-                                    frame[columns].to_numpy(dtype=float), coefs, term_columns)
+        ph_args = (frame["_duration"].to_numpy(), frame["_event"].to_numpy(), frame[columns].to_numpy(dtype=float),
+                   coefs, term_columns)
+        result["ph_test"] = ph_test(*ph_args)
+        result["ph_residuals"] = ph_residual_panels(*ph_args, result["ph_test"], alpha)
     if result["ph_test_note"]:
         notes.append(f"{label}: PH test not computed ({result['ph_test_note']})")
     return result

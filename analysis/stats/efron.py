@@ -473,3 +473,94 @@ def zph_test(time, event, x, coef, terms: dict[str, list[int]], transform: str =
 
     out = {name: score_test(list(range(p)) + [p + c for c in cols], len(cols)) for name, cols in terms.items()}
     return {"transform": transform, "terms": out, "global": score_test(list(range(2 * p)), p)}
+
+
+def zph_residuals(time, event, x, coef, terms: dict[str, list[int]], transform: str = "km") -> dict:
+    """R ``cox.zph(fit)$x``, ``$time``, ``$y`` and ``$var`` (survival >= 3.0, no strata, Efron ties).
+
+    One row per event, in time order: ``x`` the transformed time (transform "km": 1 - KM(t-)),
+    ``time`` the event time, and per term the scaled Schoenfeld residual
+    y = r %*% solve(V) + beta, V = I / d (I the information at ``coef``, d the number of events).
+    A factor with several indicators is collapsed as cox.zph does (``terms = TRUE``): its residual is
+    that of the linear predictor x'beta of the factor, centred on 1, not on a coefficient.
+    ``var`` = solve(V) over the terms, which plot.cox.zph uses for the band of its smooth.
+    """
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event).astype(bool)
+    x = np.asarray(x, dtype=float).reshape(len(time), -1)
+    coef = np.asarray(coef, dtype=float)
+    keep = np.isfinite(coef)
+    index = np.cumsum(keep) - 1
+    terms = {name: [int(index[c]) for c in cols if keep[c]] for name, cols in terms.items()}
+    terms = {name: cols for name, cols in terms.items() if cols}
+    x, coef = x[:, keep], coef[keep]
+    if transform != "km":
+        raise ValueError("zph_residuals: only the 'km' transform is implemented")
+    ttimes = km_time_transform(time, event)
+    x = x - x.mean(axis=0)
+    data = _Sorted(time, event, x)
+    _, _, info = data.loglik_score_info(coef)
+    resid, event_time = data.schoenfeld(coef)
+    rows = data.order[np.flatnonzero(data.event)]  # the events, in time order (R: indx)
+    n_events = resid.shape[0]
+    names = list(terms)
+    collapse = np.zeros((x.shape[1], len(names)))  # R's ``temp``
+    for k, name in enumerate(names):
+        cols = terms[name]
+        collapse[cols, k] = 1.0 if len(cols) == 1 else coef[cols]
+    vmean = collapse.T @ (info / n_events) @ collapse
+    scaled = np.linalg.solve(vmean, (resid @ collapse).T).T
+    for k, name in enumerate(names):
+        cols = terms[name]
+        scaled[:, k] += coef[cols[0]] if len(cols) == 1 else 1.0
+    return {"transform": transform, "x": ttimes[rows], "time": event_time,
+            "y": {name: scaled[:, k] for k, name in enumerate(names)},
+            "var": np.linalg.inv(vmean), "terms": names}
+
+
+def natural_spline_basis(values: np.ndarray, df: int = 4) -> np.ndarray:
+    """A basis of R's ``ns(values, df, intercept = TRUE)`` space.
+
+    Natural cubic splines with boundary knots at the range and df - 2 interior knots at the
+    quantiles (R's default type 7, numpy's linear). Not R's own basis, but the same space:
+    least-squares fits and their pointwise SEs do not depend on the basis.
+    """
+    from scipy.interpolate import BSpline
+    from scipy.linalg import null_space
+
+    values = np.asarray(values, dtype=float)
+    lo, hi = float(values.min()), float(values.max())
+    interior = np.quantile(values, np.linspace(0, 1, df)[1:-1])
+    knots = np.r_[[lo] * 4, interior, [hi] * 4]
+    n_basis = len(knots) - 4
+    design = BSpline.design_matrix(np.clip(values, lo, hi), knots, 3).toarray()
+    # second derivative of every B-spline at both boundaries: natural splines have it zero
+    constraint = np.empty((2, n_basis))
+    for j in range(n_basis):
+        coefs = np.zeros(n_basis)
+        coefs[j] = 1.0
+        second = BSpline(knots, coefs, 3).derivative(2)
+        constraint[:, j] = [second(lo), second(hi)]
+    return design @ null_space(constraint)
+
+
+def zph_smooth(x, y, var: float, df: int = 4, nsmo: int = 40) -> dict | None:
+    """plot.cox.zph's smooth of the scaled residuals ``y`` against ``x``: a natural spline with ``df``
+    degrees of freedom at ``nsmo`` points of the x range, and its band yhat +- 2 sqrt(var * seval).
+
+    None (with R: "spline fit is singular") when the spline cannot be fitted (too few distinct x).
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.size == 0 or x.min() == x.max():
+        return None
+    grid = np.linspace(x.min(), x.max(), nsmo)
+    basis = natural_spline_basis(np.r_[grid, x], df)
+    pmat, xmat = basis[:nsmo], basis[nsmo:]
+    q, r = np.linalg.qr(xmat)
+    if np.linalg.matrix_rank(xmat) < df:
+        return None
+    yhat = pmat @ np.linalg.solve(r, q.T @ y)
+    bk = np.linalg.solve(r, np.eye(df))  # R: backsolve(qr, I)
+    seval = np.einsum("ij,jk,ik->i", pmat, bk @ bk.T, pmat)
+    band = 2.0 * np.sqrt(var * seval)
+    return {"x": grid, "fit": yhat, "upper": yhat + band, "lower": yhat - band, "df": df}
