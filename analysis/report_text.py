@@ -140,7 +140,7 @@ class InlineText:
     @property
     def ci_level(self) -> str:
         """'95%': the confidence level of every interval, from the plan's alpha."""
-        return f"{100 * (1 - float(self.r['plan']['alpha'])):g}%"
+        return theme.confidence_percent(self.r["plan"]["alpha"])
 
     @property
     def followup_sentence(self) -> str:

@@ -93,3 +93,9 @@ def test_ph_table_lists_the_plan_endpoints(tmp_path) -> None:
     results["plan"]["endpoints"] = ["os"]
     cells = " ".join(str(cell) for row in tbl_ph(results).rows for cell in row.cells)
     assert "Overall survival, multivariable model" in cells and "Progression-free" not in cells
+
+
+def test_proportion_ci_text_at_the_plan_level() -> None:
+    from analysis.tables import theme
+
+    assert theme.n_of_n_percent_ci(13, 62, 13 / 62, 0.117, 0.332, alpha=0.10) == "13/62 (21.0%; 90% CI 11.7\u201333.2)"
