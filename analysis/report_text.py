@@ -415,9 +415,23 @@ class InlineText:
         item = self.r[endpoint]
         return f"{item['events']} of {_plural(int(item['n']), 'patient')} {self._event_words(endpoint)[1]}"
 
+    ENDPOINT_VALUES = ("median", "events", "events_short", "factors", "survival", "rates")
+
+    def names(self) -> list[str]:
+        """Every inline value this results dict gives: the properties, and for each endpoint of the plan
+        ``<endpoint>_<value>`` (``ENDPOINT_VALUES``) and ``<endpoint>_rate_<landmark>`` (what ``diff`` compares)."""
+        out = [name for name in dir(type(self)) if not name.startswith("_")
+               and isinstance(getattr(type(self), name), property)]
+        for endpoint in self._endpoints():
+            out += [f"{endpoint}_{what}" for what in self.ENDPOINT_VALUES]
+            out += [f"{endpoint}_rate_{time:g}" for time in self._landmarks(endpoint)]
+        return sorted(out)
+
     def __getattr__(self, name: str) -> str:
-        """``<endpoint>_median``, ``_events``, ``_events_short``, ``_factors``, ``_rate_<time>`` for
-        every endpoint of the plan (``pfs_median``, ``os_rate_36``): the names follow the plan, none is typed."""
+        """``<endpoint>_median``, ``_events``, ``_events_short``, ``_factors``, ``_survival`` (:meth:`survival_sentence`),
+        ``_rates`` (:meth:`rates_sentence`), ``_rate_<time>`` for every endpoint of the plan (``pfs_median``,
+        ``os_rate_36``): the names follow the plan, none is typed. Plain names, so that the documents'
+        inline code stays ``R.t.<name>`` (what the STROBE checklist reads)."""
         if name.startswith("_") or name == "r":
             raise AttributeError(name)
         for endpoint in self._endpoints():
@@ -432,6 +446,10 @@ class InlineText:
                 return self._factors(endpoint)
             if what == "events_short":
                 return self._events_short(endpoint)
+            if what == "survival":
+                return self.survival_sentence(endpoint)
+            if what == "rates":
+                return self.rates_sentence(endpoint)
             if what.startswith("rate_"):
                 try:
                     return self.rate(endpoint, float(what.removeprefix("rate_")))

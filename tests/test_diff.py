@@ -80,8 +80,8 @@ def expected_changes(old: dict, new: dict) -> tuple[set, set]:
                 if hr_text(ra["hr"], ra["ci"]) != hr_text(rb["hr"], rb["ci"]):
                     expected.add(("figure", name, hr_text(ra["hr"], ra["ci"]), hr_text(rb["hr"], rb["ci"])))
     a, b = InlineText(old), InlineText(new)
-    for name in dir(InlineText):
-        if isinstance(getattr(InlineText, name), property) and getattr(a, name) != getattr(b, name):
+    for name in sorted(set(a.names()) | set(b.names())):
+        if getattr(a, name) != getattr(b, name):
             expected.add(("sentence", name, getattr(a, name), getattr(b, name)))
     return expected, reshaped
 
