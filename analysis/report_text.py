@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from analysis import safe_text
 from analysis.tables import theme
 from analysis.tables.builders import MEDIAN_CI_NAMES, complication_label
 
@@ -347,9 +348,9 @@ class InlineText:
 
         A comparison with the original report (Hou et al.) is made only for the synthetic twin
         of that study, from the reproduction rows of the results; any other cohort gets no
-        sentence about another study's findings.
+        sentence about another study's findings. Markdown (it cites): the labels it prints are escaped.
         """
-        text = self.prognostic_summary
+        text = safe_text.markdown(self.prognostic_summary, limit=0)
         both = self._both()
         tested = all(self.r[e].get("events") for e in self._endpoints())
         if not both and tested:
@@ -360,7 +361,8 @@ class InlineText:
             if rows:
                 agree = sum(1 for row in rows if row.get("match"))
                 if agree == len(rows):
-                    text += (f" The factors associated with {_join(self._shorts())} by the log-rank test are those of the "
+                    text += (f" The factors associated with {safe_text.markdown(_join(self._shorts()))} by the "
+                             "log-rank test are those of the "
                              "original report [@hou2025], which this synthetic cohort was generated to reproduce; "
                              "there the stage and the treatment of the primary tumour were read as pointing to the "
                              "biology and control of the primary tumour rather than the lung lesions.")
