@@ -102,14 +102,17 @@ def figure_inputs(results: dict) -> dict[str, str]:
 
 
 def sentences(results: dict) -> dict[str, str]:
-    """{inline text name: text} for every property of ``InlineText``."""
+    """{inline text name: text} for every inline value of ``InlineText`` (its ``names()``: the properties and
+    the per-endpoint values of the plan's endpoints)."""
     from analysis.report_text import InlineText
 
     text = InlineText(results)
     out = {}
-    for name in sorted(dir(InlineText)):
-        if name.startswith("_") or not isinstance(getattr(InlineText, name), property):
-            continue
+    try:
+        names = text.names()
+    except Exception:  # noqa: BLE001 - a results dict of another shape: its properties only
+        names = sorted(n for n in dir(InlineText) if not n.startswith("_") and isinstance(getattr(InlineText, n), property))
+    for name in names:
         try:
             out[name] = str(getattr(text, name))
         except Exception as error:  # noqa: BLE001 - a sentence that cannot be made is itself a difference

@@ -91,7 +91,7 @@ def load(data_dir: str | os.PathLike | None = None) -> "ReportContext":
 
 # Inline values that carry Markdown on purpose (citations, code spans): given to Quarto as
 # text/markdown. Every other value is a plain str, which Quarto shows literally.
-MARKDOWN_VALUES = frozenset({"statistical_methods", "data_directory"})
+MARKDOWN_VALUES = frozenset({"statistical_methods", "data_directory", "discussion_prognostic"})
 
 
 class InlineValues:
@@ -204,7 +204,7 @@ class ReportContext:
         """The STROBE cohort items and the manuscript section reporting each (analysis/strobe.py)."""
         from analysis.strobe import checklist_rows
 
-        return checklist_rows(inline=lambda name: str(getattr(self.t, name)),
+        return checklist_rows(inline=lambda name: _as_text(getattr(self.t, name)),
                               call=lambda name: str(getattr(self, name)()))
 
     # ------------------------------------------------------------------ figures
@@ -224,6 +224,15 @@ class ReportContext:
         # Shown at the text width in every format: the width travels as the image's metadata, which
         # Quarto writes as {width=100%} (src/core/jupyter/jupyter.ts mdImageOutput), as does the engine.
         return Image(data=data, format="png", width="100%")
+
+
+def _as_text(value) -> str:
+    """An inline value as the words it prints: a ``Markdown`` value's text with its backslash escapes
+    dropped (``str()`` of a ``Markdown`` object is its repr, which names no section's content)."""
+    import re
+
+    data = getattr(value, "data", None)
+    return re.sub(r"\\(.)", r"\1", data) if isinstance(data, str) else str(value)
 
 
 def _png_bytes(figure, dpi: int) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from analysis import safe_text
 from analysis.tables import theme
 from analysis.tables.builders import MEDIAN_CI_NAMES, complication_label
 
@@ -33,6 +34,23 @@ def _capitalise(text: str) -> str:
 
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def landmark_label(time: float, unit: str = "months") -> str:
+    """'1-year' for 12 months (any whole number of years), '18-month' otherwise; '5-week' for other units."""
+    if unit == "months":
+        return f"{time / 12:g}-year" if time % 12 == 0 else f"{time:g}-month"
+    return f"{time:g}-{unit.removesuffix('s')}"
+
+
+def landmarks_label(times: list[float], unit: str = "months") -> str:
+    """'1-, 2- and 3-year', '6- and 18-month', '6-month and 1-year': the landmarks as a sentence names them
+    (one shared unit word at the end when every landmark takes the same one)."""
+    labels = [landmark_label(t, unit) for t in times]
+    words = {label.split("-", 1)[1] for label in labels}
+    if len(labels) > 1 and len(words) == 1:
+        return _join([label.split("-", 1)[0] + "-" for label in labels[:-1]] + [labels[-1]])
+    return _join(labels)
 
 
 class InlineText:
@@ -123,7 +141,7 @@ class InlineText:
     @property
     def ci_level(self) -> str:
         """'95%': the confidence level of every interval, from the plan's alpha."""
-        return f"{100 * (1 - float(self.r['plan']['alpha'])):g}%"
+        return theme.confidence_percent(self.r["plan"]["alpha"])
 
     @property
     def followup_sentence(self) -> str:
@@ -146,7 +164,60 @@ class InlineText:
                 else f"range {theme.months(lo)}{theme.CI_DASH}{theme.months(hi)} months")
         return f"The median follow-up was {theme.months(f['median'])} months ({span} {where})."
 
-    def _median(self, endpoint: str) -> str:
+    # ------------------------------------------------------------ endpoints and landmarks of the plan
+
+    def _endpoints(self) -> list[str]:
+        """The plan's endpoints, in its order."""
+        return list(self.r["plan"]["endpoints"])
+
+    def short(self, endpoint: str) -> str:
+        """'PFS': the endpoint's abbreviation when the results carry one, else its key in capitals."""
+        return self.r[endpoint].get("abbreviation") or endpoint.upper()
+
+    def _shorts(self, endpoints: list[str] | None = None) -> list[str]:
+        return [self.short(e) for e in (self._endpoints() if endpoints is None else endpoints)]
+
+    def _event_words(self, endpoint: str) -> tuple[str, str]:
+        """(noun, verb): ('progression or death', 'progressed or died'), or a neutral wording for an
+        endpoint this module has no words for."""
+        return EVENT_WORDS.get(endpoint, (f"{self.short(endpoint)} event", f"had a {self.short(endpoint)} event"))
+
+    def _landmarks(self, endpoint: str) -> list[float]:
+        """The plan's landmarks (a hand-made results dict without them: the times its rates hold)."""
+        times = self.r["plan"].get("landmarks")
+        if times is None:
+            times = sorted(float(key) for key in self.r[endpoint].get("rates", {}))
+        return [float(t) for t in times]
+
+    def _time_unit(self) -> str:
+        return self.r["plan"].get("time_unit") or "months"
+
+    def rates_phrase(self, endpoint: str) -> str:
+        """'1-, 2- and 3-year PFS rates of 43.5%, 10.2% and 3.8%' at the plan's landmarks ('' when it has none)."""
+        times = self._landmarks(endpoint)
+        if not times:
+            return ""
+        noun = "rate" if len(times) == 1 else "rates"
+        values = _join([self.rate(endpoint, t) for t in times])
+        return f"{landmarks_label(times, self._time_unit())} {self.short(endpoint)} {noun} of {values}"
+
+    def rates_sentence(self, endpoint: str) -> str:
+        """'The 1- and 2-year PFS rates were 43.5% and 10.2%' (no full stop; '' when the plan has no landmarks)."""
+        times = self._landmarks(endpoint)
+        if not times:
+            return ""
+        verb, noun = ("was", "rate") if len(times) == 1 else ("were", "rates")
+        values = _join([self.rate(endpoint, t) for t in times])
+        return f"The {landmarks_label(times, self._time_unit())} {self.short(endpoint)} {noun} {verb} {values}"
+
+    def survival_sentence(self, endpoint: str) -> str:
+        """'The median PFS was 11.4 months (95% CI 10.1–12.8), with 1-, 2- and 3-year PFS rates of ...'
+        (no full stop, so that a document may add a cross-reference)."""
+        rates = self.rates_phrase(endpoint)
+        median = f"The median {self.short(endpoint)} was {self.median(endpoint)}"
+        return f"{median}, with {rates}" if rates else median
+
+    def median(self, endpoint: str) -> str:
         item = self.r[endpoint]
         if item["median"] is None:
             if not item.get("events"):
@@ -160,11 +231,12 @@ class InlineText:
         return (f"{theme.months(item['median'])} months ({self.ci_level} CI "
                 f"{lo_text}{theme.CI_DASH}{theme.months(hi)})")
 
-    def _rate(self, endpoint: str, months: int) -> str:
+    def rate(self, endpoint: str, time: float) -> str:
         """'43.5%', or why the rate cannot be given (no patient followed that long)."""
-        rate = self.r[endpoint]["rates"].get(str(months))
+        rates = self.r[endpoint].get("rates") or {}
+        rate = rates.get(f"{time:g}")
         if rate is None or rate.get("estimate") is None:
-            return f"not estimable (no patient followed to {months:g} months)"
+            return f"not estimable (no patient followed to {time:g} {self._time_unit()})"
         return theme.percent(rate["estimate"], sign=True)
 
     def _events(self, endpoint: str, what: str) -> str:
@@ -202,7 +274,7 @@ class InlineText:
         label = self.r[endpoint]["label"].lower()
         item = self.r[endpoint]
         if not item.get("events"):
-            noun = EVENT_WORDS.get(endpoint, ("event", ""))[0]
+            noun = self._event_words(endpoint)[0]
             return (f"No {noun} occurred, so no factor could be tested for an association with {label}.")
         found = []
         for _name, factor_label, levels, p in self._significant(endpoint):
@@ -238,10 +310,10 @@ class InlineText:
             if not factor.get("ordered") or name not in self.r["plan"]["logrank_factors"]:
                 continue
             results = []
-            for endpoint in self.r["plan"].get("endpoints", ["pfs", "os"]):
+            for endpoint in self._endpoints():
                 trend = (self.r["logrank"].get(endpoint, {}).get(name) or {}).get("trend")
                 if trend and trend.get("p") is not None:
-                    results.append(f"{theme.p_text(trend['p'])} for {endpoint.upper()}")
+                    results.append(f"{theme.p_text(trend['p'])} for {self.short(endpoint)}")
             if results:
                 parts.append(f"The log-rank test for trend across the ordered levels of "
                              f"{theme.lower_first(factor['label'])} ({', '.join(self._level(l) for l in factor['levels'])}) "
@@ -256,16 +328,19 @@ class InlineText:
 
     @property
     def prognostic_summary(self) -> str:
-        """One sentence for the conclusions: the factors associated with both longer PFS and longer OS."""
-        no_events = [self.r[e]["label"].lower() for e in ("pfs", "os") if not self.r[e].get("events")]
+        """One sentence for the conclusions: the factors associated with a longer survival for every endpoint
+        of the plan ('... associated with longer PFS and OS')."""
+        endpoints = self._endpoints()
+        no_events = [self.r[e]["label"].lower() for e in endpoints if not self.r[e].get("events")]
         if no_events:
             return (f"No factor could be tested for an association with {_join(no_events)}, for which no "
                     "event occurred.")
         both = [f"{label} ({self._level(level)})" for _name, label, level in self._both()]
         if not both:
-            return "No factor was associated with both longer PFS and longer OS."
+            every = {1: "", 2: "both "}.get(len(endpoints), "each of ")
+            return f"No factor was associated with {every}{_join(['longer ' + s for s in self._shorts()])}."
         verb = "was" if len(both) == 1 else "were"
-        return _capitalise(f"{_join(both)} {verb} associated with longer PFS and OS.")
+        return _capitalise(f"{_join(both)} {verb} associated with longer {_join(self._shorts())}.")
 
     @property
     def discussion_prognostic(self) -> str:
@@ -273,11 +348,11 @@ class InlineText:
 
         A comparison with the original report (Hou et al.) is made only for the synthetic twin
         of that study, from the reproduction rows of the results; any other cohort gets no
-        sentence about another study's findings.
+        sentence about another study's findings. Markdown (it cites): the labels it prints are escaped.
         """
-        text = self.prognostic_summary
+        text = safe_text.markdown(self.prognostic_summary, limit=0)
         both = self._both()
-        tested = all(self.r[e].get("events") for e in ("pfs", "os"))
+        tested = all(self.r[e].get("events") for e in self._endpoints())
         if not both and tested:
             text += (" The absence of an association is not evidence of no effect: the confidence intervals of "
                      "the hazard ratios show which effects these data cannot exclude.")
@@ -286,7 +361,8 @@ class InlineText:
             if rows:
                 agree = sum(1 for row in rows if row.get("match"))
                 if agree == len(rows):
-                    text += (" The factors associated with PFS and OS by the log-rank test are those of the "
+                    text += (f" The factors associated with {safe_text.markdown(_join(self._shorts()))} by the "
+                             "log-rank test are those of the "
                              "original report [@hou2025], which this synthetic cohort was generated to reproduce; "
                              "there the stage and the treatment of the primary tumour were read as pointing to the "
                              "biology and control of the primary tumour rather than the lung lesions.")
@@ -300,11 +376,11 @@ class InlineText:
         """The limitations sentence; the size remark follows the events per variable of the models."""
         min_epv = self.r["plan"].get("min_events_per_variable")
         low = []
-        for endpoint in ("pfs", "os"):
-            epv = self.r["cox"][endpoint].get("epv")
+        for endpoint in self._endpoints():
+            epv = (self.r["cox"].get(endpoint) or {}).get("epv")
             if epv is not None and min_epv is not None and epv < float(min_epv):
                 low.append(f"{theme.number(epv, 1)} events per variable in the multivariable model of "
-                           f"{endpoint.upper()}")
+                           f"{self.short(endpoint)}")
         size = (f"few events for the number of factors ({_join(low)}, below the minimum of {min_epv:g}), "
                 if low else "")
         return ("This study has limitations: its retrospective single-centre design, selection bias inherent to "
@@ -328,28 +404,61 @@ class InlineText:
         any_recorded = by_type and any(item["patients"]["count"] for item in by_type.values())
         frequent = (f"; the most frequent complication was {self.most_common_complication}" if any_recorded
                     else "; no complication of any grade was recorded")
-        progression = (f"During follow-up, {self.pfs_events_short}." if self.r["pfs"]["events"]
-                       else "No patient progressed or died during follow-up.")
+        first = self._endpoints()[0]   # the plan's first endpoint: the broadest event
+        verb = self._event_words(first)[1]
+        progression = (f"During follow-up, {self._events_short(first)}." if self.r[first]["events"]
+                       else f"No patient {verb} during follow-up.")
         return (f"In this cohort, thermal ablation of POs from HCC achieved technical success in "
                 f"{self.technical_success} of patients and technical efficacy in {self.technical_efficacy}. "
                 f"Major complications occurred in {self.major_complications} of patients{frequent}. {progression}")
 
-    @property
-    def pfs_events_short(self) -> str:
-        item = self.r["pfs"]
-        return f"{item['events']} of {_plural(int(item['n']), 'patient')} progressed or died"
+    def _events_short(self, endpoint: str) -> str:
+        """'40 of 62 patients progressed or died'."""
+        item = self.r[endpoint]
+        return f"{item['events']} of {_plural(int(item['n']), 'patient')} {self._event_words(endpoint)[1]}"
 
-    pfs_median = property(lambda self: self._median("pfs"))
-    os_median = property(lambda self: self._median("os"))
-    pfs_rate_12 = property(lambda self: self._rate("pfs", 12))
-    pfs_rate_24 = property(lambda self: self._rate("pfs", 24))
-    os_rate_12 = property(lambda self: self._rate("os", 12))
-    os_rate_24 = property(lambda self: self._rate("os", 24))
-    os_rate_36 = property(lambda self: self._rate("os", 36))
-    pfs_events = property(lambda self: self._events("pfs", "Progression or death occurred"))
-    os_events = property(lambda self: self._events("os", "Death occurred"))
-    pfs_factors = property(lambda self: self._factors("pfs"))
-    os_factors = property(lambda self: self._factors("os"))
+    ENDPOINT_VALUES = ("median", "events", "events_short", "factors", "survival", "rates")
+
+    def names(self) -> list[str]:
+        """Every inline value this results dict gives: the properties, and for each endpoint of the plan
+        ``<endpoint>_<value>`` (``ENDPOINT_VALUES``) and ``<endpoint>_rate_<landmark>`` (what ``diff`` compares)."""
+        out = [name for name in dir(type(self)) if not name.startswith("_")
+               and isinstance(getattr(type(self), name), property)]
+        for endpoint in self._endpoints():
+            out += [f"{endpoint}_{what}" for what in self.ENDPOINT_VALUES]
+            out += [f"{endpoint}_rate_{time:g}" for time in self._landmarks(endpoint)]
+        return sorted(out)
+
+    def __getattr__(self, name: str) -> str:
+        """``<endpoint>_median``, ``_events``, ``_events_short``, ``_factors``, ``_survival`` (:meth:`survival_sentence`),
+        ``_rates`` (:meth:`rates_sentence`), ``_rate_<time>`` for every endpoint of the plan (``pfs_median``,
+        ``os_rate_36``): the names follow the plan, none is typed. Plain names, so that the documents'
+        inline code stays ``R.t.<name>`` (what the STROBE checklist reads)."""
+        if name.startswith("_") or name == "r":
+            raise AttributeError(name)
+        for endpoint in self._endpoints():
+            what = name.removeprefix(f"{endpoint}_")
+            if what == name:
+                continue
+            if what == "median":
+                return self.median(endpoint)
+            if what == "events":
+                return self._events(endpoint, f"{_capitalise(self._event_words(endpoint)[0])} occurred")
+            if what == "factors":
+                return self._factors(endpoint)
+            if what == "events_short":
+                return self._events_short(endpoint)
+            if what == "survival":
+                return self.survival_sentence(endpoint)
+            if what == "rates":
+                return self.rates_sentence(endpoint)
+            if what.startswith("rate_"):
+                try:
+                    return self.rate(endpoint, float(what.removeprefix("rate_")))
+                except ValueError:
+                    pass
+        raise AttributeError(f"{type(self).__name__} has no value {name!r} (endpoints of the plan: "
+                             f"{', '.join(self._endpoints())})")
 
     # ------------------------------------------------------------ methods and supplement
 
@@ -425,7 +534,7 @@ class InlineText:
         alpha = self.r["plan"]["alpha"]
         cox = self.r["cox"][endpoint]
         out = []
-        ep = endpoint.upper()
+        ep = self.short(endpoint)
         univariable = cox.get("univariable_models") or {}
         # plan order (a results file read back has its keys sorted)
         order = [n for n in self.r["plan"].get("cox_candidates", []) if n in univariable]
@@ -491,16 +600,18 @@ class InlineText:
     @property
     def ph_results_sentence(self) -> str:
         """For the Results text: the terms failing the PH test, or that none did."""
-        endpoints = [e for e in ("pfs", "os") if self.r[e].get("events")]
+        endpoints = [e for e in self._endpoints() if self.r[e].get("events")]
         if not endpoints:
             return "No Cox model could be fitted, and so no test of proportional hazards was possible."
         failures = [f for endpoint in endpoints for f in self._ph_failures(endpoint)]
         if not failures:
-            fitted = " and ".join(e.upper() for e in endpoints)
+            fitted = _join(self._shorts(endpoints))
             return f"No Cox model of {fitted} failed the test of proportional hazards."
         return (f"The test of proportional hazards (scaled Schoenfeld residuals) gave P < {self.r['plan']['alpha']:g} "
                 f"for {_join(failures)} (supplementary material).")
 
 
+# The words for an endpoint's event (the plan names event dates, not words); an endpoint without an
+# entry gets a neutral wording (InlineText._event_words).
 EVENT_WORDS = {"pfs": ("progression or death", "progressed or died"), "os": ("death", "died")}
 SOFTWARE_CITATION = {"lifelines": "[@davidsonpilon2019]", "statsmodels": "[@seabold2010]", "tableone": "[@pollard2018]"}

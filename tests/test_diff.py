@@ -87,8 +87,8 @@ def expected_changes(old: dict, new: dict) -> tuple[set, set]:
                 if panels_a[key] != panels_b[key]:
                     expected.add(("figure", name, panels_a[key], panels_b[key]))
     a, b = InlineText(old), InlineText(new)
-    for name in dir(InlineText):
-        if isinstance(getattr(InlineText, name), property) and getattr(a, name) != getattr(b, name):
+    for name in sorted(set(a.names()) | set(b.names())):
+        if getattr(a, name) != getattr(b, name):
             expected.add(("sentence", name, getattr(a, name), getattr(b, name)))
     return expected, reshaped
 

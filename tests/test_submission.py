@@ -151,7 +151,7 @@ def test_followup_landmark_plural_and_path_sentences() -> None:
     assert "NR" not in text.followup_sentence and "0 patients alive" not in text.followup_sentence
     assert "no patient was alive at last contact" in text.followup_sentence
     assert "20.0 months" in text.followup_sentence
-    assert text.os_rate_36 == "not estimable (no patient followed to 36 months)"
+    assert text.rate("os", 36) == "not estimable (no patient followed to 36 months)"
     assert text.corrections_summary.startswith("1 correction from the corrections ledger was applied")
     assert "/home" not in text.data_directory and "centre-b" in text.data_directory
     assert "4.0 events per variable" in text.limitations and "small sample" not in text.limitations

@@ -109,7 +109,7 @@ def tbl_ph(results: dict) -> Table:
     def ph_label(key: str) -> str:  # cox.zph reports per factor ('bclc_group'); a term key has a level
         return term_label(results, key) if "[" in key else _factor_label(results, key)
 
-    for endpoint in ("pfs", "os"):
+    for endpoint in results["plan"]["endpoints"]:
         cox = results["cox"][endpoint]
         label = _endpoint_label(results, endpoint)
         ph = cox.get("ph_test")

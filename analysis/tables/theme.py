@@ -182,13 +182,13 @@ def n_of_n(count, denominator) -> str:
     return MISSING if _is_missing(count) or _is_missing(denominator) else f"{int(count)}/{int(denominator)}"
 
 
-def n_of_n_percent_ci(count, denominator, proportion, lo, hi) -> str:
-    """'13/62 (21.0%; 95% CI 11.7–33.2)' for running text."""
+def n_of_n_percent_ci(count, denominator, proportion, lo, hi, alpha: float = 0.05) -> str:
+    """'13/62 (21.0%; 95% CI 11.7–33.2)' for running text (the level from the plan's ``alpha``)."""
     if _is_missing(denominator) or int(denominator) == 0:
         return MISSING
     d = DECIMALS["percent"]
     return (
-        f"{int(count)}/{int(denominator)} ({percent(proportion)}%; 95% CI "
+        f"{int(count)}/{int(denominator)} ({percent(proportion)}%; {confidence_label(alpha)} "
         f"{number(100 * lo, d) if not _is_missing(lo) else MISSING}{CI_DASH}"
         f"{number(100 * hi, d) if not _is_missing(hi) else MISSING})"
     )
