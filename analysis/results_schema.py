@@ -392,7 +392,7 @@ class Results(BaseModel):
     """The results file (``schema_version`` 2).
 
     Besides the keys below, one key per plan endpoint (``pfs``, ``os``: the
-    contract of STUDY.md) holds that endpoint's summary; no other key is allowed.
+    results contract of the study brief) holds that endpoint's summary; no other key is allowed.
     """
 
     model_config = ConfigDict(extra="allow")

@@ -241,7 +241,7 @@ def place_legend(ax, handles, title):
 
 def _legend_above(ax, handles, title):
     fig = ax.figure
-    width_in, height_in = fig.get_figwidth(), fig.get_figheight()
+    height_in = fig.get_figheight()
     legend = ax.legend(handles=handles, title=title, loc="lower left", bbox_to_anchor=(0.0, 1.01), ncol=2,
                        handlelength=2.6, borderaxespad=0.0, labelspacing=0.3, columnspacing=1.2,
                        alignment="left")
