@@ -40,6 +40,7 @@ def publish_results(out_dir: str | os.PathLike) -> int:
     from analysis.tables import registry
 
     out = Path(out_dir)
+    audit_rows: list[dict] = []  # the full ledger rows of patient data, for the internal audit report only
     given = os.environ.get(paths.RESULTS_ENV_VAR)
     if given and Path(given).is_file():
         results_path = Path(given)
@@ -56,6 +57,8 @@ def publish_results(out_dir: str | os.PathLike) -> int:
             return 2
         results_path = Path(given or out / "results.json")
         write_results(compute_results(cohort), results_path)
+        if not cohort.is_synthetic and cohort.corrections is not None:
+            audit_rows = cohort.corrections.to_dict(orient="records")
         print(f"  results: {results_path}")
     # Tables and figures are made from the results as the file holds them, like the
     # documents make theirs, so a figure's cache key is the same here and in the documents.
@@ -74,12 +77,12 @@ def publish_results(out_dir: str | os.PathLike) -> int:
 
     ReportContext(results=results).table("strobe").write(out / "tables", notice=notice)
     print(f"  tables:  {out / 'tables'} ({len(specs) + 1} tables, .md and .csv)")
-    if not results.get("synthetic") and results["data"].get("corrections"):
+    if audit_rows:
         # Patient data: the corrections row by row (ids, old and new values) are individual patient
-        # data; the documents give only counts per variable, the audit report gives the rows.
+        # data; the documents and results.json give only the corrected variables, the audit report the rows.
         from analysis.tables.supplement import tbl_corrections_audit
 
-        audit = tbl_corrections_audit(results).write(out / AUDIT_DIR, notice=AUDIT_NOTICE)
+        audit = tbl_corrections_audit(audit_rows).write(out / AUDIT_DIR, notice=AUDIT_NOTICE)
         print(f"  audit:   {audit['csv']} (internal: individual patient data, not for publication)")
     if not paths.journal_figures_wanted():
         # One format asked for is one format's work: the documents draw (or take from the

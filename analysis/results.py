@@ -504,7 +504,7 @@ def compute_results(cohort) -> dict:
         "data": {
             "directory": _display_path(cohort.data_dir),
             "files": dict(sorted(cohort.provenance.items())),
-            "corrections": cohort.corrections.to_dict(orient="records") if cohort.corrections is not None else [],
+            "corrections": _corrections_for_results(cohort),
             "warnings": list(cohort.warnings),
         },
         "plan": _plan_section(plan),
@@ -561,6 +561,22 @@ def compute_results(cohort) -> dict:
 
     results["reproduction"] = to_jsonable([row.__dict__ for row in reproduction_rows(results)])
     return check(results, "computed results")
+
+
+# What the results file keeps of an applied correction of patient data: which variable of which
+# file it changed. Record ids, old and new values and reasons are individual patient data: they go
+# only to the internal audit report (analysis.publish), never into a file meant to be shared.
+PATIENT_DATA_CORRECTION_FIELDS = ("correction_id", "file", "column")
+
+
+def _corrections_for_results(cohort) -> list[dict]:
+    """The applied ledger rows: in full for synthetic data, only the changed variables for patient data."""
+    if cohort.corrections is None:
+        return []
+    rows = cohort.corrections.to_dict(orient="records")
+    if cohort.is_synthetic:
+        return rows
+    return [{key: row.get(key) for key in PATIENT_DATA_CORRECTION_FIELDS} for row in rows]
 
 
 def decisions(results: dict) -> dict:

@@ -55,5 +55,5 @@ def test_corrections_of_patient_data_give_only_counts_per_variable_the_rows_go_t
     real = dict(results(), synthetic=False)
     md = supplement.tbl_corrections(real).to_markdown()
     assert "P001" not in md and "chart audit" not in md and "| sex " in md and "| 1 " in md
-    audit = supplement.tbl_corrections_audit(real).to_markdown()
+    audit = supplement.tbl_corrections_audit(real["data"]["corrections"]).to_markdown()
     assert "P001" in audit and "chart audit" in audit

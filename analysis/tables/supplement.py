@@ -54,11 +54,12 @@ def tbl_corrections(results: dict) -> Table:
     return table
 
 
-def tbl_corrections_audit(results: dict) -> Table:
-    """Every applied correction in full: the internal audit report (not for publication)."""
+def tbl_corrections_audit(rows: list[dict]) -> Table:
+    """Every applied correction in full (the cohort's ledger rows): the internal audit report (not for
+    publication; the results file of patient data keeps only which variables were corrected)."""
     table = Table(title="Corrections applied (internal audit report: individual patient data, not for publication)",
                   header=list(CORRECTION_FIELDS), name="corrections-audit", align=["l"] * 9)
-    for row in results["data"].get("corrections") or []:
+    for row in rows:
         table.add(*(Inert(row.get(key, "") or "") for key in CORRECTION_FIELDS))
     return table
 
