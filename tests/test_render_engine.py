@@ -114,6 +114,8 @@ def test_unsupported_syntax_is_an_error(tmp_path, text, line, words):
     ("filters:\n  - x.lua\n", 2, "option 'filters' is not implemented"),
     ("author:\n  - name: A\n    degrees: PhD\n", 2, "author field(s) ['degrees']"),
     ("crossref:\n  tbl-labels: roman\n", 3, "must be a list of labels"),
+    # a list passes Quarto's crossref filter but not its YAML schema: only with validate-yaml: false
+    ("crossref:\n  tbl-labels: [S1, S2]\n", 3, "fails Quarto's YAML schema"),
     ("format:\n  typst:\n    number-sections: true\n", 4, "differs from the document's"),
     ("csl: no-such-style-anywhere\n", 2, "CSL style 'no-such-style-anywhere' not found"),
 ])

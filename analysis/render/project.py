@@ -33,6 +33,9 @@ DOC_KEYS = {
     "affiliations", "funding",
     # cross-reference options: only `tbl-labels` / `fig-labels` given as lists (e.g. [S1, S2, ...])
     "crossref",
+    # Quarto's switch for its YAML schema check (src/command/render/render-files.ts); the embedded
+    # engine checks every key itself, so the value changes nothing here
+    "validate-yaml",
 }
 CROSSREF_KEYS = {"tbl-labels", "fig-labels"}
 # Fields of Quarto's author schema the engine accepts; only name and affiliations are printed.
@@ -267,6 +270,7 @@ def document_settings(doc: QmdDocument, project: Project) -> DocSettings:
                               "the embedded engine numbers sections the same in every format", src.file,
                               src.line("format", name, "number-sections"))
     crossref_labels: dict[str, list[str]] = {}
+    validate_yaml = meta.pop("validate-yaml", True) is not False
     if "crossref" in meta:
         src, _ = origin["crossref"]
         options = meta.pop("crossref")
@@ -279,6 +283,13 @@ def document_settings(doc: QmdDocument, project: Project) -> DocSettings:
             if not isinstance(value, list) or not value or not all(isinstance(v, (str, int)) for v in value):
                 raise RenderError(f"crossref '{key}' must be a list of labels (e.g. [S1, S2, S3]); the named "
                                   "schemes (arabic, roman, alpha) are not implemented", src.file, src.line("crossref", key))
+            if validate_yaml:
+                # Quarto's schema types the option as a string (src/resources/schema/definitions.yml,
+                # crossref-labels-schema) and a schema error stops the render
+                # (src/command/render/render-files.ts, RenderInvalidYAMLError): as here
+                raise RenderError(f"crossref '{key}' as a list fails Quarto's YAML schema (a string); "
+                                  "Quarto's filter takes the list only with 'validate-yaml: false'",
+                                  src.file, src.line("crossref", key))
             crossref_labels[key.removesuffix("-labels")] = [str(v) for v in value]
     toc = bool(meta.pop("toc", False))
     figure_size = [7.0, 5.0]  # Quarto's HTML default (src/format/html/format-html.ts); the kernel runs once
