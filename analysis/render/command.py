@@ -111,7 +111,7 @@ def _render_locked(project, documents, project_mode, render_all, formats, use_qu
     render_cache_module.fault_point("locked")
     if not whole:
         output_dir.mkdir(parents=True, exist_ok=True)
-        _remove_stale_staging(output_dir)
+        output_set.remove_stale_inside_staging(output_dir)
     # Freeze-like cache (analysis/render/cache.py; embedded engine only): unchanged inputs reuse the outputs.
     cache_report, render_cache, cache_inputs, throwaway = None, None, None, False
     staging = output_set.new_staging(output_dir, inside=not whole)
@@ -188,7 +188,6 @@ def _set_record(documents: list[Path], formats: list[str]) -> dict:
     return {"documents": [str(d) for d in documents], "formats": list(formats)}
 
 
-STAGING_PREFIX = ".render-staging-"
 FOLDER_SUMMARY_OVER = 6  # a folder with more written files than this is summarised in one line
 
 
@@ -205,20 +204,6 @@ def _summarise(written: list[Path], progress: Callable[[str], None]) -> None:
         else:
             for file in files:
                 progress(f"  {file}  ({file.stat().st_size:,} bytes)")
-
-
-def _remove_stale_staging(output_dir: Path) -> None:
-    """Staging folders left by a killed render (its process is gone) are removed."""
-    for folder in output_dir.glob(f"{STAGING_PREFIX}*"):
-        try:
-            pid = int(folder.name.removeprefix(STAGING_PREFIX))
-            os.kill(pid, 0)
-        except ValueError:
-            continue
-        except ProcessLookupError:
-            shutil.rmtree(folder, ignore_errors=True)
-        except PermissionError:  # alive, another user's
-            continue
 
 
 def _rel(path: Path, root: Path) -> str:

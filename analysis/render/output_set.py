@@ -106,15 +106,33 @@ def clean_leftovers(output_dir: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
+# staging inside a shared output folder (one not replaced as a whole): <prefix><pid>
+INSIDE_STAGING_PREFIX = ".render-staging-"
+
+
 def new_staging(output_dir: Path, inside: bool) -> Path:
     """A fresh staging folder: a sibling of the output folder (whole-set swap) or inside it."""
     if inside:
-        staging = output_dir / f".render-staging-{os.getpid()}"
+        staging = output_dir / f"{INSIDE_STAGING_PREFIX}{os.getpid()}"
     else:
         staging = output_dir.parent / f".{output_dir.name}.staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     return staging
+
+
+def remove_stale_inside_staging(output_dir: Path) -> None:
+    """Staging folders a killed render left inside a shared output folder (its process is gone)."""
+    for folder in output_dir.glob(f"{INSIDE_STAGING_PREFIX}*"):
+        try:
+            pid = int(folder.name.removeprefix(INSIDE_STAGING_PREFIX))
+            os.kill(pid, 0)
+        except ValueError:
+            continue
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:  # alive, another user's
+            continue
 
 
 def _exchange(a: Path, b: Path) -> bool:
