@@ -42,3 +42,40 @@ def test_proportion_dict_and_edge_cases():
     assert proportion(13, 62)["reason"] is None
     with pytest.raises(ValueError):
         proportion(5, 3)
+
+
+def test_equals_statsmodels_on_a_grid():
+    """Every count of every n up to 120, three confidence levels: the same limits as
+    statsmodels' ``proportion_confint(method="beta")``, the library the interval used to call."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    worst = 0.0
+    for alpha in (0.05, 0.1, 0.01):
+        for n in range(1, 121):
+            for count in range(n + 1):
+                lo, hi = clopper_pearson(count, n, alpha)
+                ref_lo, ref_hi = proportion_confint(count, n, alpha=alpha, method="beta")
+                ref_lo = 0.0 if count == 0 else ref_lo
+                ref_hi = 1.0 if count == n else ref_hi
+                worst = max(worst, abs(lo - ref_lo), abs(hi - ref_hi))
+    assert worst < 1e-12
+
+
+def test_equals_r_binom_test():
+    """R's ``binom.test(x, n)$conf.int`` (the Clopper-Pearson interval) for a spread of x/n."""
+    import os
+    import shutil
+    import subprocess
+
+    if not shutil.which("Rscript"):
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but Rscript is missing")
+        pytest.skip("Rscript not installed")
+    cases = [(0, 1), (1, 1), (0, 62), (13, 62), (60, 62), (62, 62), (1, 145), (27, 62), (499, 1000), (3, 7)]
+    code = "; ".join(f"cat(sprintf('%.17g %.17g\\n', binom.test({x}, {n}, conf.level = 0.95)$conf.int[1], "
+                     f"binom.test({x}, {n}, conf.level = 0.95)$conf.int[2]))" for x, n in cases)
+    out = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True, check=True).stdout.split()
+    for i, (x, n) in enumerate(cases):
+        lo, hi = clopper_pearson(x, n)
+        assert lo == pytest.approx(float(out[2 * i]), rel=1e-10, abs=1e-14)
+        assert hi == pytest.approx(float(out[2 * i + 1]), rel=1e-10, abs=1e-14)

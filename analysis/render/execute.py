@@ -21,13 +21,21 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-import nbformat
+# nbformat imports jsonschema, whose format checkers import rfc3987_syntax when it is installed
+# (jupyter pulls it in, through jupyter-events); that import compiles 38 Lark grammars, 1.1 s of
+# CPU per render, for the "iri" formats that no notebook schema uses. jsonschema skips a checker
+# whose module is absent (jsonschema/_format.py: ``with suppress(ImportError)``), and a None entry
+# in sys.modules makes the import fail; a process that imported it already keeps it.
+sys.modules.setdefault("rfc3987_syntax", None)
+
+import nbformat  # noqa: E402
 from jupyter_client import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient

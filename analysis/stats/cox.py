@@ -161,16 +161,16 @@ def _null_log_likelihood(frame: pd.DataFrame) -> float:
 
 
 def _z(alpha: float) -> float:
-    from scipy.stats import norm
+    from analysis.stats.distributions import two_sided_z
 
-    return float(norm.ppf(1 - alpha / 2))
+    return two_sided_z(alpha)
 
 
 def _lr_p(ll_full: float, ll_reduced: float, df: int) -> tuple[float, float]:
-    from scipy.stats import chi2
+    from analysis.stats.distributions import chi2_sf
 
     statistic = max(2.0 * (ll_full - ll_reduced), 0.0)
-    return statistic, float(chi2.sf(statistic, df))
+    return statistic, float(chi2_sf(statistic, df))
 
 
 def _monotone_reason(term: dict, reference: dict, coef: float) -> tuple[str, str]:
@@ -325,8 +325,7 @@ def fit_cox(time, event, factors: pd.DataFrame, names: list[str], alpha: float =
         notes.append(f"{label}: Newton-Raphson did not converge in {fit.iterations} iterations (R: "
                      f"\"Ran out of iterations and did not converge\"); hazard ratios not estimable")
 
-    from scipy.stats import chi2 as chi2_dist
-    from scipy.stats import norm
+    from analysis.stats.distributions import chi2_sf, normal_sf
 
     z = _z(alpha)
     coefs, ses = fit.coef, fit.se
@@ -354,7 +353,7 @@ def fit_cox(time, event, factors: pd.DataFrame, names: list[str], alpha: float =
                 "se": se,
                 "hr": float(hr),
                 "ci": [float(lo), float(hi)],
-                "p": float(2 * norm.sf(abs(coef / se))),
+                "p": float(2 * normal_sf(abs(coef / se))),
                 "wald_chi2": float((coef / se) ** 2),
                 "estimable": True,
                 "reason_code": None,
@@ -374,14 +373,14 @@ def fit_cox(time, event, factors: pd.DataFrame, names: list[str], alpha: float =
     if fit.converged:
         lr = max(2.0 * (fit.loglik - fit.loglik_init), 0.0)
         df = int(kept.sum())
-        result["lr_test"] = {"chi2": lr, "df": df, "p": float(chi2_dist.sf(lr, df)) if df else None}
+        result["lr_test"] = {"chi2": lr, "df": df, "p": float(chi2_sf(lr, df)) if df else None}
         result["score_test"] = {"chi2": fit.score_test, "df": len(columns),
-                                "p": float(chi2_dist.sf(fit.score_test, len(columns)))}
+                                "p": float(chi2_sf(fit.score_test, len(columns)))}
         if kept.any() and not fit.infinite.any():
             b = coefs[kept]
             v = fit.variance[np.ix_(kept, kept)]
             wald = float(b @ np.linalg.solve(v, b))
-            result["wald_test"] = {"chi2": wald, "df": int(kept.sum()), "p": float(chi2_dist.sf(wald, int(kept.sum())))}
+            result["wald_test"] = {"chi2": wald, "df": int(kept.sum()), "p": float(chi2_sf(wald, int(kept.sum())))}
 
     # per-factor P: Wald for one indicator, likelihood ratio for several (or when the Wald test is invalid)
     for name in names:

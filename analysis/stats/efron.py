@@ -419,7 +419,7 @@ def zph_test(time, event, x, coef, terms: dict[str, list[int]], transform: str =
     ``terms``: term name -> column indices of ``x`` (a factor's indicators form one term).
     Returns {terms: {name: {chi2, df, p}}, global: {chi2, df, p}, transform}.
     """
-    from scipy.stats import chi2
+    from analysis.stats.distributions import chi2_sf
 
     time = np.asarray(time, dtype=float)
     event = np.asarray(event).astype(bool)
@@ -469,7 +469,7 @@ def zph_test(time, event, x, coef, terms: dict[str, list[int]], transform: str =
             return {"chi2": None, "df": df, "p": None,
                     "reason": "information matrix of the time-varying terms is singular"}
         statistic = float(np.linalg.solve(matrix, sub) @ sub)
-        return {"chi2": statistic, "df": df, "p": float(chi2.sf(statistic, df)), "reason": None}
+        return {"chi2": statistic, "df": df, "p": float(chi2_sf(statistic, df)), "reason": None}
 
     out = {name: score_test(list(range(p)) + [p + c for c in cols], len(cols)) for name, cols in terms.items()}
     return {"transform": transform, "terms": out, "global": score_test(list(range(2 * p)), p)}

@@ -104,9 +104,9 @@ class KMResult:
 
 
 def _z(alpha: float) -> float:
-    from scipy.stats import norm
+    from analysis.stats.distributions import two_sided_z
 
-    return float(norm.ppf(1 - alpha / 2))
+    return two_sided_z(alpha)
 
 
 def pointwise_ci(survival: np.ndarray, sigma: np.ndarray, alpha: float, transform: str):

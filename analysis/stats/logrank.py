@@ -70,7 +70,7 @@ def observed_expected(time, event, group, levels) -> tuple[np.ndarray, np.ndarra
 
 def trend_statistic(observed, expected, variance, scores) -> dict:
     """U^2 / (w' V w) on 1 df from O, E, V (as R ``survdiff`` stores them) and scores w."""
-    from scipy.stats import chi2
+    from analysis.stats.distributions import chi2_sf
 
     scores = np.asarray(scores, dtype=float)
     u = float(scores @ (np.asarray(observed, dtype=float) - np.asarray(expected, dtype=float)))
@@ -79,7 +79,7 @@ def trend_statistic(observed, expected, variance, scores) -> dict:
         return {"chi2": None, "df": 1, "p": None, "z": None, "scores": scores.tolist(),
                 "reason": "no variance of the scored O - E (no events, or all events in one group at each time)"}
     statistic = u * u / v
-    return {"chi2": statistic, "df": 1, "p": float(chi2.sf(statistic, 1)), "z": u / np.sqrt(v), "scores": scores.tolist(),
+    return {"chi2": statistic, "df": 1, "p": float(chi2_sf(statistic, 1)), "z": u / np.sqrt(v), "scores": scores.tolist(),
             "reason": None}
 
 
@@ -98,7 +98,7 @@ def logrank_test(time, event, group, levels=None, trend: bool = False) -> dict:
     ``trend`` holds the trend test when asked and more than two groups exist
     (with two groups it equals the log-rank test itself, and is reported too).
     """
-    from scipy.stats import chi2
+    from analysis.stats.distributions import chi2_sf
 
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=int)
@@ -133,7 +133,7 @@ def logrank_test(time, event, group, levels=None, trend: bool = False) -> dict:
     statistic = float(difference @ np.linalg.pinv(variance[:-1, :-1]) @ difference)
     result["chi2"] = statistic
     result["df"] = len(present) - 1
-    result["p"] = float(chi2.sf(statistic, len(present) - 1))
+    result["p"] = float(chi2_sf(statistic, len(present) - 1))
     if empty:
         result["note"] = f"no patients in {', '.join(empty)}; compared {len(present)} groups"
     if trend:

@@ -106,7 +106,7 @@ def _brookmeyer_crowley(km: KMResult, p: float, alpha: float) -> PercentileCI:
 
 
 def _spss(km: KMResult, p: float, alpha: float) -> PercentileCI:
-    from scipy.stats import norm
+    from analysis.stats.distributions import two_sided_z
 
     nan = float("nan")
     has_event = km.n_events > 0
@@ -117,7 +117,7 @@ def _spss(km: KMResult, p: float, alpha: float) -> PercentileCI:
     se_tp = spss_standard_error(km, p)
     if not np.isfinite(se_tp):
         return PercentileCI(t_p, nan, nan)
-    z = float(norm.ppf(1 - alpha / 2))
+    z = two_sided_z(alpha)
     return PercentileCI(t_p, max(t_p - z * se_tp, 0.0), t_p + z * se_tp)
 
 
