@@ -215,3 +215,29 @@ def test_supplement_sentence_names_the_failing_terms_or_says_none_failed(shipped
     for endpoint in nothing["plan"]["endpoints"]:
         nothing["cox"][endpoint]["ph_residuals"] = []
     assert InlineText(nothing).ph_residuals_sentence.startswith("No term of any Cox model failed")
+
+
+def test_spline_bases_span_the_same_space():
+    """The truncated-power basis (distinct knots) and the constrained B-spline basis give the same
+    least-squares smooth; heavily tied x (a repeated knot) takes the B-spline basis and still fits."""
+    import numpy as np
+
+    from analysis.stats import efron
+
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        x = np.sort(rng.exponential(size=int(rng.integers(5, 200))))
+        values = np.r_[np.linspace(x.min(), x.max(), 40), x]
+        lo, hi = values.min(), values.max()
+        interior = np.quantile(values, np.linspace(0, 1, 4)[1:-1])
+        power, bspline = efron.natural_spline_basis(values), efron._natural_bspline_basis(values, lo, hi, interior)
+        y = rng.normal(size=len(values))
+        fit_power = power @ np.linalg.lstsq(power, y, rcond=None)[0]
+        fit_bspline = bspline @ np.linalg.lstsq(bspline, y, rcond=None)[0]
+        assert np.allclose(fit_power, fit_bspline, atol=1e-9)
+    tied = np.r_[np.full(300, 0.5), np.linspace(0, 1, 40)]   # both interior quantiles at 0.5: a repeated knot
+    basis = efron.natural_spline_basis(tied)
+    assert basis.shape == (340, 4) and np.all(np.isfinite(basis)) and np.linalg.matrix_rank(basis) == 4
+    at_boundary = np.r_[np.zeros(200), np.linspace(0, 1, 40)]   # both interior quantiles on the lower boundary
+    assert efron.natural_spline_basis(at_boundary) is None
+    assert efron.zph_smooth(np.r_[np.zeros(200), np.linspace(0, 1, 40)], np.ones(240), 1.0) is None
