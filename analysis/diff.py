@@ -92,7 +92,7 @@ def figure_inputs(results: dict) -> dict[str, str]:
     import json
 
     from analysis.figures import registry
-    from analysis.results import to_jsonable
+    from analysis.results_file import to_jsonable
 
     out = {}
     for name, spec in registry.figures(results).items():
@@ -192,7 +192,7 @@ def _figure_files(folder: Path) -> dict[str, str]:
 
 def diff_paths(old: str | Path, new: str | Path) -> Diff:
     """``compare`` of two results files or output folders (``ResultsShapeError`` / ``OSError`` when unreadable)."""
-    from analysis.results import read_results
+    from analysis.results_file import read_results
 
     old, new = Path(old), Path(new)
     result = compare(read_results(_results_path(old)), read_results(_results_path(new)))

@@ -30,7 +30,7 @@ from analysis.figures import registry as figure_registry
 from analysis.figures.cache import document_png
 from analysis.figures.files import DOCUMENT_DPI
 from analysis.report_text import InlineText
-from analysis.results import read_results
+from analysis.results_file import read_results
 from analysis.tables import registry as table_registry
 
 RESULTS_ENV_VAR = paths.RESULTS_ENV_VAR
@@ -220,10 +220,16 @@ class ReportContext:
         dpi = dpi or DOCUMENT_DPI
         name = figure_registry.figure(name, self.results).name
         # Drawn again only when what the figure is drawn from changed (render cache, if any).
-        data = document_png(name, self.results, dpi, lambda: _png_bytes(self.figure_object(name), dpi))
+        data = document_png(name, self.results, dpi, lambda: self._draw_png(name, dpi))
         # Shown at the text width in every format: the width travels as the image's metadata, which
         # Quarto writes as {width=100%} (src/core/jupyter/jupyter.ts mdImageOutput), as does the engine.
         return Image(data=data, format="png", width="100%")
+
+    def _draw_png(self, name: str, dpi: int) -> bytes:
+        from analysis.figures.style import rendered_in_style
+
+        with rendered_in_style():   # rendered in the style at once: no separate layout pass, same pixels
+            return _png_bytes(self.figure_object(name), dpi)
 
 
 def _as_text(value) -> str:

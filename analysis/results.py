@@ -14,15 +14,14 @@ and term names.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from analysis import paths
+from analysis.results_file import _finite, dumps, read_results, to_jsonable, write_results  # noqa: F401 (the API)
 from analysis.results_schema import SCHEMA_VERSION, check
 
 SOFTWARE = ("pandas", "numpy", "scipy", "lifelines", "statsmodels", "tableone", "matplotlib")
@@ -38,13 +37,6 @@ def _time_key(t: float) -> str:
     return f"{float(t):g}"
 
 
-def _finite(value) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 def warning(kind: str, subject: str, message: str, **values) -> dict:
     """A warning record (``results_schema.Warning_``): selected on ``kind``, printed as ``message``."""
     return {"kind": kind, "subject": subject, "values": values, "message": message}
@@ -58,31 +50,6 @@ def significant(p: float | None, alpha: float) -> bool:
     ``theme.significant`` (the same decision on the printed text) is tested against this one.
     """
     return p is not None and p < alpha
-
-
-def to_jsonable(value):
-    """Plain JSON types: numpy scalars/arrays -> Python, NaN/inf -> None, keys -> str."""
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [to_jsonable(v) for v in value.tolist()]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return _finite(value)
-    if isinstance(value, Path):
-        return str(value)
-    if value is None or isinstance(value, str):
-        return value
-    if value is pd.NaT or (hasattr(pd, "isna") and not isinstance(value, (list, dict)) and pd.isna(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    return str(value)
 
 
 def _software_versions() -> dict:
@@ -606,31 +573,6 @@ def decisions(results: dict) -> dict:
     named = [[f["factor"] for f in endpoints[e]["significant_factors"]] for e in plan["endpoints"]]
     every = [name for name in (named[0] if named else []) if all(name in other for other in named[1:])]
     return {"alpha": alpha, "endpoints": endpoints, "factors_all_endpoints": every}
-
-
-def dumps(results: dict) -> str:
-    """Deterministic, strictly valid JSON text (sorted keys; NaN was mapped to null)."""
-    try:  # compute_results already returns plain JSON types; sanitise only if needed
-        text = json.dumps(results, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError):
-        text = json.dumps(to_jsonable(results), sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False)
-    return text + "\n"
-
-
-def write_results(results: dict, path: str | Path) -> Path:
-    """Write ``results`` to ``path`` (parents created), after checking its shape (``results_schema``)."""
-    path = Path(path)
-    text = dumps(check(results, "results to write"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def read_results(path: str | Path) -> dict:
-    """The results file at ``path``, checked against the schema (``ResultsShapeError`` names the bad keys)."""
-    path = Path(path)
-    with open(path, encoding="utf-8") as handle:
-        return check(json.load(handle), str(path))
 
 
 def default_output() -> Path:

@@ -24,7 +24,7 @@ STAGES = {
     "analysis.data.errors": 0,
     "analysis.data": 1,
     "analysis.stats": 2,
-    "analysis.results": 3, "analysis.results_schema": 3, "analysis.reproduction": 3,
+    "analysis.results": 3, "analysis.results_file": 3, "analysis.results_schema": 3, "analysis.reproduction": 3,
     "analysis.tables": 4, "analysis.figures": 4,
     "analysis.report": 5, "analysis.report_text": 5, "analysis.publish": 5, "analysis.prerender": 5,
     "analysis.submission": 5, "analysis.strobe": 5, "analysis.docx_layout": 5, "analysis.postrender": 5,

@@ -58,7 +58,7 @@ def _library_versions() -> str:
 
 def _json(value) -> bytes:
     """The value as the results file would hold it (NaN -> null, tuples -> lists), canonical bytes."""
-    from analysis.results import to_jsonable
+    from analysis.results_file import to_jsonable
 
     return json.dumps(to_jsonable(value), sort_keys=True, separators=(",", ":")).encode()
 

@@ -85,9 +85,11 @@ def _draw_one(name: str, results: dict, out: Path, document_png: bool) -> tuple[
     """Write one figure's files; with ``document_png``, also (cache file name, bytes) of its document image
     when the documents show the journal file's image (registry entry without a document width)."""
     from analysis.figures.save import document_png_bytes, save_figure_and_raster
+    from analysis.figures.style import rendered_in_style
 
     spec = registry.figure(name, results)
-    paths, raster = save_figure_and_raster(registry.draw(name, results), name, out, formats=spec.entry.formats)
+    with rendered_in_style():   # saved in the style at once: no separate layout pass
+        paths, raster = save_figure_and_raster(registry.draw(name, results), name, out, formats=spec.entry.formats)
     if not document_png or spec.entry.document_width_mm is not None or raster is None:
         return paths, None
     return paths, (f"document-{DOCUMENT_DPI}.png", document_png_bytes(raster, DOCUMENT_DPI))

@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from matplotlib import transforms
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -61,7 +60,7 @@ class KMPanel:
 
     groups    [(level label, patients in the group, stored curve)] in plan order
     ticks     time-axis ticks (months); also the columns of ``at_risk``
-    at_risk   number at risk, one row per group label, one column per tick
+    at_risk   number at risk: (group label, one count per tick) per group
     missing   patients left out because the factor value is missing
     """
 
@@ -70,7 +69,7 @@ class KMPanel:
     factor_label: str | None
     groups: list[tuple[str, int, Curve]]
     ticks: list[float]
-    at_risk: pd.DataFrame
+    at_risk: list[tuple[str, list[int]]]
     missing: int
 
 
@@ -90,14 +89,18 @@ def km_panel(results: dict, endpoint: str, factor: str | None = None) -> KMPanel
         entry = curves[None] if factor is None else curves[group["level"]]
         groups.append((group["level"], int(group["n"]), Curve.from_results(entry)))
     ticks = [float(t) for t in panel["ticks"]]
-    table = pd.DataFrame([g["at_risk"] for g in panel["groups"]], index=[g["level"] for g in panel["groups"]],
-                         columns=ticks, dtype=int)
+    table = [(g["level"], [int(n) for n in g["at_risk"]]) for g in panel["groups"]]
     return KMPanel(endpoint, factor, panel["factor_label"], groups, ticks, table, int(panel["missing"]))
 
 
-def km_at_risk_table(results: dict, endpoint: str, factor: str | None = None) -> pd.DataFrame:
-    """Numbers at risk printed under the KM figure: one row per group, one column per tick (months)."""
-    return km_panel(results, endpoint, factor).at_risk
+def km_at_risk_table(results: dict, endpoint: str, factor: str | None = None):
+    """Numbers at risk printed under the KM figure, as a pandas DataFrame: one row per group, one column
+    per tick (months). (The drawing itself needs no pandas: a document's kernel never imports it.)"""
+    import pandas as pd
+
+    panel = km_panel(results, endpoint, factor)
+    return pd.DataFrame([counts for _, counts in panel.at_risk], index=[label for label, _ in panel.at_risk],
+                        columns=panel.ticks, dtype=int)
 
 
 def _logrank_text(results: dict, endpoint: str, factor: str) -> str | None:
@@ -281,7 +284,7 @@ def _draw_curve(ax, curve: Curve, line_style: dict, ci_band: bool) -> None:
                 markersize=4, markeredgewidth=style.THIN_PT, color=line_style["color"])
 
 
-def _draw_at_risk(fig, rt, at_risk: pd.DataFrame, ticks: list[float]) -> None:
+def _draw_at_risk(fig, rt, at_risk: list[tuple[str, list[int]]], ticks: list[float]) -> None:
     """One row per group under the time axis, each count centred on its tick."""
     rt.set_xlim(0, ticks[-1])
     rt.set_ylim(len(at_risk) - 0.5, -0.5)
@@ -290,7 +293,7 @@ def _draw_at_risk(fig, rt, at_risk: pd.DataFrame, ticks: list[float]) -> None:
     title_at = transforms.blended_transform_factory(fig.transFigure, rt.transData)
     rt.text(1.5 / (fig.get_figwidth() * 25.4), -0.6, "Number at risk", transform=title_at,
             ha="left", va="bottom", fontsize=style.SMALL_PT, fontweight="bold")
-    for row, (label, counts) in enumerate(at_risk.iterrows()):
+    for row, (label, counts) in enumerate(at_risk):
         rt.annotate(label, xy=(0, row), xycoords=("axes fraction", "data"), xytext=(-4.0 / 25.4 * 72, 0),
                     textcoords="offset points", ha="right", va="center", fontsize=style.SMALL_PT)
         for t, n in zip(ticks, counts):

@@ -15,6 +15,7 @@ through pyplot, so no figure and no setting leaks from one figure into the next.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -202,9 +203,25 @@ def new_figure(width_mm: float, height_mm: float) -> Figure:
     return fig
 
 
+_RENDERED_IN_STYLE = ContextVar("rendered_in_style", default=False)
+
+
+@contextmanager
+def rendered_in_style() -> Iterator[None]:
+    """Figures drawn in this block are rendered inside ``figure_style`` before they leave it
+    (``save.png_bytes``): their first draw lays them out in the style, so ``finish`` skips its
+    own layout pass (a whole draw: 0.045 s a figure); the pixels are the same."""
+    token = _RENDERED_IN_STYLE.set(True)
+    try:
+        yield
+    finally:
+        _RENDERED_IN_STYLE.reset(token)
+
+
 def finish(fig: Figure) -> Figure:
     """Lay the figure out once inside the style, so lazily created artists (ticks) take it."""
-    fig.draw_without_rendering()
+    if not _RENDERED_IN_STYLE.get():
+        fig.draw_without_rendering()
     return fig
 
 
