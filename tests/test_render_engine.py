@@ -490,3 +490,44 @@ def test_a_format_without_a_writer_is_an_error_not_a_pdf(tmp_path):
     with pytest.raises(RenderError, match="no writer for format.*epub"):
         render_document(doc, settings, ["html", "epub"], tmp_path, Path("second"), dict(os.environ))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_inline_expressions_of_a_paragraph_run_in_order_and_errors_name_the_expression(tmp_path):
+    """Consecutive inline expressions go to the kernel in one request (analysis.render.execute._batched):
+    each still sees the cells above it and the expressions before it, prints its own value, and a
+    failing one is named with its line; one that does not compile runs alone and is named too."""
+    from analysis.render.execute import execute_document
+    from analysis.render.project import EXECUTE_DEFAULTS
+
+    def run(text):
+        doc = parse_qmd(write(tmp_path, text))
+        return execute_document(doc, EXECUTE_DEFAULTS, dict(os.environ), progress=lambda _m: None)
+
+    executed = run("""
+        ```{python}
+        x = 2
+        ```
+
+        A `{python} x` then `{python} print("noise") or x + 1`
+        and `{python} "a*b"`.
+
+        ```{python}
+        x = 10
+        ```
+
+        B `{python} x`.
+        """)
+    assert executed.inline_values == ["2", "3", r"a\*b", "10"]
+    with pytest.raises(RenderError) as info:
+        run("""
+            ```{python}
+            y = 1
+            ```
+
+            `{python} y` and
+            `{python} 1 / 0` and `{python} y`.
+            """)
+    assert "`{python} 1 / 0` failed: ZeroDivisionError" in str(info.value) and info.value.line == 6
+    with pytest.raises(RenderError) as info:
+        run("One `{python} 1` two `{python} 1 +` three `{python} 3`.\n")
+    assert "`{python} 1 +` failed: SyntaxError" in str(info.value)

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -70,7 +71,7 @@ def __qmd_inline(value):
     \"\"\"The value's display data (text/markdown, text/plain, ...), as Jupyter's user_expressions give it.\"\"\"
     import json as __qmd_json
     data, _metadata = get_ipython().display_formatter.format(value)
-    print("\\x1eQMD-INLINE" + __qmd_json.dumps(data), end="")
+    print("\\x1eQMD-INLINE" + __qmd_json.dumps(data) + "\\x1d", end="")
 """
 
 
@@ -124,7 +125,8 @@ def execute_document(doc: QmdDocument, execute_defaults: dict[str, Any], env: di
     # IPC transport: a local kernel needs no TCP ports (and ipykernel warns about unencrypted TCP).
     # The async manager is what nbclient expects: its client polls without blocking, so a dead kernel is noticed.
     socket_dir = Path(tempfile.mkdtemp(prefix="qmd-kernel-"))
-    manager = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(socket_dir / "kernel"))
+    manager = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(socket_dir / "kernel"),
+                                 kernel_spec_manager=_kernel_spec_manager())
     client = NotebookClient(nb, km=manager, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3",
                             resources={"metadata": {"path": str(doc.path.parent)}})
     try:
@@ -134,6 +136,21 @@ def execute_document(doc: QmdDocument, execute_defaults: dict[str, Any], env: di
             run_sync(manager.shutdown_kernel)(now=True)
         shutil.rmtree(socket_dir, ignore_errors=True)
     return result
+
+
+@lru_cache(maxsize=None)
+def _kernel_spec_manager():
+    """jupyter_client's kernel spec lookup, in the same folders: Jupyter's data path, then
+    ``<IPython dir>/kernels``. jupyter_client finds that last folder through ``IPython.paths``, which
+    imports all of IPython into the render process (0.3 s of CPU) for one path; IPython's rule for
+    it is ``$IPYTHONDIR``, else ``~/.ipython`` (IPython/paths.py ``get_ipython_dir``)."""
+    import os
+
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_core.paths import jupyter_path
+
+    ipython_dir = os.environ.get("IPYTHONDIR") or os.path.join(os.path.expanduser("~"), ".ipython")
+    return KernelSpecManager(kernel_dirs=[*jupyter_path("kernels"), os.path.join(ipython_dir, "kernels")])
 
 
 def _run_in_kernel(client: NotebookClient, nb: Any, doc: QmdDocument, steps: list[tuple[str, Any]],
@@ -154,11 +171,11 @@ def _run_in_kernel(client: NotebookClient, nb: Any, doc: QmdDocument, steps: lis
         if gate is not None:
             gate.wait()
         run_started = time.perf_counter()
-        for kind, item in steps:
+        for kind, item in _batched(steps):
             if kind == "cell":
                 result.outputs[item.index] = _run_cell(client, nb, doc, item, execute_defaults)
             elif kind == "inline":
-                result.inline_values.append(_run_inline(client, nb, doc, item))
+                result.inline_values.extend(_run_inline(client, nb, doc, item))
         result.run_seconds = time.perf_counter() - run_started
 
 
@@ -174,7 +191,10 @@ def _plan_steps(doc: QmdDocument, defaults: dict[str, Any]) -> list[tuple[str, A
 
 
 def _execute(client: NotebookClient, nb: Any, code: str, tags: list[str] | None = None) -> dict[str, Any]:
-    cell = nbformat.v4.new_code_cell(code)
+    # nbformat.v4.new_code_cell's fields, without its schema validation of every new cell (jsonschema:
+    # 4 ms a cell, a third of a second per document) and with an id that is the same on every run
+    cell = nbformat.NotebookNode(id=f"qmd-{len(nb.cells)}", cell_type="code", metadata=nbformat.NotebookNode(),
+                                 execution_count=None, source=code, outputs=[])
     if tags:
         cell.metadata["tags"] = tags
     nb.cells.append(cell)
@@ -226,16 +246,54 @@ def _error_qmd_line(error: CellExecutionError, cell: Cell, doc: QmdDocument) -> 
     return _code_first_line(doc, cell) + int(match.group(1)) - 1 if match else cell.line
 
 
-def _run_inline(client: NotebookClient, nb: Any, doc: QmdDocument, expr: InlineExpr) -> str:
+def _inline_code(expr: InlineExpr) -> str:
+    return f"__qmd_inline({expr.expr})\n"
+
+
+def _batched(steps: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """The steps with each run of consecutive inline expressions as one step (a list): they are
+    evaluated in order in one kernel request instead of one request each (a request costs 10-20 ms
+    of CPU in the kernel and the client; a long document has dozens). An expression
+    that does not compile runs alone, so that its error names it."""
+    out: list[tuple[str, Any]] = []
+    for kind, item in steps:
+        if kind == "inline":
+            try:
+                compile(_inline_code(item), "<inline>", "exec")
+                alone = False
+            except (SyntaxError, ValueError):
+                alone = True
+            if out and out[-1][0] == "inline" and not alone and not out[-1][2]:
+                out[-1][1].append(item)
+                continue
+            out.append(("inline", [item], alone))
+        else:
+            out.append((kind, item, False))
+    return [(kind, item) for kind, item, _alone in out]
+
+
+_INLINE_VALUE = re.compile("\x1eQMD-INLINE(.*?)\x1d", re.S)
+
+
+def _run_inline(client: NotebookClient, nb: Any, doc: QmdDocument, exprs: list[InlineExpr]) -> list[str]:
+    """The Markdown of each expression of ``exprs``, evaluated in order in one request."""
     import json
 
+    def values(cell: dict[str, Any]) -> list[str]:
+        text = "".join(o.get("text", "") for o in cell.get("outputs", [])
+                       if o.get("output_type") == "stream" and o.get("name") == "stdout")
+        return [inline_markdown(json.loads(found)) for found in _INLINE_VALUE.findall(text)]
+
     try:
-        executed = _execute(client, nb, f"__qmd_inline({expr.expr})")
+        executed = _execute(client, nb, "".join(_inline_code(expr) for expr in exprs))
     except CellExecutionError as error:
-        raise RenderError(f"inline expression `{{python}} {expr.expr}` failed: {error.ename}: {error.evalue}", doc.path, expr.line) from None
-    text = "".join(o.get("text", "") for o in executed.outputs if o.get("output_type") == "stream" and o.get("name") == "stdout")
-    marker = "\x1eQMD-INLINE"
-    return inline_markdown(json.loads(text.split(marker, 1)[1]) if marker in text else {"text/plain": text})
+        failed = exprs[min(len(values(nb.cells[-1])), len(exprs) - 1)]   # the values printed before it
+        raise RenderError(f"inline expression `{{python}} {failed.expr}` failed: {error.ename}: {error.evalue}",
+                          doc.path, failed.line) from None
+    found = values(executed)
+    if len(found) != len(exprs):   # the engine's own protocol broke (a value printed no marker): a bug
+        raise RuntimeError(f"inline expressions: {len(exprs)} evaluated, {len(found)} values received")
+    return found
 
 
 # Quarto escapes these in a quoted text/plain result; ``+-.`` is a range in its regex, so ``,`` too.
