@@ -84,9 +84,14 @@ def document_png_bytes(raster: Image.Image, dpi: int, raster_dpi: int = style.RA
     return _png(raster.reduce(factor) if factor > 1 else raster, dpi)
 
 
+# zlib level of a document image: level 3 encodes in 0.020 s instead of level 6's 0.033 s (Pillow's
+# default) for a file 5% larger; an image that goes into every document of every render
+DOCUMENT_PNG_COMPRESS_LEVEL = 3
+
+
 def _png(image: Image.Image, dpi: int) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", dpi=(dpi, dpi))
+    image.save(buffer, format="PNG", dpi=(dpi, dpi), compress_level=DOCUMENT_PNG_COMPRESS_LEVEL)
     return buffer.getvalue()
 
 
