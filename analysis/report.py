@@ -102,13 +102,23 @@ class InlineValues:
 
     def __getattr__(self, name: str):
         value = getattr(self._text, name)
-        # a sentence of the prose that cites ("[@key]") is Markdown on purpose; text from data files
-        # reaches the prose escaped (analysis.safe_text), so it never carries a live citation
-        if name in MARKDOWN_VALUES or (isinstance(value, str) and "[@" in value):
+        if _is_markdown(name, value):
             from IPython.display import Markdown
 
             return Markdown(value)
         return value
+
+    def printed_text(self, name: str) -> str:
+        """The words value ``name`` prints (a Markdown value's text without its backslash escapes),
+        without IPython: the pre-render step's STROBE checklist reads the prose this way."""
+        value = getattr(self._text, name)
+        return _unescaped(value) if _is_markdown(name, value) else str(value)
+
+
+def _is_markdown(name: str, value) -> bool:
+    # a sentence of the prose that cites ("[@key]") is Markdown on purpose; text from data files
+    # reaches the prose escaped (analysis.safe_text), so it never carries a live citation
+    return name in MARKDOWN_VALUES or (isinstance(value, str) and "[@" in value)
 
 
 @dataclass
@@ -204,7 +214,7 @@ class ReportContext:
         """The STROBE cohort items and the manuscript section reporting each (analysis/strobe.py)."""
         from analysis.strobe import checklist_rows
 
-        return checklist_rows(inline=lambda name: _as_text(getattr(self.t, name)),
+        return checklist_rows(inline=self.t.printed_text,
                               call=lambda name: str(getattr(self, name)()))
 
     # ------------------------------------------------------------------ figures
@@ -232,13 +242,11 @@ class ReportContext:
             return _png_bytes(self.figure_object(name), dpi)
 
 
-def _as_text(value) -> str:
-    """An inline value as the words it prints: a ``Markdown`` value's text with its backslash escapes
-    dropped (``str()`` of a ``Markdown`` object is its repr, which names no section's content)."""
+def _unescaped(markdown: str) -> str:
+    """Markdown text as the words it prints: its backslash escapes dropped."""
     import re
 
-    data = getattr(value, "data", None)
-    return re.sub(r"\\(.)", r"\1", data) if isinstance(data, str) else str(value)
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def _png_bytes(figure, dpi: int) -> bytes:
