@@ -205,17 +205,20 @@ def curve_points(ax) -> np.ndarray:
         if line.get_drawstyle().startswith("steps"):
             # the drawn path of a post-step: horizontal runs sampled finely, so a legend cannot sit on one
             x, y = xy[:, 0], xy[:, 1]
-            runs = [np.column_stack([np.linspace(x[i], x[i + 1], 60), np.full(60, y[i])]) for i in range(len(x) - 1)]
-            drops = [np.column_stack([np.full(20, x[i + 1]), np.linspace(y[i], y[i + 1], 20)]) for i in range(len(x) - 1)]
-            xy = np.concatenate(runs + drops) if runs else xy
+            if len(x) > 1:   # every segment at once: linspace with array ends, one row a segment
+                run_x = np.linspace(x[:-1], x[1:], 60, axis=1)
+                drop_y = np.linspace(y[:-1], y[1:], 20, axis=1)
+                runs = np.column_stack([run_x.ravel(), np.repeat(y[:-1], 60)])
+                drops = np.column_stack([np.repeat(x[1:], 20), drop_y.ravel()])
+                xy = np.concatenate([runs, drops])
         points.append(ax.transData.transform(xy))
     return np.concatenate(points) if points else np.empty((0, 2))
 
 
-def legend_overlap(ax, legend) -> int:
-    """How many drawn curve points the legend's box covers."""
+def legend_overlap(ax, legend, pts: np.ndarray | None = None) -> int:
+    """How many drawn curve points (``curve_points(ax)`` unless given) the legend's box covers."""
     box = legend.get_window_extent(ax.figure.canvas.get_renderer())
-    pts = curve_points(ax)
+    pts = curve_points(ax) if pts is None else pts
     inside = (pts[:, 0] >= box.x0) & (pts[:, 0] <= box.x1) & (pts[:, 1] >= box.y0) & (pts[:, 1] <= box.y1)
     return int(inside.sum())
 
@@ -229,11 +232,12 @@ def place_legend(ax, handles, title):
     wrapped = "\n".join(textwrap.fill(line, 16) for line in title.split("\n")) if title else title
     layouts = [(title, 2.6), (wrapped, 1.8)]
     best = None
+    points = curve_points(ax)   # a legend moves no curve: measured once for every candidate place
     for legend_title, handle_length in layouts:
         for location in LEGEND_LOCATIONS:
             legend = ax.legend(handles=handles, title=legend_title, loc=location, handlelength=handle_length,
                                borderaxespad=0.3, labelspacing=0.3, alignment="left")
-            covered = legend_overlap(ax, legend)
+            covered = legend_overlap(ax, legend, points)
             if covered == 0:
                 return legend
             if best is None or covered < best[0]:
