@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from analysis import paths
+from analysis.yaml_files import SAFE_LOADER
 
 
 @dataclass(frozen=True)
@@ -141,9 +142,6 @@ def load_plan(path: str | Path | None = None) -> Plan:
         raise DataError(sorted(problems, key=lambda p: p.line or 0))
     return Plan(raw=raw, path=plan_path)
 
-
-# libyaml's parser when PyYAML was built with it (the same YAML, 10x faster than the pure-Python one)
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MESSAGES = {"Extra inputs are not permitted": "unknown key (misspelt? keys are case-sensitive)",
             "Field required": "required key is missing"}

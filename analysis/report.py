@@ -59,9 +59,9 @@ def results_path() -> Path:
     output_dir = "."
     config = root / "_quarto.yml"
     if config.is_file():
-        import yaml
+        from analysis.yaml_files import load_yaml
 
-        project = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("project") or {}
+        project = (load_yaml(config.read_text(encoding="utf-8")) or {}).get("project") or {}
         output_dir = str(project.get("output-dir", "."))
     return root / output_dir / "results.json"
 
@@ -134,7 +134,7 @@ class ReportContext:
         $QUARTO_DOCUMENT_FILE, which Quarto and the embedded engine give the kernel). Quarto's DOCX title
         block prints author names only (src/command/render/pandoc.ts), so the manuscript prints this in a
         ``content-visible when-format="docx"`` block. Empty when the document has no affiliations."""
-        import yaml
+        from analysis.yaml_files import load_yaml
 
         folder, name = os.environ.get("QUARTO_DOCUMENT_PATH"), os.environ.get("QUARTO_DOCUMENT_FILE")
         if not (folder and name):
@@ -146,7 +146,7 @@ class ReportContext:
             return ""
         source = found.read_text(encoding="utf-8")
         front = source.split("\n---", 1)[0].removeprefix("---") if source.startswith("---") else ""
-        authors = (yaml.safe_load(front) or {}).get("author") or []
+        authors = (load_yaml(front) or {}).get("author") or []
         parts = []
         for author in authors if isinstance(authors, list) else [authors]:
             if not isinstance(author, dict):

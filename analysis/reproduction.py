@@ -25,7 +25,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
-import yaml
+from analysis.yaml_files import load_yaml
 
 from analysis import paths
 
@@ -35,7 +35,7 @@ ENDPOINT_LABEL = {"pfs": "PFS", "os": "OS"}
 
 def load_published(path: str | Path | None = None) -> dict:
     with open(path or PUBLISHED_FILE, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return load_yaml(handle)
 
 
 def round_half_up(value: float, decimals: int) -> Decimal:

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Callable
 
-import yaml
+from analysis.yaml_files import load_yaml
 
 from analysis import paths
 
@@ -29,7 +29,7 @@ def sections(qmd_text: str, inline: Callable[[str], str],
     is the section "Title". A cell counts as its label, plus what it prints when it is
     ``print(R.<name>())`` and ``call`` is given (e.g. the Declarations)."""
     front = re.match(r"\A---\n(.*?)\n---\n", qmd_text, flags=re.S)
-    title = (yaml.safe_load(front.group(1)) or {}).get("title", "") if front else ""
+    title = (load_yaml(front.group(1)) or {}).get("title", "") if front else ""
     text = qmd_text[front.end():] if front else qmd_text
 
     def cell(match: re.Match) -> str:
@@ -60,7 +60,7 @@ def checklist_rows(qmd: Path | None = None, inline: Callable[[str], str] = lambd
     qmd = Path(qmd or paths.REPORT_DIR / "manuscript.qmd")
     parts = sections(qmd.read_text(encoding="utf-8"), inline, call)
     with open(checklist, encoding="utf-8") as handle:
-        items = yaml.safe_load(handle)["items"]
+        items = load_yaml(handle)["items"]
     rows = []
     for item in items:
         phrases = [str(p).lower() for p in item["any_of"]]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-import yaml
+from analysis.yaml_files import load_yaml
 
 from analysis import paths
 
@@ -77,7 +77,7 @@ def _read_yaml(path: Path) -> dict:
     if not path.is_file():
         return {}
     with open(path, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle) or {}
+        data = load_yaml(handle) or {}
     return data if isinstance(data, dict) else {}
 
 

@@ -19,7 +19,7 @@ ANALYSIS = Path(__file__).resolve().parents[1] / "analysis"
 # module name prefix -> stage; the longest matching prefix wins
 STAGES = {
     "analysis": 0, "analysis.paths": 0, "analysis.plan": 0, "analysis.plan_schema": 0, "analysis.source_digest": 0,
-    "analysis.safe_text": 0,
+    "analysis.safe_text": 0, "analysis.yaml_files": 0,
     # the data problem records (no imports): the plan's own errors are reported in the same form
     "analysis.data.errors": 0,
     "analysis.data": 1,

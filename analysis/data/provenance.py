@@ -50,13 +50,15 @@ def read_manifest(directory: Path) -> tuple[dict | None, list[Problem]]:
     """The manifest's content (None without one) and its problems (wrong type, unknown key)."""
     import yaml
 
+    from analysis.yaml_files import load_yaml
+
     path = Path(directory) / MANIFEST
     if not path.exists():
         return None, []
     if not path.is_file() or path.is_symlink():
         return None, [Problem(MANIFEST, None, None, None, "must be a regular file (not a link, folder or device)")]
     try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        content = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         return None, [Problem(MANIFEST, None, None, None, f"could not be read as YAML: {error}")]
     if not isinstance(content, dict):
