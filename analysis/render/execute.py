@@ -121,7 +121,9 @@ def execute_document(doc: QmdDocument, execute_defaults: dict[str, Any], env: di
     steps = _plan_steps(doc, execute_defaults)
     if not any(kind in ("cell", "inline") for kind, _ in steps):
         return result
-    nb = nbformat.v4.new_notebook()
+    # nbformat.v4.new_notebook's fields, without validating the empty notebook against the schema
+    nb = nbformat.NotebookNode(nbformat=nbformat.v4.nbformat, nbformat_minor=nbformat.v4.nbformat_minor,
+                               metadata=nbformat.NotebookNode(), cells=[])
     # IPC transport: a local kernel needs no TCP ports (and ipykernel warns about unencrypted TCP).
     # The async manager is what nbclient expects: its client polls without blocking, so a dead kernel is noticed.
     socket_dir = Path(tempfile.mkdtemp(prefix="qmd-kernel-"))
