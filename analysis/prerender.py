@@ -15,6 +15,9 @@ from pathlib import Path
 def main() -> int:
     import gc
 
+    # one BLAS thread (as analysis/__main__.py sets it), when Quarto runs this step itself
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     try:
         from analysis.publish import publish_results
