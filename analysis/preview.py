@@ -305,7 +305,7 @@ class WarmKernel:
     def __call__(self, doc, execute_defaults: dict[str, Any], env: dict[str, str],
                  progress: Callable[[str], None] = print, gate=None,
                  figure_size: tuple[float, float] | None = None):
-        from analysis.render.execute import ExecutedDocument, _plan_steps, _run_cell, _run_hidden, _run_inline
+        from analysis.render.execute import ExecutedDocument, _plan_steps, _run_hidden, run_steps
         from analysis.render.qmd import Cell
 
         steps = _plan_steps(doc, execute_defaults)
@@ -329,11 +329,7 @@ class WarmKernel:
         if figure_size is not None:  # the document-level fig-width / fig-height, as execute_document sets them
             _run_hidden(self._client, self._nb,
                         f"__qmd_mpl.rcParams['figure.figsize'] = ({figure_size[0]!r}, {figure_size[1]!r})")
-        for kind, item in steps:
-            if kind == "cell":
-                result.outputs[item.index] = _run_cell(self._client, self._nb, doc, item, execute_defaults)
-            else:
-                result.inline_values.append(_run_inline(self._client, self._nb, doc, item))
+        run_steps(self._client, self._nb, doc, steps, execute_defaults, result)
         # nbclient keeps every executed cell in the notebook: drop them, a preview runs for hours
         del self._nb.cells[:]
         result.run_seconds = time.perf_counter() - started

@@ -63,6 +63,10 @@ def __qmd_inline(value):
     import json as __qmd_json
     data, _metadata = get_ipython().display_formatter.format(value)
     print("\\x1eQMD-INLINE" + __qmd_json.dumps(data), end="")
+
+def __qmd_inline_data(value):
+    data, _metadata = get_ipython().display_formatter.format(value)
+    return data
 """
 
 
@@ -146,12 +150,26 @@ def _run_in_kernel(client: NotebookClient, nb: Any, doc: QmdDocument, steps: lis
         if gate is not None:
             gate.wait()
         run_started = time.perf_counter()
-        for kind, item in steps:
-            if kind == "cell":
-                result.outputs[item.index] = _run_cell(client, nb, doc, item, execute_defaults)
-            elif kind == "inline":
-                result.inline_values.append(_run_inline(client, nb, doc, item))
+        run_steps(client, nb, doc, steps, execute_defaults, result)
         result.run_seconds = time.perf_counter() - run_started
+
+
+def run_steps(client: NotebookClient, nb: Any, doc: QmdDocument, steps: list[tuple[str, Any]],
+              execute_defaults: dict[str, Any], result: ExecutedDocument) -> None:
+    """Run ``steps`` in order: each cell on its own, each run of consecutive inline expressions
+    (the ones in the text between two cells) in one kernel request (:func:`_run_inlines`)."""
+    pending: list[InlineExpr] = []
+    for kind, item in steps:
+        if kind == "inline":
+            pending.append(item)
+            continue
+        if pending:
+            result.inline_values.extend(_run_inlines(client, nb, doc, pending))
+            pending = []
+        if kind == "cell":
+            result.outputs[item.index] = _run_cell(client, nb, doc, item, execute_defaults)
+    if pending:
+        result.inline_values.extend(_run_inlines(client, nb, doc, pending))
 
 
 def _plan_steps(doc: QmdDocument, defaults: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -216,6 +234,52 @@ def _error_qmd_line(error: CellExecutionError, cell: Cell, doc: QmdDocument) -> 
     """The .qmd line of the failing statement (the cell's own frame in the traceback), else the fence line."""
     match = _CELL_LINE.search(_ANSI.sub("", error.traceback or ""))
     return _code_first_line(doc, cell) + int(match.group(1)) - 1 if match else cell.line
+
+
+_INLINE_MARKER = "\x1eQMD-INLINE"
+
+
+def _run_inlines(client: NotebookClient, nb: Any, doc: QmdDocument, exprs: list[InlineExpr]) -> list[str]:
+    """The Markdown of consecutive inline expressions, evaluated in order in one kernel request.
+
+    Each expression is one top-level statement of the request, in the user namespace, as
+    when it runs alone; they stop at the first that raises, whose error is the one reported
+    (the values before it are kept in the list printed at the end). One request instead
+    of one per expression: each costs a kernel round trip (~10 ms; the manuscript has 55).
+    A group with an expression that does not parse on its own runs one by one, so that its
+    error is exactly the one a lone run gives.
+    """
+    import ast
+    import json
+
+    if len(exprs) == 1 or not all(_parses(f"__qmd_inline_data({e.expr})", ast) for e in exprs):
+        return [_run_inline(client, nb, doc, e) for e in exprs]
+    lines = ["__qmd_values = []", "try:"]
+    lines += [f"    __qmd_values.append(__qmd_inline_data({e.expr}))" for e in exprs]
+    lines += ["finally:",
+              f"    print({_INLINE_MARKER!r} + __import__('json').dumps(__qmd_values), end='')",
+              "    del __qmd_values"]
+    try:
+        executed = _execute(client, nb, "\n".join(lines))
+        failed = None
+    except CellExecutionError as error:
+        executed, failed = nb.cells[-1], error
+    text = "".join(o.get("text", "") for o in executed.outputs
+                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
+    values = json.loads(text.rsplit(_INLINE_MARKER, 1)[1]) if _INLINE_MARKER in text else []
+    if failed is not None:
+        expr = exprs[min(len(values), len(exprs) - 1)]
+        raise RenderError(f"inline expression `{{python}} {expr.expr}` failed: {failed.ename}: {failed.evalue}",
+                          doc.path, expr.line) from None
+    return [inline_markdown(data) for data in values]
+
+
+def _parses(code: str, ast) -> bool:
+    try:
+        ast.parse(code)
+    except SyntaxError:
+        return False
+    return True
 
 
 def _run_inline(client: NotebookClient, nb: Any, doc: QmdDocument, expr: InlineExpr) -> str:
