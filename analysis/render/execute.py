@@ -70,6 +70,45 @@ def __qmd_inline_data(value):
 """
 
 
+# What the cells read, for the per-document cache (analysis.render.cache.storable_reads): an audit
+# hook, installed before any of the document's code runs, counts every file opened (by absolute
+# path) and notes any process started; the module ``INPUTS_READ_MODULE``, when the document's code
+# imported it, says which parts of a JSON input it read (analysis/inputs_read.py).
+INPUTS_READ_MODULE = "analysis.inputs_read"
+_SPAWN_EVENTS = ("subprocess.Popen", "os.system", "os.posix_spawn", "os.exec", "os.spawn", "os.fork",
+                 "os.forkpty", "pty.spawn", "os.startfile", "ctypes.dlopen")
+
+_AUDIT_SETUP = f"""
+def __qmd_audit():
+    import os, sys
+    opened, spawned = {{}}, []
+    def hook(event, args):
+        if event == "open":
+            path = args[0] if args else None
+            if isinstance(path, os.PathLike):
+                path = os.fspath(path)
+            if isinstance(path, (str, bytes)):
+                try:
+                    path = os.path.abspath(os.fsdecode(path))
+                except Exception:
+                    return
+                opened[path] = opened.get(path, 0) + 1
+        elif event in {_SPAWN_EVENTS!r}:
+            spawned.append(event)
+    sys.addaudithook(hook)
+    return opened, spawned
+__qmd_opened, __qmd_spawned = __qmd_audit()
+del __qmd_audit
+"""
+
+_INPUTS_READ_REPORT = f"""
+import sys as __qmd_sys, json as __qmd_json
+__qmd_m = __qmd_sys.modules.get({INPUTS_READ_MODULE!r})
+print("\\x1eQMD-READS" + __qmd_json.dumps({{"parts": __qmd_m.parts_read() if __qmd_m else {{}},
+      "opened": dict(__qmd_opened), "spawned": list(__qmd_spawned)}}), end="")
+"""
+
+
 @dataclass
 class ExecutedDocument:
     """Outputs of every executed cell (nbformat dicts) and the text of every inline expression."""
@@ -78,6 +117,7 @@ class ExecutedDocument:
     inline_values: list[str] = field(default_factory=list)
     kernel_start_seconds: float = 0.0
     run_seconds: float = 0.0
+    inputs_read: dict[str, Any] | None = None   # with ``record_inputs``: what the code read (see _AUDIT_SETUP)
 
 
 def imported_modules(doc: QmdDocument) -> list[str]:
@@ -107,10 +147,12 @@ def _warm_imports(modules: list[str]) -> str:
 
 def execute_document(doc: QmdDocument, execute_defaults: dict[str, Any], env: dict[str, str],
                      progress: Callable[[str], None] = print, gate: StartGate | None = None,
-                     figure_size: tuple[float, float] = (FIG_WIDTH, FIG_HEIGHT)) -> ExecutedDocument:
+                     figure_size: tuple[float, float] = (FIG_WIDTH, FIG_HEIGHT),
+                     record_inputs: bool = False) -> ExecutedDocument:
     """Run ``doc`` in a fresh kernel whose environment is ``env`` and cwd the document's folder.
 
     With a ``gate``, the kernel starts at once and the cells wait until the gate opens.
+    ``record_inputs``: note what the code read (``ExecutedDocument.inputs_read``).
     """
     result = ExecutedDocument()
     steps = _plan_steps(doc, execute_defaults)
@@ -124,7 +166,8 @@ def execute_document(doc: QmdDocument, execute_defaults: dict[str, Any], env: di
     client = NotebookClient(nb, km=manager, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3",
                             resources={"metadata": {"path": str(doc.path.parent)}})
     try:
-        _run_in_kernel(client, nb, doc, steps, execute_defaults, env, result, progress, gate, figure_size)
+        _run_in_kernel(client, nb, doc, steps, execute_defaults, env, result, progress, gate, figure_size,
+                       record_inputs)
     finally:  # nbclient leaves a kernel manager it did not create running
         if manager.has_kernel:
             run_sync(manager.shutdown_kernel)(now=True)
@@ -135,10 +178,12 @@ def execute_document(doc: QmdDocument, execute_defaults: dict[str, Any], env: di
 def _run_in_kernel(client: NotebookClient, nb: Any, doc: QmdDocument, steps: list[tuple[str, Any]],
                    execute_defaults: dict[str, Any], env: dict[str, str], result: ExecutedDocument,
                    progress: Callable[[str], None], gate: StartGate | None = None,
-                   figure_size: tuple[float, float] = (FIG_WIDTH, FIG_HEIGHT)) -> None:
+                   figure_size: tuple[float, float] = (FIG_WIDTH, FIG_HEIGHT), record_inputs: bool = False) -> None:
+    import json
+
     started = time.perf_counter()
     with client.setup_kernel(env=env):
-        _run_hidden(client, nb, _SETUP)
+        _run_hidden(client, nb, _SETUP + (_AUDIT_SETUP if record_inputs else ""))
         if figure_size != (FIG_WIDTH, FIG_HEIGHT):
             _run_hidden(client, nb, f"__qmd_mpl.rcParams['figure.figsize'] = ({figure_size[0]!r}, {figure_size[1]!r})")
         if gate is not None:
@@ -151,6 +196,11 @@ def _run_in_kernel(client: NotebookClient, nb: Any, doc: QmdDocument, steps: lis
             gate.wait()
         run_started = time.perf_counter()
         run_steps(client, nb, doc, steps, execute_defaults, result)
+        if record_inputs:
+            cell = _execute(client, nb, _INPUTS_READ_REPORT)
+            text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+            if "\x1eQMD-READS" in text:
+                result.inputs_read = json.loads(text.rsplit("\x1eQMD-READS", 1)[1])
         result.run_seconds = time.perf_counter() - run_started
 
 
