@@ -199,3 +199,40 @@ def test_a_corrupt_cached_document_is_rendered_again(project):
     assert reused(lines) == set()
     assert "Beta is 22" in text(project, "beta") and "tampered" not in text(project, "alpha")
     same_as_no_cache(project)
+
+
+def test_shipped_project_after_a_correction_equals_a_no_cache_render(tmp_path, monkeypatch):
+    """The study itself: render, add one correction to the ledger, render again (the caches in use),
+    and every output file equals a --no-cache render of the corrected data. HTML only (the per-document
+    cache copies every format's file alike; the other formats cost minutes on CI)."""
+    from analysis import paths
+
+    monkeypatch.delenv("ABLATION_RESULTS", raising=False)
+    data = tmp_path / "data"
+    shutil.copytree(paths.SHIPPED_DATA, data)
+
+    def render_to(out: Path, no_cache: bool = False) -> list[str]:
+        lines: list[str] = []
+        assert render(None, to="html", engine="embedded", out=str(out), data=str(data), no_cache=no_cache,
+                      progress=lines.append) == 0, "\n".join(lines)
+        return lines
+
+    render_to(tmp_path / "out")
+    with open(data / "patients.csv", newline="", encoding="utf-8") as handle:
+        patient = list(csv.DictReader(handle))[1]
+    new = "0" if patient["ecog"] != "0" else "1"
+    with open(data / "corrections.csv", "w", encoding="utf-8") as ledger:
+        ledger.write("correction_id,file,record_id,column,old_value,new_value,reason,corrected_on,corrected_by\n"
+                     f"T001,patients.csv,{patient['patient_id']},ecog,{patient['ecog']},{new},re-read,2026-11-26,TEST\n")
+    after = render_to(tmp_path / "out")
+    assert "cache: miss (changed: data)" in after, after   # the caches were consulted, not bypassed
+    render_to(tmp_path / "fresh", no_cache=True)
+
+    def files(folder: Path) -> dict[str, bytes]:
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+                if p.is_file() and not p.name.startswith(".")}
+
+    corrected, fresh = files(tmp_path / "out"), files(tmp_path / "fresh")
+    assert sorted(corrected) == sorted(fresh)
+    assert [name for name in corrected if corrected[name] != fresh[name]] == []
+    assert "T001" in (tmp_path / "out" / "report" / "supplement.html").read_text(encoding="utf-8")
