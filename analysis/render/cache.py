@@ -526,9 +526,12 @@ class DocumentCache:
             return written
         return None
 
-    def store(self, key: str, parts: dict[str, dict[str, str]], files: dict[str, Path]) -> None:
-        """Record ``files`` ({relative path: file}) as the document's outputs for these ``parts``."""
-        entry = {"parts": parts, "files": {}}
+    def store(self, key: str, parts: dict[str, dict[str, str]], files: dict[str, Path],
+              through: dict[str, str] | None = None) -> None:
+        """Record ``files`` ({relative path: file}) as the document's outputs for these ``parts``
+        (``through``: the digests of the components read through the staged files, which only
+        predict a match: ``parts`` decide)."""
+        entry = {"parts": parts, "files": {}, "through": through or {}}
         for relative, path in sorted(files.items()):
             sha = file_digest(path)
             obj = self.cache._object(sha)

@@ -296,26 +296,69 @@ class DocumentReuse:
 
         key = render_cache_module.document_key(self.inputs, self.through, doc.path, self.documents, self.output_dir)
         files = {fmt: relative.with_suffix(OUTPUT_SUFFIX[fmt]) for fmt in formats}
-        if self.lookup and self.cache.entries(key):
-            started = time.perf_counter()
-            if gate is not None:  # the staged results must be complete before they are compared
-                gate.wait()
-            restored = self.cache.restore(key, staging, [f.as_posix() for f in files.values()])
+        wanted = [f.as_posix() for f in files.values()]
+        through_now = {name: self.inputs.get(name) for name in self.through}
+        entries = self.cache.entries(key) if self.lookup else []
+        started = time.perf_counter()
+
+        def restore():
+            restored = self.cache.restore(key, staging, wanted)
             if restored is not None:
                 progress(f"  [{doc.path.name}] reused: the parts of the results it reads are unchanged "
                          "(no kernel, no pandoc)")
                 return RenderedDocument(source=doc.path, files={fmt: staging / f for fmt, f in files.items()},
                                         timings={"reused": time.perf_counter() - started})
-        rendered = render_document(doc, settings, formats, staging, relative, env, progress, gate=gate,
-                                   execute=partial(execute_document, record_inputs=True),
-                                   same_markdown=_SameMarkdown(self.cache, key, staging, self.lookup))
+            return None
+
+        if any(entry.get("through") == through_now for entry in entries):
+            # the same data as a cached render: the results will match, so no kernel is started for
+            # nothing; the staged results must be complete before they are compared
+            if gate is not None:
+                gate.wait()
+            reused = restore()
+            if reused is not None:
+                return reused
+            entries = []
+        checking = _CheckThenRun(gate, restore) if entries and gate is not None else gate
+        try:
+            # otherwise the kernel starts at once (its start overlaps the pre-render step) and the cache
+            # is checked when the results are complete, before any cell runs
+            rendered = render_document(doc, settings, formats, staging, relative, env, progress, gate=checking,
+                                       execute=partial(execute_document, record_inputs=True),
+                                       same_markdown=_SameMarkdown(self.cache, key, staging, self.lookup))
+        except _Reused as done:
+            return done.rendered
+        if entries and gate is None and (reused := restore()) is not None:   # pragma: no cover - no pre-render
+            return reused
         parts, why = render_cache_module.storable_reads(rendered.inputs_read, staging, self.staged_files,
                                                         self.through_paths, self.output_dir, self.documents)
         if parts is None:
             progress(f"  [{doc.path.name}] not cached on its own: {why}")
         else:
-            self.cache.store(key, parts, {f.as_posix(): staging / f for f in files.values()})
+            self.cache.store(key, parts, {f.as_posix(): staging / f for f in files.values()}, through=through_now)
         return rendered
+
+
+class _Reused(Exception):
+    """Raised from the start gate when the document's cached outputs turned out to be usable."""
+
+    def __init__(self, rendered):
+        super().__init__("reused")
+        self.rendered = rendered
+
+
+class _CheckThenRun:
+    """A start gate that, once the pre-render step is done, tries the document cache first: when it
+    can be used the kernel is stopped (``_Reused``) before any cell runs."""
+
+    def __init__(self, gate, restore: Callable):
+        self.gate, self.restore = gate, restore
+
+    def wait(self) -> None:
+        self.gate.wait()
+        reused = self.restore()
+        if reused is not None:
+            raise _Reused(reused)
 
 
 class _SameMarkdown:
