@@ -372,7 +372,7 @@ def figure_cache_root(output_dir: Path, no_cache: bool) -> tuple[Path, bool]:
 # recorder (a plain ``json.load`` of it would read every key unrecorded).
 
 KEEP_DOCUMENT_KEYS = 16       # document indexes kept (each edit of a document or of the code makes a new key)
-KEEP_DOCUMENT_ENTRIES = 6   # per document key: the last few results states (a correction and its undo)
+KEEP_DOCUMENT_ENTRIES = 4   # per document key: the last few results states (a correction and its undo)
 
 
 def document_key(inputs: dict[str, str], through: tuple[str, ...], document: Path, others: list[Path],

@@ -310,16 +310,16 @@ class DocumentReuse:
                                         timings={"reused": time.perf_counter() - started})
             return None
 
-        if any(entry.get("through") == through_now for entry in entries):
-            # the same data as a cached render: the results will match, so no kernel is started for
-            # nothing; the staged results must be complete before they are compared
+        if entries and (gate is None or any(entry.get("through") == through_now for entry in entries)):
+            # no pre-render step, or the same data as a cached render (the results will match): no kernel
+            # is started for nothing; the staged results must be complete before they are compared
             if gate is not None:
                 gate.wait()
             reused = restore()
             if reused is not None:
                 return reused
             entries = []
-        checking = _CheckThenRun(gate, restore) if entries and gate is not None else gate
+        checking = _CheckThenRun(gate, restore) if entries else gate
         try:
             # otherwise the kernel starts at once (its start overlaps the pre-render step) and the cache
             # is checked when the results are complete, before any cell runs
@@ -328,8 +328,6 @@ class DocumentReuse:
                                        same_markdown=_SameMarkdown(self.cache, key, staging, self.lookup))
         except _Reused as done:
             return done.rendered
-        if entries and gate is None and (reused := restore()) is not None:   # pragma: no cover - no pre-render
-            return reused
         parts, why = render_cache_module.storable_reads(rendered.inputs_read, staging, self.staged_files,
                                                         self.through_paths, self.output_dir, self.documents)
         if parts is None:
