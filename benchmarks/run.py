@@ -329,7 +329,9 @@ def correction_part(repeats: int, work: Path, project: Path, formats: list[str])
         runs.append(timed_run(render_argv(project, formats, out, data, False)))
         shutil.rmtree(out, ignore_errors=True)
         notes["correction"] = per_document_notes(runs[-1].stdout)
-        # A sentence of the supplement edited (a copy of the project), then all formats again.
+        if not (project / "report" / "supplement.qmd").is_file():
+            continue
+        # A heading of the supplement edited (a copy of the project), then all formats again.
         copy = project_copy(project, work / f"edit-project-{i}")
         out = work / f"edited-{i}"
         timed_run(render_argv(copy, formats, out, data, False))   # before the edit (not timed)
@@ -340,12 +342,15 @@ def correction_part(repeats: int, work: Path, project: Path, formats: list[str])
         notes["supplement edit"] = per_document_notes(edits[-1].stdout)
         shutil.rmtree(out, ignore_errors=True)
     reused = next((line.strip() for line in runs[-1].stdout.splitlines() if "figure cache:" in line), "")
-    print(f"  after a correction: {median([r.wall for r in runs]):.2f} s ({notes['correction']}); "
-          f"after a supplement edit: {median([r.wall for r in edits]):.2f} s ({notes['supplement edit']})", flush=True)
-    return {"wall": median([r.wall for r in runs]), "cpu": median([r.cpu for r in runs]), "runs": len(runs),
-            "unchanged": median([r.wall for r in unchanged]), "note": reused + "; " + notes["correction"],
-            "edit_wall": median([r.wall for r in edits]), "edit_cpu": median([r.cpu for r in edits]),
-            "edit_note": notes["supplement edit"]}
+    print(f"  after a correction: {median([r.wall for r in runs]):.2f} s ({notes['correction']})"
+          + (f"; after a supplement edit: {median([r.wall for r in edits]):.2f} s ({notes['supplement edit']})"
+             if edits else ""), flush=True)
+    result = {"wall": median([r.wall for r in runs]), "cpu": median([r.cpu for r in runs]), "runs": len(runs),
+              "unchanged": median([r.wall for r in unchanged]), "note": "; ".join(filter(None, [reused, notes["correction"]]))}
+    if edits:
+        result |= {"edit_wall": median([r.wall for r in edits]), "edit_cpu": median([r.cpu for r in edits]),
+                   "edit_note": notes["supplement edit"]}
+    return result
 
 
 # ------------------------------------------------------------------ preview through headless Chromium

@@ -379,7 +379,8 @@ def document_key(inputs: dict[str, str], through: tuple[str, ...], document: Pat
                  output_dir: Path) -> str:
     """The part of a document's cache key that must be equal: every input but the ``through`` components,
     with the documents' folders hashed without the OTHER documents of the render (a document that reads
-    one, as the supplement reads the manuscript's text, has its digest in its entry: ``storable_reads``)."""
+    one, as a document listing what another reports reads its text, has its digest in its entry:
+    ``storable_reads``)."""
     kept = {name: digest for name, digest in inputs.items() if name not in through and name != "documents"}
     document = Path(document).resolve()
     skip = {Path(o).resolve() for o in others} - {document}
