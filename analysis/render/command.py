@@ -169,7 +169,7 @@ def _render_locked(project, documents, project_mode, render_all, formats, use_qu
                                       [input_paths[c] for c in derived_inputs if c in input_paths],
                                       tuple(staged_env.values()), output_dir, documents, lookup=not no_cache)
             _render_embedded(project, documents, project_mode, render_all, formats, staging, env, timings, progress,
-                             reuse)
+                             reuse=reuse)
             # Quarto's ``project: post-render:`` (Quarto runs it itself): after every document, on the outputs.
             _pre_render(project, documents, render_all, staging, env, progress, scripts=project.post_render,
                         step="post-render")
