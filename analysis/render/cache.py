@@ -402,21 +402,32 @@ def document_key(inputs: dict[str, str], through: tuple[str, ...], document: Pat
 def json_part_digests(path: Path, parts: list[str]) -> dict[str, str] | None:
     """{part: SHA-256 of its canonical JSON} for top-level keys of the JSON object in ``path``
     (``inputs_read.KEYS``: the sorted key list; a missing key has its own digest); None if unreadable."""
-    from analysis.inputs_read import KEYS
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    # the file is read once per version (both documents compare and store against the same staged file)
+    data = _json_object(str(path), st.st_mtime_ns, st.st_size, st.st_ino)
+    if data is None:
+        return None
+    return {part: _part_digest(data, part) for part in parts}
 
+
+@lru_cache(maxsize=4)
+def _json_object(path: str, _mtime_ns: int, _size: int, _inode: int) -> dict | None:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(data, dict):
-        return None
-    out = {}
-    for part in parts:
-        present = part == KEYS or part in data
-        value = sorted(data) if part == KEYS else data.get(part)
-        text = json.dumps([present, value], sort_keys=True, ensure_ascii=False)
-        out[part] = hashlib.sha256(text.encode()).hexdigest()
-    return out
+    return data if isinstance(data, dict) else None
+
+
+def _part_digest(data: dict, part: str) -> str:
+    from analysis.inputs_read import KEYS
+
+    present = part == KEYS or part in data
+    value = sorted(data) if part == KEYS else data.get(part)
+    return hashlib.sha256(json.dumps([present, value], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 def storable_reads(inputs_read: dict | None, staging: Path, staged_files: tuple[str, ...],
