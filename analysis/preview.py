@@ -305,7 +305,7 @@ class WarmKernel:
     def __call__(self, doc, execute_defaults: dict[str, Any], env: dict[str, str],
                  progress: Callable[[str], None] = print, gate=None,
                  figure_size: tuple[float, float] | None = None):
-        from analysis.render.execute import ExecutedDocument, _batched, _plan_steps, _run_cell, _run_hidden, _run_inline
+        from analysis.render.execute import ExecutedDocument, _plan_steps, _run_hidden, run_steps
         from analysis.render.qmd import Cell
 
         steps = _plan_steps(doc, execute_defaults)
@@ -329,11 +329,7 @@ class WarmKernel:
         if figure_size is not None:  # the document-level fig-width / fig-height, as execute_document sets them
             _run_hidden(self._client, self._nb,
                         f"__qmd_mpl.rcParams['figure.figsize'] = ({figure_size[0]!r}, {figure_size[1]!r})")
-        for kind, item in _batched(steps):   # a run of inline expressions is one request, as in execute_document
-            if kind == "cell":
-                result.outputs[item.index] = _run_cell(self._client, self._nb, doc, item, execute_defaults)
-            else:
-                result.inline_values.extend(_run_inline(self._client, self._nb, doc, item))
+        run_steps(self._client, self._nb, doc, steps, execute_defaults, result)
         # nbclient keeps every executed cell in the notebook: drop them, a preview runs for hours
         del self._nb.cells[:]
         result.run_seconds = time.perf_counter() - started
@@ -367,6 +363,7 @@ class PreviewSession:
         self.changed = threading.Condition()
         self.serial = 0                                   # bumped on every state change (versions or error)
         self.versions: dict[str, int] = {}                # page path -> version (1 = first render)
+        self.viewers: dict[str, int] = {}                 # page path -> open event streams (browser pages)
         self.errors: dict[str, str] = {}                  # page path or "results" -> message
         self.results_version = 0
         self.ready = threading.Event()
@@ -489,21 +486,35 @@ class PreviewSession:
                 return
             targets = self.documents if (change.results or change.resources) else \
                 [d for d in self.documents if d in change.documents]
-            futures = {doc: self._pools[doc].submit(self._render_html, doc, (starts or {}).get(doc)) for doc in targets}
-            for doc, future in futures.items():
-                page = self.page_path(doc)
-                try:
-                    future.result()
-                except RenderError as error:
-                    self._set(page, error=error.report())
-                    self._say(f"render error: {error.report()}")
-                except Exception as error:  # the engine's own failure: shown, the preview keeps running
-                    message = "".join(traceback.format_exception_only(type(error), error)).strip()
-                    self._set(page, error=message)
-                    self._say(f"render error ({_rel(doc, self.project.root)}): {message}")
-                else:
-                    self._set(page, bump=True)
+            # The pages open in a browser first, the others after them: on a machine with few cores
+            # the unseen document's kernel and pandoc would otherwise slow the page being looked at.
+            viewed = [d for d in targets if self.viewers.get(self.page_path(d))]
+            for batch in ([viewed, [d for d in targets if d not in viewed]] if viewed else [targets]):
+                futures = {doc: self._pools[doc].submit(self._render_html, doc, (starts or {}).get(doc))
+                           for doc in batch}
+                for doc, future in futures.items():
+                    self._finish(doc, future)
         self._say(f"  updated in {time.perf_counter() - started:.2f} s")
+
+    def _finish(self, doc: Path, future: Future) -> None:
+        """The page's new version, or its error (the last good page stays)."""
+        page = self.page_path(doc)
+        try:
+            future.result()
+        except RenderError as error:
+            self._set(page, error=error.report())
+            self._say(f"render error: {error.report()}")
+        except Exception as error:  # the engine's own failure: shown, the preview keeps running
+            message = "".join(traceback.format_exception_only(type(error), error)).strip()
+            self._set(page, error=message)
+            self._say(f"render error ({_rel(doc, self.project.root)}): {message}")
+        else:
+            self._set(page, bump=True)
+
+    def viewing(self, page: str, delta: int) -> None:
+        """A browser page's event stream opened (+1) or closed (-1)."""
+        with self.changed:
+            self.viewers[page] = max(0, self.viewers.get(page, 0) + delta)
 
     def _compute_results(self) -> bool:
         from analysis.data.errors import DataError
@@ -655,6 +666,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.close_connection = True
         last = None
+        session.viewing(page, +1)
         try:
             while not session.stopping.is_set():
                 state = session.state(page)
@@ -672,6 +684,8 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass
+        finally:
+            session.viewing(page, -1)
 
 
 def _inject(body: bytes, page: str, version: int) -> bytes:

@@ -51,6 +51,8 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
     status = render_project(path=path, to=to, engine=engine, out=out, env=env,
                             staged_env={RESULTS_ENV_VAR: RESULTS_FILE}, default_root=paths.PROJECT_ROOT,
                             no_cache=no_cache, progress=progress,
+                            # the documents read the data only through the results file (analysis.report)
+                            derived_inputs=("data",),
                             input_paths=paths.render_input_paths({**os.environ, **env}),
                             before_swap=lambda output_dir, staging: changes.extend(_what_changed(output_dir, staging)))
     for line in changes:

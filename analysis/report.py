@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from analysis import paths
+from analysis import inputs_read, paths
 from analysis.figures import registry as figure_registry
 from analysis.figures.cache import document_png
 from analysis.figures.files import DOCUMENT_DPI
@@ -66,13 +66,14 @@ def results_path() -> Path:
     return root / output_dir / "results.json"
 
 
-def _load_results() -> dict:
+def _load_results() -> "inputs_read.RecordingMapping":
     path = results_path()
     if not path.is_file():
         raise FileNotFoundError(
             f"results file {path} not found: the project's pre-render step (analysis/prerender.py) writes it; "
             "render the project (quarto render, or python -m analysis render), or set ABLATION_RESULTS")
-    return read_results(path)
+    # the keys a document reads are noted: the render reuses its output while they are unchanged
+    return inputs_read.recording(os.path.abspath(path), read_results(path))
 
 
 def load(data_dir: str | os.PathLike | None = None) -> "ReportContext":

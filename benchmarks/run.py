@@ -70,6 +70,7 @@ TARGETS = {
     "one format / peer (CPU)": 0.5,
     "results / peer (CPU)": 0.5,
     "after a correction / cold (wall)": 0.3,
+    "after a correction / cold (CPU)": 0.3,
     "preview text edit / cold (wall)": 0.05,
     "preview correction / cold (wall)": 0.15,
     "results at the largest size / R (wall)": 0.25,
@@ -284,9 +285,40 @@ def results_part(repeats: int, work: Path, peer: Peer) -> dict:
             for k, v in cells.items() if v}
 
 
+def cold_all_part(repeats: int, work: Path, project: Path, formats: list[str]) -> dict:
+    """Only the cold render of every format, both documents (the yardstick of the draft-loop ratios)."""
+    shipped = ROOT / "data" / "synthetic"
+    runs = []
+    for i in range(repeats):
+        out = work / f"cold-project-all-{i}"
+        runs.append(timed_run(render_argv(project, formats, out, shipped, True)))
+        shutil.rmtree(out, ignore_errors=True)
+    print(f"  cold, all formats: {median([r.wall for r in runs]):.2f} s wall, {median([r.cpu for r in runs]):.2f} s CPU",
+          flush=True)
+    return {("project", "all"): {"wall": median([r.wall for r in runs]), "cpu": median([r.cpu for r in runs]),
+                                 "runs": len(runs)}}
+
+
+def project_copy(project: Path, copy: Path) -> Path:
+    """The documents and _quarto.yml copied (to be edited), the analysis package linked (its pre-render script)."""
+    shutil.copytree(project / "report", copy / "report")
+    shutil.copy(project / "_quarto.yml", copy / "_quarto.yml")
+    (copy / "analysis").symlink_to(project / "analysis", target_is_directory=True)
+    return copy
+
+
+def per_document_notes(stdout: str) -> str:
+    """What the per-document cache did, from a render's progress lines."""
+    reused = [line.split("]")[0].split("[")[-1] for line in stdout.splitlines() if "] reused:" in line]
+    same = [line.split("]")[0].split("[")[-1] for line in stdout.splitlines() if "] executed Markdown unchanged" in line]
+    return (f"documents reused: {', '.join(reused) or 'none'}; pandoc skipped (same Markdown): "
+            f"{', '.join(same) or 'none'}")
+
+
 def correction_part(repeats: int, work: Path, project: Path, formats: list[str]) -> dict:
     shipped = ROOT / "data" / "synthetic"
-    runs, unchanged = [], []
+    runs, unchanged, edits = [], [], []
+    notes = {}
     for i in range(repeats):
         data = work / f"data-{i}"
         shutil.copytree(shipped, data)
@@ -296,10 +328,29 @@ def correction_part(repeats: int, work: Path, project: Path, formats: list[str])
         add_correction(data, serial=i + 1)
         runs.append(timed_run(render_argv(project, formats, out, data, False)))
         shutil.rmtree(out, ignore_errors=True)
+        notes["correction"] = per_document_notes(runs[-1].stdout)
+        if not (project / "report" / "supplement.qmd").is_file():
+            continue
+        # A heading of the supplement edited (a copy of the project), then all formats again.
+        copy = project_copy(project, work / f"edit-project-{i}")
+        out = work / f"edited-{i}"
+        timed_run(render_argv(copy, formats, out, data, False))   # before the edit (not timed)
+        supplement = copy / "report" / "supplement.qmd"
+        supplement.write_text(supplement.read_text(encoding="utf-8").replace(
+            "# Data provenance", f"# Data provenance (benchmark edit {i + 1})", 1), encoding="utf-8")
+        edits.append(timed_run(render_argv(copy, formats, out, data, False)))
+        notes["supplement edit"] = per_document_notes(edits[-1].stdout)
+        shutil.rmtree(out, ignore_errors=True)
     reused = next((line.strip() for line in runs[-1].stdout.splitlines() if "figure cache:" in line), "")
-    print(f"  after a correction: {median([r.wall for r in runs]):.2f} s", flush=True)
-    return {"wall": median([r.wall for r in runs]), "cpu": median([r.cpu for r in runs]), "runs": len(runs),
-            "unchanged": median([r.wall for r in unchanged]), "note": reused}
+    print(f"  after a correction: {median([r.wall for r in runs]):.2f} s ({notes['correction']})"
+          + (f"; after a supplement edit: {median([r.wall for r in edits]):.2f} s ({notes['supplement edit']})"
+             if edits else ""), flush=True)
+    result = {"wall": median([r.wall for r in runs]), "cpu": median([r.cpu for r in runs]), "runs": len(runs),
+              "unchanged": median([r.wall for r in unchanged]), "note": "; ".join(filter(None, [reused, notes["correction"]]))}
+    if edits:
+        result |= {"edit_wall": median([r.wall for r in edits]), "edit_cpu": median([r.cpu for r in edits]),
+                   "edit_note": notes["supplement edit"]}
+    return result
 
 
 # ------------------------------------------------------------------ preview through headless Chromium
@@ -645,9 +696,20 @@ def format_tables(header: list[str], formats: dict, results: dict, correction: d
                      f"wall {correction['wall']:.2f} s, CPU {correction['cpu']:.2f} s; nothing changed: "
                      f"{correction['unchanged']:.2f} s; {correction['note']} ({correction['runs']} runs).")
         lines.append("")
+        if "edit_wall" in correction:
+            lines.append(f"All three formats after a heading of the supplement is edited (data rendered before): "
+                         f"wall {correction['edit_wall']:.2f} s, CPU {correction['edit_cpu']:.2f} s; "
+                         f"{correction['edit_note']}.")
+            lines.append("")
         if cold_all:
+            cold_cpu = formats[("project", "all")]["cpu"]
             ratios.append(ratio_line("after a correction / cold (wall)", correction["wall"] / cold_all,
                                      f"{correction['wall']:.2f} s / {cold_all:.2f} s"))
+            ratios.append(ratio_line("after a correction / cold (CPU)", correction["cpu"] / cold_cpu,
+                                     f"{correction['cpu']:.2f} s / {cold_cpu:.2f} s"))
+            if "edit_cpu" in correction:
+                ratios.append(f"| after a supplement edit / cold (CPU) | {correction['edit_cpu'] / cold_cpu:.3f} | "
+                              f"(no target) | | {correction['edit_cpu']:.2f} s / {cold_cpu:.2f} s |")
     if preview:
         lines.append(f"Preview through headless Chromium, file saved -> page reloaded (medians of {preview['edits']}): "
                      f"text edit {preview['text']:.3f} s (all: {', '.join(f'{t:.2f}' for t in preview['text_all'])}); "
@@ -710,6 +772,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-render", action="store_true", help="no render part (formats, results, correction)")
     parser.add_argument("--skip-preview", action="store_true", help="no preview part")
     parser.add_argument("--skip-scale", action="store_true", help="no scale part")
+    parser.add_argument("--draft-loop", action="store_true",
+                        help="only the draft loop: cold render of every format, after a correction, preview")
     parser.add_argument("--no-r", action="store_true", help="no R (peer, survival) even where it is installed")
     parser.add_argument("--peer", default=str(DEFAULT_PEER), help="folder of the R Markdown peer")
     parser.add_argument("--project", default=str(ROOT), help="project to render (default: this repository)")
@@ -742,7 +806,11 @@ def main(argv: list[str] | None = None) -> int:
     formats = results = correction = preview = whole = {}
     scale_rows = []
     try:
-        if not args.skip_render:
+        if args.draft_loop:
+            to = args.to.split(",")
+            formats = cold_all_part(repeats, work, project, to)
+            correction = correction_part(repeats, work, project, to)
+        elif not args.skip_render:
             to = args.to.split(",")
             formats = formats_part(repeats, work, project, to, peer)
             results = results_part(repeats, work, peer)
@@ -756,7 +824,7 @@ def main(argv: list[str] | None = None) -> int:
                 except (ImportError, RuntimeError) as error:
                     print(f"  preview skipped: {error}", flush=True)
                     header.append(f"Preview: skipped ({error})")
-        if not args.skip_scale:
+        if not args.skip_scale and not args.draft_loop:
             scale_rows, whole = scale_part(sizes, repeats, big_repeats, use_r, peer)
     finally:
         shutil.rmtree(work, ignore_errors=True)

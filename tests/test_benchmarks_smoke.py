@@ -36,7 +36,8 @@ def test_quickest_run_prints_every_row(tmp_path, capsys):
     assert status == 0
     table = out.read_text(encoding="utf-8")
     for row in ("| html |", "| all three formats |", "Results only (`python -m analysis results`",
-                "All three formats after one correction", "| after a correction / cold (wall) |", "Machine: ",
+                "All three formats after one correction", "| after a correction / cold (wall) |",
+                "| after a correction / cold (CPU) |", "Machine: ",
                 "Load average (1/5/15 min) at start", "| 62 |", "R comparison skipped", "Whole `results` command",
                 "Peer: R not used"):
         assert row in table, row

@@ -208,3 +208,40 @@ def test_reload_script_goes_before_the_end_of_the_body():
     assert not Change()
 
 
+
+
+def test_a_change_renders_the_pages_open_in_a_browser_first(tmp_path: Path, monkeypatch):
+    """On few cores the unseen document would slow the page looked at: viewed pages are rendered, and
+    their new version published, before the other documents start."""
+    from analysis.preview import PreviewSession
+    from analysis.render.project import load_project
+
+    root = tmp_path / "project"
+    (root / "report").mkdir(parents=True)
+    (root / "_quarto.yml").write_text("project:\n  type: default\n  output-dir: _output\n  render:\n"
+                                      "    - report/a.qmd\n    - report/b.qmd\n", encoding="utf-8")
+    for name in ("a", "b"):
+        (root / "report" / f"{name}.qmd").write_text("---\ntitle: x\n---\n\nText.\n", encoding="utf-8")
+    project = load_project(root)
+    documents = [root / "report" / "a.qmd", root / "report" / "b.qmd"]
+    session = PreviewSession(project, documents, data=str(paths.SHIPPED_DATA), progress=lambda message: None)
+    events: list[str] = []
+    monkeypatch.setattr(session, "_compute_results", lambda: True)
+    monkeypatch.setattr(session, "_render_html", lambda doc, start: events.append(f"render {doc.stem}"))
+    original_set = session._set
+    monkeypatch.setattr(session, "_set", lambda page, error=None, bump=False: (
+        events.append(f"published {page}") if bump else None, original_set(page, error, bump)))
+    session.results_path.parent.mkdir(parents=True, exist_ok=True)
+    session.results_path.write_text("{}", encoding="utf-8")
+    try:
+        session.viewing("/report/b.html", +1)       # b is open in a browser
+        session.rebuild(Change(results=True))
+        assert events == ["render b", "published /report/b.html", "render a", "published /report/a.html"]
+        events.clear()
+        session.viewing("/report/b.html", -1)       # nobody looks: both at once, in document order
+        session.rebuild(Change(results=True))
+        assert sorted(events[:2]) == ["render a", "render b"] and events[2:] == ["published /report/a.html",
+                                                                                "published /report/b.html"]
+    finally:
+        for pool in session._pools.values():
+            pool.shutdown(wait=True)

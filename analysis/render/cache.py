@@ -319,7 +319,14 @@ class RenderCache:
         manifests = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
         for stale in manifests[keep:]:
             stale.unlink(missing_ok=True)
-        used = set()
+        documents = DocumentCache(self)
+        if documents.root.is_dir():   # the document indexes of the most recently used document keys
+            indexes = sorted(documents.root.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+            for stale in indexes[KEEP_DOCUMENT_KEYS:]:
+                stale.unlink(missing_ok=True)
+            for leftover in documents.root.glob(".*.tmp"):
+                leftover.unlink(missing_ok=True)
+        used = documents.used_objects()
         for path in manifests[:keep]:
             try:
                 used.update(json.loads(path.read_text(encoding="utf-8"))["files"].values())
@@ -350,3 +357,225 @@ def figure_cache_root(output_dir: Path, no_cache: bool) -> tuple[Path, bool]:
         except OSError:
             return Path(tempfile.mkdtemp(prefix="render-cache-")), True
     return root, False  # created when the first figure is stored
+
+
+# --------------------------------------------------------------------------- per-document cache
+#
+# Below the whole-render key: a document's output files, reused when everything the
+# document's kernel could read is unchanged. That is every input of ``render_inputs``
+# except the components the caller names as reached only through a staged file
+# (``through``: the data folder, which reaches the documents only through the results
+# file the pre-render step writes), and of that staged file only the top-level keys the
+# document's code read (``analysis.inputs_read``, noted in the kernel). An entry is stored
+# only when the kernel's audit hook saw no file of a ``through`` folder opened, no process
+# started, and the staged file opened exactly as often as it was loaded through the
+# recorder (a plain ``json.load`` of it would read every key unrecorded).
+
+KEEP_DOCUMENT_KEYS = 16       # document indexes kept (each edit of a document or of the code makes a new key)
+KEEP_DOCUMENT_ENTRIES = 4   # per document key: the last few results states (a correction and its undo)
+
+
+def document_key(inputs: dict[str, str], through: tuple[str, ...], document: Path, others: list[Path],
+                 output_dir: Path) -> str:
+    """The part of a document's cache key that must be equal: every input but the ``through`` components,
+    with the documents' folders hashed without the OTHER documents of the render (a document that reads
+    one, as a document listing what another reports reads its text, has its digest in its entry:
+    ``storable_reads``)."""
+    kept = {name: digest for name, digest in inputs.items() if name not in through and name != "documents"}
+    document = Path(document).resolve()
+    skip = {Path(o).resolve() for o in others} - {document}
+    output_dir = Path(output_dir).resolve()
+    folder = hashlib.sha256()
+    for root in sorted({document.parent, *(Path(o).resolve().parent for o in others)}):
+        folder.update(str(root).encode() + b"\0")
+        for path in sorted(root.rglob("*")):
+            relative = path.relative_to(root)
+            if any(part.startswith(".") or part == "__pycache__" for part in relative.parts) or path.resolve() in skip:
+                continue
+            if not path.is_file() or output_dir in path.resolve().parents:
+                continue
+            folder.update(relative.as_posix().encode() + b"\0" + bytes.fromhex(file_digest(path)))
+    return hashlib.sha256(json.dumps({"inputs": kept, "document": str(document), "folder": folder.hexdigest()},
+                                     sort_keys=True).encode()).hexdigest()
+
+
+def json_part_digests(path: Path, parts: list[str]) -> dict[str, str] | None:
+    """{part: SHA-256 of its canonical JSON} for top-level keys of the JSON object in ``path``
+    (``inputs_read.KEYS``: the sorted key list; a missing key has its own digest); None if unreadable."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    # the file is read once per version (both documents compare and store against the same staged file)
+    data = _json_object(str(path), st.st_mtime_ns, st.st_size, st.st_ino)
+    if data is None:
+        return None
+    return {part: _part_digest(data, part) for part in parts}
+
+
+@lru_cache(maxsize=4)
+def _json_object(path: str, _mtime_ns: int, _size: int, _inode: int) -> dict | None:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _part_digest(data: dict, part: str) -> str:
+    from analysis.inputs_read import KEYS
+
+    present = part == KEYS or part in data
+    value = sorted(data) if part == KEYS else data.get(part)
+    return hashlib.sha256(json.dumps([present, value], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def storable_reads(inputs_read: dict | None, staging: Path, staged_files: tuple[str, ...],
+                   through_paths: list[Path], output_dir: Path,
+                   others: list[Path] = ()) -> tuple[dict[str, dict[str, str]] | None, str]:
+    """({staged file name: {part: digest}}, "") when a document's execution may be cached, else (None, why not).
+
+    ``inputs_read`` is what the kernel reported (``execute.ExecutedDocument.inputs_read``). Besides the
+    ``through`` folders, no other file of the staging folder (what the pre-render step wrote from the
+    data) nor of the output folder (the previous render's) may have been opened.
+    """
+    if not inputs_read:
+        return None, "inputs not recorded"
+    if inputs_read.get("spawned"):
+        return None, f"the code started a process ({inputs_read['spawned'][0]})"
+    opened: dict[str, int] = inputs_read.get("opened") or {}
+    parts: dict[str, dict] = inputs_read.get("parts") or {}
+    forbidden = [os.path.realpath(p) for p in [*through_paths, staging, output_dir]]
+    staged_real = {os.path.realpath(Path(staging) / name) for name in staged_files}
+    other_real = {os.path.realpath(o) for o in others}
+    real_opened: dict[str, int] = {}
+    sources: dict[str, str] = {}
+    for path, count in opened.items():
+        real = os.path.realpath(path)
+        real_opened[real] = real_opened.get(real, 0) + count
+        if real in other_real:   # another document's source, outside the document key: its digest is kept
+            sources[real] = _maybe_file(Path(real))
+        if real not in staged_real and any(real == f or real.startswith(f.rstrip(os.sep) + os.sep) for f in forbidden):
+            return None, f"the code opened {path}"
+    recorded = {os.path.realpath(path): info for path, info in parts.items()}
+    out: dict[str, dict[str, str]] = {}
+    for name in staged_files:
+        real = os.path.realpath(Path(staging) / name)
+        info = recorded.get(real)
+        times = real_opened.get(real, 0)
+        if info is None:
+            if times:
+                return None, f"{name} was read without recording which parts"
+            continue
+        if times != info.get("loads"):
+            return None, f"{name} was opened {times} time(s) but loaded {info.get('loads')} time(s) through the recorder"
+        digests = json_part_digests(Path(staging) / name, list(info.get("keys") or []))
+        if digests is None:
+            return None, f"{name} is not a JSON object"
+        out[name] = digests
+    if sources:
+        out[SOURCES] = sources
+    return out, ""
+
+
+SOURCES = "\0sources"   # in an entry's parts: {other document's path: SHA-256}, compared with the file now
+
+
+def _parts_unchanged(staging: Path, parts: dict[str, dict[str, str]]) -> bool:
+    for name, digests in parts.items():
+        if name == SOURCES:
+            if any(_maybe_file(Path(path)) != sha for path, sha in digests.items()):
+                return False
+        elif json_part_digests(Path(staging) / name, list(digests)) != digests:
+            return False
+    return True
+
+
+class DocumentCache:
+    """``documents/<document key>.json``: [{"parts": {staged file: {part: digest}}, "files": {relative: sha}}]."""
+
+    def __init__(self, render_cache: RenderCache):
+        self.cache = render_cache
+        self.root = render_cache.root / "documents"
+
+    def _index(self, key: str) -> Path:
+        return self.root / f"{key}.json"
+
+    def entries(self, key: str) -> list[dict]:
+        try:
+            entries = json.loads(self._index(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        return [e for e in entries if isinstance(e, dict) and isinstance(e.get("parts"), dict)
+                and isinstance(e.get("files"), dict)] if isinstance(entries, list) else []
+
+    def restore(self, key: str, staging: Path, wanted: list[str]) -> list[Path] | None:
+        """Copy into ``staging`` the files of an entry whose every part read is unchanged in the staged
+        files and that holds every file in ``wanted`` (relative paths); None if there is none.
+        Each copy is verified against its SHA-256 (a bad object is discarded and the entry dropped)."""
+        for entry in self.entries(key):
+            if set(entry["files"]) != set(wanted):
+                continue
+            if not _parts_unchanged(staging, entry["parts"]):
+                continue
+            written = []
+            for relative, sha in sorted(entry["files"].items()):
+                target = Path(staging) / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                source = self.cache._object(sha)
+                try:
+                    shutil.copyfile(source, target)
+                    good = file_digest(target) == sha
+                except OSError:
+                    good = False
+                if not good:
+                    source.unlink(missing_ok=True)
+                    self._drop(key, entry)
+                    for file in written + [target]:
+                        file.unlink(missing_ok=True)
+                    return None
+                written.append(target)
+            return written
+        return None
+
+    def store(self, key: str, parts: dict[str, dict[str, str]], files: dict[str, Path],
+              through: dict[str, str] | None = None) -> None:
+        """Record ``files`` ({relative path: file}) as the document's outputs for these ``parts``
+        (``through``: the digests of the components read through the staged files, which only
+        predict a match: ``parts`` decide)."""
+        entry = {"parts": parts, "files": {}, "through": through or {}}
+        for relative, path in sorted(files.items()):
+            sha = file_digest(path)
+            obj = self.cache._object(sha)
+            if not (obj.is_file() and file_digest(obj) == sha):
+                obj.parent.mkdir(parents=True, exist_ok=True)
+                tmp = obj.with_name(f".{sha}.{os.getpid()}.{threading_ident()}.tmp")
+                shutil.copyfile(path, tmp)
+                os.replace(tmp, obj)
+            else:
+                os.utime(obj)
+            entry["files"][relative] = sha
+        entries = [entry] + [e for e in self.entries(key) if e["parts"] != parts or e["files"].keys() != entry["files"].keys()]
+        self._write(key, entries[:KEEP_DOCUMENT_ENTRIES])
+
+    def _drop(self, key: str, entry: dict) -> None:
+        self._write(key, [e for e in self.entries(key) if e != entry])
+
+    def _write(self, key: str, entries: list[dict]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".{key}.{os.getpid()}.{threading_ident()}.tmp"
+        tmp.write_text(json.dumps(entries, sort_keys=True, indent=1), encoding="utf-8")
+        os.replace(tmp, self._index(key))
+
+    def used_objects(self) -> set[str]:
+        used: set[str] = set()
+        for index in self.root.glob("*.json") if self.root.is_dir() else ():
+            for entry in self.entries(index.stem):
+                used.update(entry["files"].values())
+        return used
+
+
+def threading_ident() -> int:
+    import threading
+
+    return threading.get_ident()

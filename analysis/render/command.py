@@ -71,10 +71,13 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
            env: dict[str, str] | None = None, staged_env: dict[str, str] | None = None,
            default_root: Path | None = None, no_cache: bool = False, input_paths: dict[str, Path] | None = None,
            before_swap: Callable[[Path, Path], None] | None = None,
-           progress: Callable[[str], None] = _say) -> int:
+           progress: Callable[[str], None] = _say, derived_inputs: tuple[str, ...] = ()) -> int:
     """Render; 0 on success. ``env``: variables added to the environment of every step;
     ``staged_env``: {variable: file name} set to that file in the staging directory unless already set;
-    ``before_swap(output_dir, staging)``: called when a complete new set is staged, before it replaces the old."""
+    ``before_swap(output_dir, staging)``: called when a complete new set is staged, before it replaces the old;
+    ``derived_inputs``: components of ``input_paths`` the documents read only through the staged files
+    (``staged_env``): a document is then re-rendered only when the parts of those files it read changed
+    (``cache.DocumentCache``)."""
     started = time.perf_counter()
     formats = parse_to(to)
     project, documents, project_mode, render_all = resolve_target(path, out, default_root)
@@ -95,13 +98,14 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
     with output_set.locked(output_dir, progress):
         return _render_locked(project, documents, project_mode, render_all, formats, use_quarto, quarto, path,
                               env, staged_env or {}, dict(input_paths or {}), output_dir, no_cache, started, progress,
-                              before_swap)
+                              before_swap, tuple(derived_inputs))
 
 
 def _render_locked(project, documents, project_mode, render_all, formats, use_quarto, quarto, path, env,
                    staged_env: dict[str, str], input_paths: dict[str, Path], output_dir: Path, no_cache: bool,
                    started: float, progress: Callable[[str], None],
-                   before_swap: Callable[[Path, Path], None] | None = None) -> int:
+                   before_swap: Callable[[Path, Path], None] | None = None,
+                   derived_inputs: tuple[str, ...] = ()) -> int:
     """The render, holding the output folder's lock (``output_set``): staged, then swapped in whole."""
     from analysis.render import cache as render_cache_module
 
@@ -159,7 +163,13 @@ def _render_locked(project, documents, project_mode, render_all, formats, use_qu
         if use_quarto:
             _render_with_quarto(quarto, path or str(project.root), formats, project, staging, env, progress)
         else:
-            _render_embedded(project, documents, project_mode, render_all, formats, staging, env, timings, progress)
+            reuse = None
+            if render_cache is not None:  # per document: reused while the parts of the results it read are unchanged
+                reuse = DocumentReuse(render_cache_module.DocumentCache(render_cache), cache_inputs, derived_inputs,
+                                      [input_paths[c] for c in derived_inputs if c in input_paths],
+                                      tuple(staged_env.values()), output_dir, documents, lookup=not no_cache)
+            _render_embedded(project, documents, project_mode, render_all, formats, staging, env, timings, progress,
+                             reuse=reuse)
             # Quarto's ``project: post-render:`` (Quarto runs it itself): after every document, on the outputs.
             _pre_render(project, documents, render_all, staging, env, progress, scripts=project.post_render,
                         step="post-render")
@@ -215,7 +225,7 @@ def _rel(path: Path, root: Path) -> str:
 
 def _render_embedded(project: Project, documents: list[Path], project_mode: bool, render_all: bool, formats: list[str],
                      staging: Path, env: dict[str, str], timings: dict[str, dict[str, float]],
-                     progress: Callable[[str], None]) -> None:
+                     progress: Callable[[str], None], reuse: "DocumentReuse | None" = None) -> None:
     from analysis.render.project import prepare
 
     # Every document is parsed and validated before any code runs or any kernel starts.
@@ -228,7 +238,9 @@ def _render_embedded(project: Project, documents: list[Path], project_mode: bool
         kernel_env = dict(env, QUARTO_PROJECT_ROOT=str(project.root), QUARTO_DOCUMENT_PATH=str(doc.path.parent),
                           QUARTO_DOCUMENT_FILE=doc.path.name)
         progress(f"rendering {_rel(doc.path, project.root)}")
-        return render_document(doc, settings, formats, staging, relative, kernel_env, progress, gate=gate)
+        if reuse is None:
+            return render_document(doc, settings, formats, staging, relative, kernel_env, progress, gate=gate)
+        return reuse.render(doc, settings, formats, staging, relative, kernel_env, progress, gate)
 
     # Documents are independent (one kernel each, outputs in their own files): render them side by
     # side, one per core. Their kernels start, and import what the cells import, while the
@@ -262,6 +274,111 @@ def _render_embedded(project: Project, documents: list[Path], project_mode: bool
     # Errors are raised in document order, after every document has stopped.
     for (doc, _settings), future in zip(prepared, futures):
         timings[doc.path.name] = future.result().timings
+
+
+class DocumentReuse:
+    """A document's outputs from the per-document cache when the parts of the staged files it read
+    (the results) are unchanged, else rendered (its reads recorded) and stored: ``cache.DocumentCache``."""
+
+    def __init__(self, cache, inputs: dict[str, str], through: tuple[str, ...], through_paths: list[Path],
+                 staged_files: tuple[str, ...], output_dir: Path, documents: list[Path], lookup: bool = True):
+        self.cache, self.inputs, self.through, self.through_paths = cache, inputs, through, through_paths
+        self.staged_files, self.output_dir, self.lookup = staged_files, output_dir, lookup
+        self.documents = [Path(d).resolve() for d in documents]   # the render's documents (one may read another)
+
+    def render(self, doc, settings, formats: list[str], staging: Path, relative: Path, env: dict[str, str],
+               progress: Callable[[str], None], gate):
+        from functools import partial
+
+        from analysis.render import cache as render_cache_module
+        from analysis.render.engine import OUTPUT_SUFFIX, RenderedDocument, render_document
+        from analysis.render.execute import execute_document
+
+        key = render_cache_module.document_key(self.inputs, self.through, doc.path, self.documents, self.output_dir)
+        files = {fmt: relative.with_suffix(OUTPUT_SUFFIX[fmt]) for fmt in formats}
+        wanted = [f.as_posix() for f in files.values()]
+        through_now = {name: self.inputs.get(name) for name in self.through}
+        entries = self.cache.entries(key) if self.lookup else []
+        started = time.perf_counter()
+
+        def restore():
+            restored = self.cache.restore(key, staging, wanted)
+            if restored is not None:
+                progress(f"  [{doc.path.name}] reused: the parts of the results it reads are unchanged "
+                         "(no kernel, no pandoc)")
+                return RenderedDocument(source=doc.path, files={fmt: staging / f for fmt, f in files.items()},
+                                        timings={"reused": time.perf_counter() - started})
+            return None
+
+        if entries and (gate is None or any(entry.get("through") == through_now for entry in entries)):
+            # no pre-render step, or the same data as a cached render (the results will match): no kernel
+            # is started for nothing; the staged results must be complete before they are compared
+            if gate is not None:
+                gate.wait()
+            reused = restore()
+            if reused is not None:
+                return reused
+            entries = []
+        checking = _CheckThenRun(gate, restore) if entries else gate
+        try:
+            # otherwise the kernel starts at once (its start overlaps the pre-render step) and the cache
+            # is checked when the results are complete, before any cell runs
+            rendered = render_document(doc, settings, formats, staging, relative, env, progress, gate=checking,
+                                       execute=partial(execute_document, record_inputs=True),
+                                       same_markdown=_SameMarkdown(self.cache, key, staging, self.lookup))
+        except _Reused as done:
+            return done.rendered
+        parts, why = render_cache_module.storable_reads(rendered.inputs_read, staging, self.staged_files,
+                                                        self.through_paths, self.output_dir, self.documents)
+        if parts is None:
+            progress(f"  [{doc.path.name}] not cached on its own: {why}")
+        else:
+            self.cache.store(key, parts, {f.as_posix(): staging / f for f in files.values()}, through=through_now)
+        return rendered
+
+
+class _Reused(Exception):
+    """Raised from the start gate when the document's cached outputs turned out to be usable."""
+
+    def __init__(self, rendered):
+        super().__init__("reused")
+        self.rendered = rendered
+
+
+class _CheckThenRun:
+    """A start gate that, once the pre-render step is done, tries the document cache first: when it
+    can be used the kernel is stopped (``_Reused``) before any cell runs."""
+
+    def __init__(self, gate, restore: Callable):
+        self.gate, self.restore = gate, restore
+
+    def wait(self) -> None:
+        self.gate.wait()
+        reused = self.restore()
+        if reused is not None:
+            raise _Reused(reused)
+
+
+class _SameMarkdown:
+    """``engine.SameMarkdown`` in the document cache: key = the document's key + its executed Markdown's."""
+
+    def __init__(self, cache, document_key: str, staging: Path, lookup: bool):
+        self.cache, self.document_key, self.staging, self.lookup = cache, document_key, staging, lookup
+
+    def _key(self, markdown_digest: str) -> str:
+        import hashlib
+
+        return hashlib.sha256(f"{self.document_key}:markdown:{markdown_digest}".encode()).hexdigest()
+
+    def restore(self, markdown_digest: str, outputs: dict[str, Path]) -> bool:
+        if not self.lookup:
+            return False
+        wanted = [p.relative_to(self.staging).as_posix() for p in outputs.values()]
+        return self.cache.restore(self._key(markdown_digest), self.staging, wanted) is not None
+
+    def store(self, markdown_digest: str, outputs: dict[str, Path]) -> None:
+        self.cache.store(self._key(markdown_digest), {},
+                         {p.relative_to(self.staging).as_posix(): p for p in outputs.values()})
 
 
 def _one_line_at_a_time(progress: Callable[[str], None]) -> Callable[[str], None]:

@@ -27,6 +27,31 @@ from analysis.render.qmd import QmdDocument
 
 # The formats with a writer in ``render_document`` (its table ``writers``), in Quarto's names.
 WRITTEN_FORMATS = ("html", "docx", "typst")
+OUTPUT_SUFFIX = {"html": ".html", "docx": ".docx", "typst": ".pdf"}   # each format's file
+
+
+class SameMarkdown:
+    """Where a document's output files are kept by the executed Markdown they were written from
+    (``cache.DocumentCache`` under a key of the document's other inputs: ``command.DocumentReuse``)."""
+
+    def restore(self, markdown_digest: str, outputs: dict[str, Path]) -> bool:   # pragma: no cover - interface
+        raise NotImplementedError
+
+    def store(self, markdown_digest: str, outputs: dict[str, Path]) -> None:   # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def markdown_key(markdown: str, files_dir: Path) -> str:
+    """SHA-256 of the executed Markdown and of every file it links from its ``_files`` folder (the images)."""
+    import hashlib
+
+    digest = hashlib.sha256(markdown.encode("utf-8"))
+    if files_dir.is_dir():
+        for path in sorted(files_dir.rglob("*")):
+            if path.is_file():
+                digest.update(b"\0" + path.relative_to(files_dir).as_posix().encode() + b"\0"
+                              + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 @dataclass
@@ -34,16 +59,20 @@ class RenderedDocument:
     source: Path
     files: dict[str, Path] = field(default_factory=dict)        # format -> staged file
     timings: dict[str, float] = field(default_factory=dict)     # step -> seconds
+    inputs_read: dict | None = None                             # what the kernel read (execute.record_inputs)
 
 
 def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], staging: Path, relative_out: Path,
                     env: dict[str, str], progress: Callable[[str], None] = print,
                     gate: StartGate | None = None,
-                    execute: Callable[..., ExecutedDocument] | None = None) -> RenderedDocument:
+                    execute: Callable[..., ExecutedDocument] | None = None,
+                    same_markdown: "SameMarkdown | None" = None) -> RenderedDocument:
     """Render ``doc`` into ``staging / relative_out`` (``relative_out`` = output path without suffix).
 
     ``execute`` (default: a fresh kernel, ``execute_document``) runs the cells; the preview
     server passes its own, which keeps a warm kernel or reuses the outputs of a text edit.
+    ``same_markdown``: output files kept by the executed Markdown they were written from
+    (with its images); when this Markdown's are there, they are copied and no writer runs.
     """
     unknown = [fmt for fmt in to if fmt not in WRITTEN_FORMATS]
     if unknown:  # checked before any code runs: never a PDF written for a format without a writer
@@ -56,6 +85,7 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
         progress(f"  [{doc.path.name}] executing {len(doc.cells)} cell(s)")
         executed = (execute or execute_document)(doc, settings.execute, env, progress=progress, gate=gate,
                                                  figure_size=settings.figure_size)
+        rendered.inputs_read = executed.inputs_read
         rendered.timings["kernel_start"] = executed.kernel_start_seconds
         rendered.timings["cells"] = executed.run_seconds
         rendered.timings["execute_total"] = time.perf_counter() - started
@@ -63,6 +93,16 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
         step = time.perf_counter()
         markdown = assemble_markdown(doc, executed, settings.execute, work / f"{doc.path.stem}_files")
         (work / f"{doc.path.stem}.md").write_text(markdown, encoding="utf-8")  # kept for debugging while rendering
+        target = staging / relative_out
+        outputs = {fmt: target.with_suffix(OUTPUT_SUFFIX[fmt]) for fmt in to}
+        markdown_digest = None
+        if same_markdown is not None:
+            markdown_digest = markdown_key(markdown, work / f"{doc.path.stem}_files")
+            if same_markdown.restore(markdown_digest, outputs):
+                rendered.files = outputs
+                rendered.timings["markdown_unchanged"] = time.perf_counter() - step
+                progress(f"  [{doc.path.name}] executed Markdown unchanged: its output files reused (no pandoc)")
+                return rendered
         ast = formats.markdown_to_ast(markdown, settings.meta, work)
         formats.absolutize_images(ast["blocks"], doc, work)
         index = resolve_crossrefs(ast, doc, settings.number_sections, settings.crossref_labels)
@@ -75,7 +115,6 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
             ast = formats.run_citeproc(ast, settings.bibliography, settings.csl, doc, work)
         rendered.timings["markdown_ast_citeproc"] = time.perf_counter() - step
 
-        target = staging / relative_out
         target.parent.mkdir(parents=True, exist_ok=True)
 
         def write_pdf(ast_fmt: dict, uncited_fmt: dict, out: Path, options: dict, toc: bool) -> None:
@@ -95,7 +134,7 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
                      formats.write_docx(ast_fmt, out, options, toc, doc.path.parent, work)),
             "typst": (".pdf", write_pdf),
         }
-        assert tuple(writers) == WRITTEN_FORMATS
+        assert tuple(writers) == WRITTEN_FORMATS and all(writers[f][0] == OUTPUT_SUFFIX[f] for f in writers)
 
         def write(fmt: str) -> Path:
             options = settings.formats.get(fmt, {})
@@ -117,6 +156,8 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
             futures = {fmt: pool.submit(write, fmt) for fmt in to}
         for fmt, future in futures.items():
             rendered.files[fmt] = future.result()
+        if same_markdown is not None:
+            same_markdown.store(markdown_digest, rendered.files)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return rendered

@@ -71,7 +71,50 @@ def __qmd_inline(value):
     \"\"\"The value's display data (text/markdown, text/plain, ...), as Jupyter's user_expressions give it.\"\"\"
     import json as __qmd_json
     data, _metadata = get_ipython().display_formatter.format(value)
-    print("\\x1eQMD-INLINE" + __qmd_json.dumps(data) + "\\x1d", end="")
+    print("\\x1eQMD-INLINE" + __qmd_json.dumps(data), end="")
+
+def __qmd_inline_data(value):
+    data, _metadata = get_ipython().display_formatter.format(value)
+    return data
+"""
+
+
+# What the cells read, for the per-document cache (analysis.render.cache.storable_reads): an audit
+# hook, installed before any of the document's code runs, counts every file opened (by absolute
+# path) and notes any process started; the module ``INPUTS_READ_MODULE``, when the document's code
+# imported it, says which parts of a JSON input it read (analysis/inputs_read.py).
+INPUTS_READ_MODULE = "analysis.inputs_read"
+_SPAWN_EVENTS = ("subprocess.Popen", "os.system", "os.posix_spawn", "os.exec", "os.spawn", "os.fork",
+                 "os.forkpty", "pty.spawn", "os.startfile", "ctypes.dlopen")
+
+_AUDIT_SETUP = f"""
+def __qmd_audit():
+    import os, sys
+    opened, spawned = {{}}, []
+    def hook(event, args):
+        if event == "open":
+            path = args[0] if args else None
+            if isinstance(path, os.PathLike):
+                path = os.fspath(path)
+            if isinstance(path, (str, bytes)):
+                try:
+                    path = os.path.abspath(os.fsdecode(path))
+                except Exception:
+                    return
+                opened[path] = opened.get(path, 0) + 1
+        elif event in {_SPAWN_EVENTS!r}:
+            spawned.append(event)
+    sys.addaudithook(hook)
+    return opened, spawned
+__qmd_opened, __qmd_spawned = __qmd_audit()
+del __qmd_audit
+"""
+
+_INPUTS_READ_REPORT = f"""
+import sys as __qmd_sys, json as __qmd_json
+__qmd_m = __qmd_sys.modules.get({INPUTS_READ_MODULE!r})
+print("\\x1eQMD-READS" + __qmd_json.dumps({{"parts": __qmd_m.parts_read() if __qmd_m else {{}},
+      "opened": dict(__qmd_opened), "spawned": list(__qmd_spawned)}}), end="")
 """
 
 
@@ -83,6 +126,7 @@ class ExecutedDocument:
     inline_values: list[str] = field(default_factory=list)
     kernel_start_seconds: float = 0.0
     run_seconds: float = 0.0
+    inputs_read: dict[str, Any] | None = None   # with ``record_inputs``: what the code read (see _AUDIT_SETUP)
 
 
 def imported_modules(doc: QmdDocument) -> list[str]:
@@ -112,10 +156,12 @@ def _warm_imports(modules: list[str]) -> str:
 
 def execute_document(doc: QmdDocument, execute_defaults: dict[str, Any], env: dict[str, str],
                      progress: Callable[[str], None] = print, gate: StartGate | None = None,
-                     figure_size: tuple[float, float] = (FIG_WIDTH, FIG_HEIGHT)) -> ExecutedDocument:
+                     figure_size: tuple[float, float] = (FIG_WIDTH, FIG_HEIGHT),
+                     record_inputs: bool = False) -> ExecutedDocument:
     """Run ``doc`` in a fresh kernel whose environment is ``env`` and cwd the document's folder.
 
     With a ``gate``, the kernel starts at once and the cells wait until the gate opens.
+    ``record_inputs``: note what the code read (``ExecutedDocument.inputs_read``).
     """
     result = ExecutedDocument()
     steps = _plan_steps(doc, execute_defaults)
@@ -132,7 +178,8 @@ def execute_document(doc: QmdDocument, execute_defaults: dict[str, Any], env: di
     client = NotebookClient(nb, km=manager, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3",
                             resources={"metadata": {"path": str(doc.path.parent)}})
     try:
-        _run_in_kernel(client, nb, doc, steps, execute_defaults, env, result, progress, gate, figure_size)
+        _run_in_kernel(client, nb, doc, steps, execute_defaults, env, result, progress, gate, figure_size,
+                       record_inputs)
     finally:  # nbclient leaves a kernel manager it did not create running
         if manager.has_kernel:
             run_sync(manager.shutdown_kernel)(now=True)
@@ -158,10 +205,12 @@ def _kernel_spec_manager():
 def _run_in_kernel(client: NotebookClient, nb: Any, doc: QmdDocument, steps: list[tuple[str, Any]],
                    execute_defaults: dict[str, Any], env: dict[str, str], result: ExecutedDocument,
                    progress: Callable[[str], None], gate: StartGate | None = None,
-                   figure_size: tuple[float, float] = (FIG_WIDTH, FIG_HEIGHT)) -> None:
+                   figure_size: tuple[float, float] = (FIG_WIDTH, FIG_HEIGHT), record_inputs: bool = False) -> None:
+    import json
+
     started = time.perf_counter()
     with client.setup_kernel(env=env):
-        _run_hidden(client, nb, _SETUP)
+        _run_hidden(client, nb, _SETUP + (_AUDIT_SETUP if record_inputs else ""))
         if figure_size != (FIG_WIDTH, FIG_HEIGHT):
             _run_hidden(client, nb, f"__qmd_mpl.rcParams['figure.figsize'] = ({figure_size[0]!r}, {figure_size[1]!r})")
         if gate is not None:
@@ -173,12 +222,31 @@ def _run_in_kernel(client: NotebookClient, nb: Any, doc: QmdDocument, steps: lis
         if gate is not None:
             gate.wait()
         run_started = time.perf_counter()
-        for kind, item in _batched(steps):
-            if kind == "cell":
-                result.outputs[item.index] = _run_cell(client, nb, doc, item, execute_defaults)
-            elif kind == "inline":
-                result.inline_values.extend(_run_inline(client, nb, doc, item))
+        run_steps(client, nb, doc, steps, execute_defaults, result)
+        if record_inputs:
+            cell = _execute(client, nb, _INPUTS_READ_REPORT)
+            text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+            if "\x1eQMD-READS" in text:
+                result.inputs_read = json.loads(text.rsplit("\x1eQMD-READS", 1)[1])
         result.run_seconds = time.perf_counter() - run_started
+
+
+def run_steps(client: NotebookClient, nb: Any, doc: QmdDocument, steps: list[tuple[str, Any]],
+              execute_defaults: dict[str, Any], result: ExecutedDocument) -> None:
+    """Run ``steps`` in order: each cell on its own, each run of consecutive inline expressions
+    (the ones in the text between two cells) in one kernel request (:func:`_run_inlines`)."""
+    pending: list[InlineExpr] = []
+    for kind, item in steps:
+        if kind == "inline":
+            pending.append(item)
+            continue
+        if pending:
+            result.inline_values.extend(_run_inlines(client, nb, doc, pending))
+            pending = []
+        if kind == "cell":
+            result.outputs[item.index] = _run_cell(client, nb, doc, item, execute_defaults)
+    if pending:
+        result.inline_values.extend(_run_inlines(client, nb, doc, pending))
 
 
 def _plan_steps(doc: QmdDocument, defaults: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -248,54 +316,63 @@ def _error_qmd_line(error: CellExecutionError, cell: Cell, doc: QmdDocument) -> 
     return _code_first_line(doc, cell) + int(match.group(1)) - 1 if match else cell.line
 
 
-def _inline_code(expr: InlineExpr) -> str:
-    return f"__qmd_inline({expr.expr})\n"
+_INLINE_MARKER = "\x1eQMD-INLINE"
 
 
-def _batched(steps: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
-    """The steps with each run of consecutive inline expressions as one step (a list): they are
-    evaluated in order in one kernel request instead of one request each (a request costs 10-20 ms
-    of CPU in the kernel and the client; a long document has dozens). An expression
-    that does not compile runs alone, so that its error names it."""
-    out: list[tuple[str, Any]] = []
-    for kind, item in steps:
-        if kind == "inline":
-            try:
-                compile(_inline_code(item), "<inline>", "exec")
-                alone = False
-            except (SyntaxError, ValueError):
-                alone = True
-            if out and out[-1][0] == "inline" and not alone and not out[-1][2]:
-                out[-1][1].append(item)
-                continue
-            out.append(("inline", [item], alone))
-        else:
-            out.append((kind, item, False))
-    return [(kind, item) for kind, item, _alone in out]
+def _run_inlines(client: NotebookClient, nb: Any, doc: QmdDocument, exprs: list[InlineExpr]) -> list[str]:
+    """The Markdown of consecutive inline expressions, evaluated in order in one kernel request.
 
-
-_INLINE_VALUE = re.compile("\x1eQMD-INLINE(.*?)\x1d", re.S)
-
-
-def _run_inline(client: NotebookClient, nb: Any, doc: QmdDocument, exprs: list[InlineExpr]) -> list[str]:
-    """The Markdown of each expression of ``exprs``, evaluated in order in one request."""
+    Each expression is one top-level statement of the request, in the user namespace, as
+    when it runs alone; they stop at the first that raises, whose error is the one reported
+    (the values before it are kept in the list printed at the end). One request instead
+    of one per expression: each costs a kernel round trip (~10 ms; a document with 55 inline values
+    pays 0.5 s).
+    A group with an expression that does not parse on its own runs one by one, so that its
+    error is exactly the one a lone run gives.
+    """
+    import ast
     import json
 
-    def values(cell: dict[str, Any]) -> list[str]:
-        text = "".join(o.get("text", "") for o in cell.get("outputs", [])
-                       if o.get("output_type") == "stream" and o.get("name") == "stdout")
-        return [inline_markdown(json.loads(found)) for found in _INLINE_VALUE.findall(text)]
+    if len(exprs) == 1 or not all(_parses(f"__qmd_inline_data({e.expr})", ast) for e in exprs):
+        return [_run_inline(client, nb, doc, e) for e in exprs]
+    lines = ["__qmd_values = []", "try:"]
+    lines += [f"    __qmd_values.append(__qmd_inline_data({e.expr}))" for e in exprs]
+    lines += ["finally:",
+              f"    print({_INLINE_MARKER!r} + __import__('json').dumps(__qmd_values), end='')",
+              "    del __qmd_values"]
+    try:
+        executed = _execute(client, nb, "\n".join(lines))
+        failed = None
+    except CellExecutionError as error:
+        executed, failed = nb.cells[-1], error
+    text = "".join(o.get("text", "") for o in executed.outputs
+                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
+    values = json.loads(text.rsplit(_INLINE_MARKER, 1)[1]) if _INLINE_MARKER in text else []
+    if failed is not None:
+        expr = exprs[min(len(values), len(exprs) - 1)]
+        raise RenderError(f"inline expression `{{python}} {expr.expr}` failed: {failed.ename}: {failed.evalue}",
+                          doc.path, expr.line) from None
+    return [inline_markdown(data) for data in values]
+
+
+def _parses(code: str, ast) -> bool:
+    try:
+        ast.parse(code)
+    except SyntaxError:
+        return False
+    return True
+
+
+def _run_inline(client: NotebookClient, nb: Any, doc: QmdDocument, expr: InlineExpr) -> str:
+    import json
 
     try:
-        executed = _execute(client, nb, "".join(_inline_code(expr) for expr in exprs))
+        executed = _execute(client, nb, f"__qmd_inline({expr.expr})")
     except CellExecutionError as error:
-        failed = exprs[min(len(values(nb.cells[-1])), len(exprs) - 1)]   # the values printed before it
-        raise RenderError(f"inline expression `{{python}} {failed.expr}` failed: {error.ename}: {error.evalue}",
-                          doc.path, failed.line) from None
-    found = values(executed)
-    if len(found) != len(exprs):   # the engine's own protocol broke (a value printed no marker): a bug
-        raise RuntimeError(f"inline expressions: {len(exprs)} evaluated, {len(found)} values received")
-    return found
+        raise RenderError(f"inline expression `{{python}} {expr.expr}` failed: {error.ename}: {error.evalue}", doc.path, expr.line) from None
+    text = "".join(o.get("text", "") for o in executed.outputs if o.get("output_type") == "stream" and o.get("name") == "stdout")
+    marker = "\x1eQMD-INLINE"
+    return inline_markdown(json.loads(text.split(marker, 1)[1]) if marker in text else {"text/plain": text})
 
 
 # Quarto escapes these in a quoted text/plain result; ``+-.`` is a range in its regex, so ``,`` too.
