@@ -59,7 +59,7 @@ def typed_table(name: str, text: pd.DataFrame, parsed: schema.ParsedText | None 
         values = text[column]
         kind, codes = COLUMNS[name].get(column, ("str", None, False))[:2]
         if kind == "code":   # an unknown code is reported once, by the file check, not again across files
-            out[column] = values.where(values.isin([str(c) for c in codes]))
+            out[column] = values.where(parsed.in_codes(column, [str(c) for c in codes]))
         elif kind == "date":
             out[column] = parsed.dates(column)   # a blank is NaT
         elif kind == "float":

@@ -86,6 +86,10 @@ class ParsedText:
         """True where the cell is empty."""
         return self._memo("blank", column, lambda s: (s == "").to_numpy(dtype=bool))
 
+    def in_codes(self, column: str, allowed: list[str]) -> np.ndarray:
+        """True where the cell is one of ``allowed`` (the column's codes as text)."""
+        return self._memo("codes", column, lambda s: s.isin(allowed).to_numpy(dtype=bool))
+
     def numbers(self, column: str) -> pd.Series:
         """:func:`as_number` of the column."""
         return self._memo("numbers", column, as_number)
@@ -139,7 +143,7 @@ def column_checks(kind: str, codes: tuple | None, required: bool,
         allowed = [str(code) for code in codes]
         checks.append(pa.Check(
             shared(lambda s: (s == "") | s.isin(allowed),
-                   lambda: blank() | parsed.frame[column].isin(allowed).to_numpy()),
+                   lambda: blank() | parsed.in_codes(column, allowed)),
             error=NOT_CODE.format(codes=", ".join(allowed)), ignore_na=False))
     elif kind == "date":
         checks.append(pa.Check(shared(lambda s: (s == "") | is_iso_date(s),
@@ -276,17 +280,28 @@ def cross_file_schemas(typed: dict[str, pd.DataFrame]) -> dict[str, pa.DataFrame
 
     if lesions is not None and sessions is not None:
         by_session = sessions.drop_duplicates("session_id").set_index("session_id")
+        # each lesion's session row, looked up once (10^6 lesions: one hash pass, not four)
+        lesion_session = by_session.index.get_indexer(lesions["session_id"])
+        session_found = pd.Series(lesion_session >= 0, index=lesions.index)
+
+        def of_session(column: str) -> pd.Series:
+            """``lesions["session_id"].map(by_session[column])``, from the one lookup."""
+            values = by_session[column].reset_index(drop=True).reindex(lesion_session)
+            values.index = lesions.index
+            return values
+
         add("lesions", "session_id", rule(
-            lambda x: x.isin(sessions["session_id"]), error="session_id not found in sessions.csv"))
-        session_patient = lesions["session_id"].map(by_session["patient_id"])
+            lambda x: session_found if x.index.equals(session_found.index) else x.isin(sessions["session_id"]),
+            error="session_id not found in sessions.csv"))
+        session_patient = of_session("patient_id")
         add("lesions", "patient_id", rule(
             lambda x: session_patient.isna() | (x == session_patient),
             error="patient_id differs from its session's patient_id in sessions.csv"))
-        session_modality = lesions["session_id"].map(by_session["modality"])
+        session_modality = of_session("modality")
         add("lesions", "modality", rule(
             lambda x: session_modality.isna() | x.isna() | (x == session_modality),
             error="modality differs from its session's modality in sessions.csv"))
-        session_date = lesions["session_id"].map(by_session["session_date"])
+        session_date = of_session("session_date")
         add("lesions", "local_progression_date", rule(
             lambda x: not_before(x, session_date),
             error="date order: local_progression_date is before its session_date"))
