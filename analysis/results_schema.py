@@ -222,7 +222,7 @@ class PHAxis(Strict):
 
 
 class PHResidualPanel(Strict):
-    """One factor whose cox.zph P < plan alpha: what its scaled-Schoenfeld panel draws (one point per event)."""
+    """One factor whose cox.zph P < plan alpha: what its scaled-Schoenfeld panel draws (one point per event; above 5,000 events an evenly spaced sample of 5,000 in time order, the smooth from every event)."""
 
     model: Literal["univariable", "multivariable"]
     factor: str

@@ -47,6 +47,22 @@ def factor_column(values: pd.Series, factor: Factor) -> pd.Series:
                      index=values.index, name=factor.name)
 
 
+def join_on_key(left: pd.DataFrame, key: str, right: pd.DataFrame) -> pd.DataFrame:
+    """``left.merge(right, how="left", left_on=key, right_index=True)`` for a ``right`` with a unique index.
+
+    One lookup of ``left[key]`` in ``right``'s index instead of a merge that factorizes the keys of
+    both sides (10^6 patients: about a second a join). Same rows, columns, index and dtypes (a
+    key without a match gets missing values, which makes int columns float and bool ones object,
+    as the merge does).
+    """
+    if not right.index.is_unique or set(left.columns) & set(right.columns):
+        return left.merge(right, how="left", left_on=key, right_index=True)
+    positions = right.index.get_indexer(left[key])
+    joined = {name: right[name].reset_index(drop=True).reindex(positions).set_axis(left.index)
+              for name in right.columns}
+    return pd.concat([left, pd.DataFrame(joined, index=left.index)], axis=1)
+
+
 def derive_cohort(raw: RawTables, plan: Plan, data_dir: Path) -> Cohort:
     patients = raw.tables["patients"].copy()
     lesions = raw.tables["lesions"].copy()
@@ -69,12 +85,13 @@ def derive_cohort(raw: RawTables, plan: Plan, data_dir: Path) -> Cohort:
     complications["major"] = complications["sir_class"].isin(major)
     per_session = complications.groupby("session_id", sort=False).agg(
         n_complications=("sir_class", "size"), major_complication=("major", "any"))
-    sessions = sessions.merge(per_session, how="left", left_on="session_id", right_index=True)
+    sessions = join_on_key(sessions, "session_id", per_session)
     sessions["n_complications"] = sessions["n_complications"].fillna(0).astype(int)
     sessions["major_complication"] = sessions["major_complication"].astype("boolean").fillna(False).astype(bool)
     sessions = sessions.sort_values(["patient_id", "session_date", "session_id"], kind="stable")
 
-    lesions = lesions.merge(sessions[["session_id", "session_date"]], on="session_id", how="left")
+    # (session ids are unique in validated data; a merge ``on`` gives a fresh RangeIndex)
+    lesions = join_on_key(lesions, "session_id", sessions.set_index("session_id")[["session_date"]]).reset_index(drop=True)
     # built-in groupby reductions only (no Python call per group: stays fast at 10^6 patients)
     by_patient = lesions.assign(
         _success=lesions["technical_success"] == "yes",
@@ -92,8 +109,8 @@ def derive_cohort(raw: RawTables, plan: Plan, data_dir: Path) -> Cohort:
         any_complication=("_any", "any"),
         major_complication=("major_complication", "any"),
     )
-    patients = patients.merge(by_patient, how="left", left_on="patient_id", right_index=True)
-    patients = patients.merge(session_summary, how="left", left_on="patient_id", right_index=True)
+    patients = join_on_key(patients, "patient_id", by_patient)
+    patients = join_on_key(patients, "patient_id", session_summary)
     patients["n_pos"] = patients["n_pos"].fillna(0).astype(int)
     patients["alive"] = patients["death_date"].isna()
     # follow-up ends at death for those who died (the contract lets last_followup_date fall after it)

@@ -47,27 +47,29 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def typed_table(name: str, text: pd.DataFrame) -> pd.DataFrame:
+def typed_table(name: str, text: pd.DataFrame, parsed: schema.ParsedText | None = None) -> pd.DataFrame:
     """Contract types: dates datetime64, numbers float (ecog int), text str; blank = missing.
 
-    Values that are not valid become missing here; validation reports them.
+    Values that are not valid become missing here; validation reports them. ``parsed``:
+    the parse the file checks made of ``text`` (dates and numbers are not parsed twice).
     """
+    parsed = parsed if parsed is not None and parsed.frame is text else schema.ParsedText(text)
     out = {}
     for column in text.columns:
         values = text[column]
         kind, codes = COLUMNS[name].get(column, ("str", None, False))[:2]
         if kind == "code":   # an unknown code is reported once, by the file check, not again across files
-            out[column] = values.where(values.isin([str(c) for c in codes]))
+            out[column] = values.where(parsed.in_codes(column, [str(c) for c in codes]))
         elif kind == "date":
-            out[column] = pd.to_datetime(values.where(values != ""), format="%Y-%m-%d", errors="coerce")
+            out[column] = parsed.dates(column)   # a blank is NaT
         elif kind == "float":
-            out[column] = schema.as_number(values).astype(float)
+            out[column] = parsed.numbers(column).astype(float)
         elif kind == "int":
-            numbers = schema.as_number(values)
+            numbers = parsed.numbers(column)
             whole = numbers.notna().all() and (numbers == numbers.round()).all()
             out[column] = numbers.astype("int64") if whole else numbers
         else:
-            out[column] = values.where(values != "")
+            out[column] = values.where(~parsed.blank(column))
     return pd.DataFrame(out, index=text.index)
 
 
@@ -164,11 +166,12 @@ def read_data_dir(directory: Path, plan: Plan) -> RawTables:
             text, applied, cells = result.tables, result.applied, result.cells
             problems += result.problems
 
+    parsed = {name: schema.ParsedText(frame) for name, frame in text.items()}   # one parse: checks and types
     for name, frame in text.items():
-        problems += schema.problems_from(schema.file_schema(name, frame, name in full_header), frame, frame,
-                                         f"{name}.csv")
+        problems += schema.problems_from(schema.file_schema(name, frame, name in full_header, parsed[name]),
+                                         frame, frame, f"{name}.csv")
 
-    typed = {name: typed_table(name, frame) for name, frame in text.items()}
+    typed = {name: typed_table(name, frame, parsed.pop(name)) for name, frame in text.items()}
     cross_ready = {name: typed[name] for name in complete if name in typed}
     for name, file_schema in schema.cross_file_schemas(cross_ready).items():
         problems += schema.problems_from(file_schema, cross_ready[name], text[name], f"{name}.csv")

@@ -109,12 +109,13 @@ def logrank_test(time, event, group, levels=None, trend: bool = False) -> dict:
     time, event, group = time[keep], event[keep], group[keep]
     if levels is None:
         levels = sorted(set(group.tolist()))
-    present = [level for level in levels if np.any(group == level)]
+    members = {level: group == level for level in levels}   # one comparison of every row per level, not four
+    present = [level for level in levels if members[level].any()]
     observed, expected, variance = observed_expected(time, event, group, present) if present else ([], [], None)
     groups = {
         str(level): {
-            "n": int(np.sum(group == level)),
-            "events": int(event[group == level].sum()),
+            "n": int(np.sum(members[level])),
+            "events": int(event[members[level]].sum()),
             "expected": float(expected[present.index(level)]) if level in present else 0.0,
         }
         for level in levels

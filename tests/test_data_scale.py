@@ -1,0 +1,123 @@
+"""The shortcuts that make loading and the models fast at 10^6 patients give exactly what they replace.
+
+- ``schema.duplicated_rows`` (whole rows compared only where the key repeats) is
+  ``DataFrame.duplicated(keep="first")``;
+- ``derive.join_on_key`` (one index lookup) is the left merge on the right frame's index;
+- ``efron._time_order`` (a remembered stable sort) is ``np.argsort(kind="stable")``, never another
+  vector's order;
+- a file check reading the shared parse (``schema.ParsedText``) reports what it reports without it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.data import schema
+from analysis.data.derive import join_on_key
+from analysis.stats import efron
+
+
+def _frames(seed: int, count: int):
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        n = int(rng.integers(0, 40))
+        yield rng, pd.DataFrame({
+            "id": rng.integers(0, 8, n).astype(str),
+            "a": rng.integers(0, 2, n).astype(str),
+            "b": rng.choice(["", "x", "y"], n),
+        }, index=pd.Index(rng.permutation(n) + 2, name="line"))
+
+
+def test_duplicated_rows_is_pandas_duplicated() -> None:
+    for _, frame in _frames(1, 100):
+        expected = frame.duplicated(keep="first")
+        for key in ("id", "b", None):
+            got = schema.duplicated_rows(frame, key)
+            assert got.index.equals(frame.index)
+            assert got.tolist() == expected.tolist(), (key, frame)
+
+
+def test_join_on_key_is_the_left_merge() -> None:
+    for rng, frame in _frames(2, 60):
+        keys = sorted(set(frame["id"])) + ["zz"]
+        chosen = [k for k in keys if rng.random() < 0.6]   # some keys unmatched, sometimes none at all
+        right = pd.DataFrame({"n": rng.integers(0, 9, len(chosen)), "flag": rng.random(len(chosen)) < 0.5,
+                              "when": pd.to_datetime("2020-01-01") + pd.to_timedelta(
+                                  rng.integers(0, 99, len(chosen)), unit="D"),
+                              "text": [f"t{k}" for k in chosen]}, index=pd.Index(chosen, name="id"))
+        expected = frame.merge(right, how="left", left_on="id", right_index=True)
+        got = join_on_key(frame, "id", right)
+        pd.testing.assert_frame_equal(got, expected, check_exact=True)
+        assert list(got.dtypes) == list(expected.dtypes)
+
+
+def test_join_on_key_falls_back_to_the_merge_for_a_repeated_key() -> None:
+    frame = pd.DataFrame({"id": ["a", "b"], "v": [1, 2]})
+    right = pd.DataFrame({"n": [1, 2]}, index=pd.Index(["a", "a"]))
+    pd.testing.assert_frame_equal(join_on_key(frame, "id", right),
+                                  frame.merge(right, how="left", left_on="id", right_index=True))
+
+
+def test_remembered_time_order_is_the_stable_argsort(monkeypatch) -> None:
+    monkeypatch.setattr(efron, "_ORDERS", [])
+    monkeypatch.setattr(efron, "_ORDERS_FROM", 1)   # remember every vector here
+    rng = np.random.default_rng(3)
+    vectors = [rng.integers(0, 20, 500).astype(float) for _ in range(6)]
+    for _ in range(2):   # the second round reads remembered orders (the last four)
+        for time in vectors:
+            assert np.array_equal(efron._time_order(time), np.argsort(time, kind="stable"))
+    same_shape = vectors[-1].copy()
+    same_shape[0] += 100.0   # another vector of the same length is not mistaken for a remembered one
+    assert np.array_equal(efron._time_order(same_shape), np.argsort(same_shape, kind="stable"))
+
+
+@pytest.mark.parametrize("name, rows", [
+    ("patients", None),
+    ("lesions", [["L1", "P1", "S1", "left", "RUL", "-1", "MWA", "yes", "maybe", "2017-7-05"],
+                 ["L1", "P1", "S1", "left", "RUL", "-1", "MWA", "yes", "maybe", "2017-7-05"],
+                 ["L3", "", "S2", "up", "RUL", "abc", "MWA", "", "no", "2017-02-30"]]),
+])
+def test_checks_on_the_shared_parse_report_what_they_report_without_it(name, rows) -> None:
+    columns = list(schema.COLUMNS[name])
+    if rows is None:
+        rows = [["P1", "X", "130", "5", "HBV", "A", "-3", "0", "resection", "2010-01-01", "2010-13-01",
+                 "2010-02-01", "yes", "no", "", "", "2012-01-01"],
+                ["P1", "M", "50", "1", "HBV", "A", "", "0", "resection", "2010-01-01", "2010-01-02",
+                 "2010-02-01", "maybe", "no", "", "", ""]]
+    frame = pd.DataFrame(rows, columns=columns, index=pd.Index(range(2, 2 + len(rows)), name="line"))
+    shared = schema.problems_from(schema.file_schema(name, frame, True, schema.ParsedText(frame)),
+                                  frame, frame, f"{name}.csv")
+    alone = schema.problems_from(schema.file_schema(name, frame, True), frame, frame, f"{name}.csv")
+    assert shared == alone
+    assert len(shared) >= 5
+    # a check handed another column than the one parsed computes from what it is given
+    parsed = schema.ParsedText(frame)
+    other = frame.iloc[:1]
+    checks = schema.column_checks("date", None, True, None, columns[-1], parsed)
+    for check in checks:
+        assert check._check_fn(other[columns[-1]]).index.equals(other.index)
+
+
+def test_residual_panel_keeps_every_event_up_to_the_cap_then_an_even_sample(monkeypatch) -> None:
+    from analysis.stats import cox
+
+    rng = np.random.default_rng(4)
+    n = 400
+    x = rng.integers(0, 2, n).astype(float)[:, None]
+    time = rng.exponential(10.0 / (1.0 + x[:, 0]))
+    event = rng.random(n) < 0.8
+    coef = np.array([0.5])
+    ph = {"terms": {"f": {"p": 0.001}}}   # a failing term: its panel is drawn
+    full = efron.zph_residuals(time, event, x, coef, {"f": [0]})
+    all_points = cox.ph_residual_panels(time, event, x, coef, {"f": [0]}, ph, 0.05)["f"]
+    assert all_points["residual"] == full["y"]["f"].tolist() and len(all_points["time"]) == int(event.sum())
+    monkeypatch.setattr(cox, "PH_MAX_POINTS", 50)
+    sample = cox.ph_residual_panels(time, event, x, coef, {"f": [0]}, ph, 0.05)["f"]
+    assert len(sample["time"]) == len(sample["x"]) == len(sample["residual"]) == 50
+    picked = [all_points["time"].index(t) for t in sample["time"]]   # a subsequence, evenly spread, ends kept
+    assert sample["residual"] == [all_points["residual"][i] for i in picked]
+    assert sample["time"][0] == all_points["time"][0] and sample["time"][-1] == all_points["time"][-1]
+    assert max(np.diff(picked)) <= 2 * (len(all_points["time"]) // 50)
+    assert sample["smooth"] == all_points["smooth"] and sample["axis"] == all_points["axis"]   # from every event
