@@ -1,10 +1,8 @@
 import gc
-import os
 
-# One BLAS thread, in this process and the ones it starts (pre-render step, kernels): the matrices
-# here are small (a Cox model's few columns), and OpenBLAS's idle threads spin between calls, which
-# cost 0.1-0.3 s of CPU per process and no wall time saved. A value the user set is kept.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+from analysis.paths import one_blas_thread
+
+one_blas_thread()
 
 from analysis.cli import main  # noqa: E402  (after the BLAS setting: numpy reads it when imported)
 

@@ -15,11 +15,11 @@ from pathlib import Path
 def main() -> int:
     import gc
 
-    # one BLAS thread (as analysis/__main__.py sets it), when Quarto runs this step itself
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     try:
+        from analysis.paths import one_blas_thread
+
+        one_blas_thread()   # as python -m analysis does, when Quarto runs this step itself
         from analysis.publish import publish_results
 
         status = publish_results(Path(os.environ.get("QUARTO_PROJECT_OUTPUT_DIR", "_output")))
