@@ -1,10 +1,10 @@
 import gc
 
-from analysis.paths import one_blas_thread
+from analysis.paths import command_process
 
-one_blas_thread()
+command_process()
 
-from analysis.cli import main  # noqa: E402  (after the BLAS setting: numpy reads it when imported)
+from analysis.cli import main  # noqa: E402  (after the process settings: numpy reads the BLAS one when imported)
 
 status = main()
 # Everything alive now lives until the process ends: spare the interpreter's shutdown

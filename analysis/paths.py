@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -62,8 +63,18 @@ def render_input_paths(env: dict[str, str]) -> dict[str, Path]:
     }
 
 
-def one_blas_thread() -> None:
-    """One BLAS thread, in this process and the ones it starts (pre-render step, kernels), unless the
-    user set it: the matrices here are small (a Cox model's few columns), and OpenBLAS's idle threads
-    spin between calls, 0.1-0.3 s of CPU per process for no wall time. Call before numpy is imported."""
+def command_process() -> None:
+    """Settings of a process that runs the project's commands (``python -m analysis``, the pre-render
+    step), made before anything heavy is imported.
+
+    - One BLAS thread, in this process and the ones it starts (pre-render step, kernels), unless the
+      user set it: the matrices here are small (a Cox model's few columns), and OpenBLAS's idle
+      threads spin between calls, 0.1-0.3 s of CPU per process for no wall time (numpy reads it
+      when imported).
+    - No hypothesis: pandera imports its data-synthesis strategies, and with them hypothesis when it
+      is installed (the test extra), at every validation (6% of a 62-patient ``results`` run);
+      pandera's strategies treat a missing hypothesis as "strategies unavailable", which no command
+      uses. Only this process: ``sys.modules`` is not inherited by the processes it starts.
+    """
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    sys.modules.setdefault("hypothesis", None)

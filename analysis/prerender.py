@@ -17,9 +17,9 @@ def main() -> int:
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     try:
-        from analysis.paths import one_blas_thread
+        from analysis.paths import command_process
 
-        one_blas_thread()   # as python -m analysis does, when Quarto runs this step itself
+        command_process()   # as python -m analysis does, when Quarto runs this step itself
         from analysis.publish import publish_results
 
         status = publish_results(Path(os.environ.get("QUARTO_PROJECT_OUTPUT_DIR", "_output")))
