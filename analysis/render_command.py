@@ -76,7 +76,10 @@ class ChangeSummary:
 
         def compare() -> None:
             contents = _contents(output_dir, staging)
-            self._begun = (contents, _what_changed(*contents))
+            try:
+                self._begun = (contents, _what_changed(*contents))
+            except Exception:  # noqa: BLE001 - nothing begun: finish() compares again, where a failure is reported
+                self._begun = None
 
         self._thread = threading.Thread(target=compare, name="render-change-summary", daemon=True)
         self._thread.start()

@@ -99,3 +99,24 @@ def test_the_engine_calls_pre_rendered_after_the_pre_render_step_and_before_the_
     assert status == 0
     assert [e[:2] for e in events] == [("pre_rendered", "staged by the pre-render step"),
                                        ("before_swap", "staged by the pre-render step")]
+
+
+def test_a_failure_in_the_early_comparison_is_left_to_the_comparison_before_the_swap(tmp_path, monkeypatch, capsys):
+    """No traceback from the thread: the comparison before the swap is made again (and reports any failure)."""
+    output_dir, staging = _files(tmp_path, b"old", b"new")
+    calls = []
+
+    def failing_then_working(previous, staged):
+        calls.append(staged)
+        if len(calls) == 1:
+            raise RuntimeError("early comparison failed")
+        return ["made before the swap"]
+
+    monkeypatch.setattr(render_command, "_what_changed", failing_then_working)
+    escaped = []
+    monkeypatch.setattr(threading, "excepthook", escaped.append)   # what a thread would print as a traceback
+    summary = render_command.ChangeSummary()
+    summary.start(output_dir, staging)
+    summary.finish(output_dir, staging)
+    assert summary.lines == ["made before the swap"] and len(calls) == 2
+    assert escaped == [] and "Traceback" not in capsys.readouterr().err
