@@ -89,16 +89,27 @@ def figure_numbers(results: dict) -> dict[str, dict[str, str]]:
 
 def figure_inputs(results: dict) -> dict[str, str]:
     """{figure name: digest of what it draws} (the plan section and synthetic flag included)."""
-    import json
-
     from analysis.figures import registry
-    from analysis.results_file import to_jsonable
 
+    # the plan and the synthetic flag are part of every figure's inputs: hashed once, not once a figure
+    shared = hashlib.sha256(_canonical([results.get("plan"), results.get("synthetic")]).encode()).digest()
     out = {}
     for name, spec in registry.figures(results).items():
-        data = [results.get("plan"), results.get("synthetic"), spec.entry.reads(results, **spec.kwargs)]
-        out[name] = hashlib.sha256(json.dumps(to_jsonable(data), sort_keys=True).encode()).hexdigest()
+        out[name] = hashlib.sha256(shared + _canonical(spec.entry.reads(results, **spec.kwargs)).encode()).hexdigest()
     return out
+
+
+def _canonical(data) -> str:
+    """Canonical JSON of ``data``: sorted keys, NaN/inf as null (``to_jsonable``). A results dict read from
+    the file is plain JSON already, so it is dumped as it is; only what that refuses is converted first."""
+    import json
+
+    try:
+        return json.dumps(data, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):
+        from analysis.results_file import to_jsonable
+
+        return json.dumps(to_jsonable(data), sort_keys=True)
 
 
 def sentences(results: dict) -> dict[str, str]:
@@ -166,16 +177,18 @@ def _compare(kind: str, old: dict[str, dict[str, str]], new: dict[str, dict[str,
 
 def compare(old: dict, new: dict) -> Diff:
     """Every printed value that differs between the results ``old`` and ``new``."""
-    table_changes, tables_changed = _compare("table", table_cells(old), table_cells(new))
+    old_cells, new_cells = table_cells(old), table_cells(new)   # each side made once (they are the costly part)
+    table_changes, tables_changed = _compare("table", old_cells, new_cells)
     figure_changes, _ = _compare("figure", figure_numbers(old), figure_numbers(new))
     old_inputs, new_inputs = figure_inputs(old), figure_inputs(new)
     names = list(old_inputs) + [n for n in new_inputs if n not in old_inputs]
     figures_changed = sum(old_inputs.get(n) != new_inputs.get(n) for n in names)
-    text_changes, _ = _compare("sentence", {"text": sentences(old)}, {"text": sentences(new)})
+    old_text, new_text = sentences(old), sentences(new)
+    text_changes, _ = _compare("sentence", {"text": old_text}, {"text": new_text})
     text_changes = [Change("sentence", c.item, "text", c.old, c.new) for c in text_changes]
-    n_sentences = len(set(sentences(old)) | set(sentences(new)))
+    n_sentences = len(set(old_text) | set(new_text))
     return Diff(table_changes + figure_changes + text_changes,
-                (tables_changed, len(set(table_cells(old)) | set(table_cells(new)))),
+                (tables_changed, len(set(old_cells) | set(new_cells))),
                 (figures_changed, len(names)), (len(text_changes), n_sentences))
 
 

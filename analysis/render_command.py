@@ -47,34 +47,77 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
     if plan:
         env[paths.PLAN_ENV_VAR] = str(Path(plan).resolve())
     progress(f"data: {env[paths.DATA_ENV_VAR]}")
-    changes: list[str] = []
+    changes = ChangeSummary()
     status = render_project(path=path, to=to, engine=engine, out=out, env=env,
                             staged_env={RESULTS_ENV_VAR: RESULTS_FILE}, default_root=paths.PROJECT_ROOT,
                             no_cache=no_cache, progress=progress,
                             # the documents read the data only through the results file (analysis.report)
                             derived_inputs=("data",),
                             input_paths=paths.render_input_paths({**os.environ, **env}),
-                            before_swap=lambda output_dir, staging: changes.extend(_what_changed(output_dir, staging)))
-    for line in changes:
+                            pre_rendered=changes.start, before_swap=changes.finish)
+    for line in changes.lines:
         progress(line)
     return status
 
 
-def _what_changed(output_dir: Path, staging: Path) -> list[str]:
+class ChangeSummary:
+    """``_what_changed`` off the render's critical path: begun in a thread once the pre-render step has
+    staged the new results file (``start``), while the documents render, and collected before the new set
+    replaces the old (``finish``). The early answer is used only when both results files still hold the
+    bytes it was made from; otherwise, or when it was never begun (a cache hit), it is made again then."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+        self._thread = None
+        self._begun: tuple | None = None   # (the two files' bytes, lines) of the early comparison
+
+    def start(self, output_dir: Path, staging: Path) -> None:
+        import threading
+
+        def compare() -> None:
+            contents = _contents(output_dir, staging)
+            try:
+                self._begun = (contents, _what_changed(*contents))
+            except Exception:  # noqa: BLE001 - nothing begun: finish() compares again, where a failure is reported
+                self._begun = None
+
+        self._thread = threading.Thread(target=compare, name="render-change-summary", daemon=True)
+        self._thread.start()
+
+    def finish(self, output_dir: Path, staging: Path) -> None:
+        if self._thread is not None:
+            self._thread.join()
+        contents = _contents(output_dir, staging)
+        begun = self._begun
+        self.lines = list(begun[1]) if begun is not None and begun[0] == contents else _what_changed(*contents)
+
+
+def _contents(output_dir: Path, staging: Path) -> tuple[bytes | None, bytes | None]:
+    """The bytes of the outgoing results file and of the staged one (None: absent or unreadable)."""
+    def read(path: Path) -> bytes | None:
+        try:
+            return path.read_bytes()
+        except OSError:
+            return None
+
+    return read(output_dir / RESULTS_FILE), read(staging / RESULTS_FILE)
+
+
+def _what_changed(previous: bytes | None, staged: bytes | None) -> list[str]:
     """After a render that replaces a previous set: every printed number that changed
     (``python -m analysis diff``), comparing the outgoing results file with the staged one."""
     import json
 
     from analysis.diff import summary_after_render
 
-    def read(path: Path) -> dict | None:
+    def parse(content: bytes | None) -> dict | None:
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            return None if content is None else json.loads(content.decode("utf-8"))
+        except ValueError:   # UnicodeDecodeError included
             return None
 
-    current = read(staging / RESULTS_FILE)
+    current = parse(staged)
     if current is None:
         return []
-    text = summary_after_render(read(output_dir / RESULTS_FILE), current)
+    text = summary_after_render(parse(previous), current)
     return ["compared with the outputs replaced: " + text] if text else []

@@ -165,3 +165,33 @@ def test_the_render_summary_after_replacing_a_previous_set(two_results):
     assert text.splitlines()[0] == diff.compare(old, new).summary()
     assert len(text.splitlines()) == 1 + len(diff.compare(old, new).changes)
     assert diff.summary_after_render({"schema_version": 1}, new).startswith("(not compared with the previous")
+
+
+def test_figure_inputs_change_exactly_with_what_each_figure_draws(two_results):
+    """A figure's digest changes when what it draws changes (its own reads, or the plan and the synthetic
+    flag every figure shows), and only then; the same values as numpy scalars or NaN give the digests of
+    their JSON form (the file's)."""
+    import copy
+
+    import numpy as np
+
+    results = read_results(two_results[0])
+    base = diff.figure_inputs(results)
+    assert len(set(base.values())) == len(base)   # every figure's inputs are its own
+
+    flow = copy.deepcopy(results)
+    flow["flow"] = dict(flow["flow"], **{next(iter(flow["flow"])): "changed"})
+    changed = {n for n, d in diff.figure_inputs(flow).items() if d != base[n]}
+    drawn_from_flow = {n for n in base if "flow" in n}
+    assert changed and changed == drawn_from_flow
+
+    for key, value in (("plan", dict(results["plan"], note="changed")), ("synthetic", not results.get("synthetic"))):
+        other = dict(results, **{key: value})
+        assert all(d != base[n] for n, d in diff.figure_inputs(other).items()), key
+
+    as_numpy = dict(results, n_patients=np.int64(results["n_patients"]))
+    assert diff.figure_inputs(as_numpy) == base
+    with_nan, with_null = copy.deepcopy(results), copy.deepcopy(results)
+    with_nan["flow"] = dict(with_nan["flow"], nan_value=float("nan"))
+    with_null["flow"] = dict(with_null["flow"], nan_value=None)
+    assert diff.figure_inputs(with_nan) == diff.figure_inputs(with_null) != base

@@ -43,7 +43,8 @@ def test_one_format_publishes_results_and_tables_but_no_figure_files(monkeypatch
 def test_the_render_command_tells_the_pre_render_which_formats(monkeypatch, tmp_path):
     seen = {}
 
-    def fake_render(project, documents, project_mode, render_all, formats, staging, env, timings, progress, reuse=None):
+    def fake_render(project, documents, project_mode, render_all, formats, staging, env, timings, progress, reuse=None,
+                    pre_rendered=None):
         seen["formats"] = env[paths.RENDER_FORMATS_ENV_VAR]
         (staging / "second.html").write_text("x", encoding="utf-8")
 

@@ -71,10 +71,13 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
            env: dict[str, str] | None = None, staged_env: dict[str, str] | None = None,
            default_root: Path | None = None, no_cache: bool = False, input_paths: dict[str, Path] | None = None,
            before_swap: Callable[[Path, Path], None] | None = None,
-           progress: Callable[[str], None] = _say, derived_inputs: tuple[str, ...] = ()) -> int:
+           progress: Callable[[str], None] = _say, derived_inputs: tuple[str, ...] = (),
+           pre_rendered: Callable[[Path, Path], None] | None = None) -> int:
     """Render; 0 on success. ``env``: variables added to the environment of every step;
     ``staged_env``: {variable: file name} set to that file in the staging directory unless already set;
     ``before_swap(output_dir, staging)``: called when a complete new set is staged, before it replaces the old;
+    ``pre_rendered(output_dir, staging)``: called (embedded engine) once the pre-render step has succeeded, while
+    the documents render (so it must return at once: it may start work of its own that ``before_swap`` collects);
     ``derived_inputs``: components of ``input_paths`` the documents read only through the staged files
     (``staged_env``): a document is then re-rendered only when the parts of those files it read changed
     (``cache.DocumentCache``)."""
@@ -98,14 +101,15 @@ def render(path: str | None = None, to: str | None = "html,pdf,docx", engine: st
     with output_set.locked(output_dir, progress):
         return _render_locked(project, documents, project_mode, render_all, formats, use_quarto, quarto, path,
                               env, staged_env or {}, dict(input_paths or {}), output_dir, no_cache, started, progress,
-                              before_swap, tuple(derived_inputs))
+                              before_swap, tuple(derived_inputs), pre_rendered)
 
 
 def _render_locked(project, documents, project_mode, render_all, formats, use_quarto, quarto, path, env,
                    staged_env: dict[str, str], input_paths: dict[str, Path], output_dir: Path, no_cache: bool,
                    started: float, progress: Callable[[str], None],
                    before_swap: Callable[[Path, Path], None] | None = None,
-                   derived_inputs: tuple[str, ...] = ()) -> int:
+                   derived_inputs: tuple[str, ...] = (),
+                   pre_rendered: Callable[[Path, Path], None] | None = None) -> int:
     """The render, holding the output folder's lock (``output_set``): staged, then swapped in whole."""
     from analysis.render import cache as render_cache_module
 
@@ -169,7 +173,8 @@ def _render_locked(project, documents, project_mode, render_all, formats, use_qu
                                       [input_paths[c] for c in derived_inputs if c in input_paths],
                                       tuple(staged_env.values()), output_dir, documents, lookup=not no_cache)
             _render_embedded(project, documents, project_mode, render_all, formats, staging, env, timings, progress,
-                             reuse=reuse)
+                             reuse=reuse, pre_rendered=None if pre_rendered is None
+                             else (lambda: pre_rendered(output_dir, staging)))
             # Quarto's ``project: post-render:`` (Quarto runs it itself): after every document, on the outputs.
             _pre_render(project, documents, render_all, staging, env, progress, scripts=project.post_render,
                         step="post-render")
@@ -225,7 +230,8 @@ def _rel(path: Path, root: Path) -> str:
 
 def _render_embedded(project: Project, documents: list[Path], project_mode: bool, render_all: bool, formats: list[str],
                      staging: Path, env: dict[str, str], timings: dict[str, dict[str, float]],
-                     progress: Callable[[str], None], reuse: "DocumentReuse | None" = None) -> None:
+                     progress: Callable[[str], None], reuse: "DocumentReuse | None" = None,
+                     pre_rendered: Callable[[], None] | None = None) -> None:
     from analysis.render.project import prepare
 
     # Every document is parsed and validated before any code runs or any kernel starts.
@@ -256,6 +262,8 @@ def _render_embedded(project: Project, documents: list[Path], project_mode: bool
             from analysis.render.cache import fault_point
 
             fault_point("pre-rendered")
+            if pre_rendered is not None:
+                pre_rendered()
         except BaseException as error:  # reported below, before any document error
             pre_render_error.append(error)
         finally:

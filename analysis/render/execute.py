@@ -33,8 +33,12 @@ from typing import Any, Callable
 # (jupyter pulls it in, through jupyter-events); that import compiles 38 Lark grammars, 1.1 s of
 # CPU per render, for the "iri" formats that no notebook schema uses. jsonschema skips a checker
 # whose module is absent (jsonschema/_format.py: ``with suppress(ImportError)``), and a None entry
-# in sys.modules makes the import fail; a process that imported it already keeps it.
-sys.modules.setdefault("rfc3987_syntax", None)
+# in sys.modules makes the import fail; a process that imported it already keeps it. The same
+# for the other optional format checkers (duration, uri, date-time, json-pointer, ...: 0.2-0.4 s of
+# imports, arrow among them): nbformat never passes a FormatChecker, so none of them is ever called.
+for _optional_format_checker in ("rfc3987_syntax", "isoduration", "rfc3986_validator", "rfc3339_validator",
+                                 "jsonpointer", "uri_template", "webcolors", "fqdn"):
+    sys.modules.setdefault(_optional_format_checker, None)
 
 import nbformat  # noqa: E402
 from jupyter_client import AsyncKernelManager
