@@ -37,13 +37,13 @@ from typing import Any, Callable
 sys.modules.setdefault("rfc3987_syntax", None)
 
 import nbformat  # noqa: E402
-from jupyter_client import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from analysis.render.errors import RenderError
 from analysis.render.gate import StartGate
+from analysis.render.kernel_fork import ForkingKernelManager
 from analysis.render.qmd import Cell, InlineExpr, QmdDocument
 
 FIG_WIDTH, FIG_HEIGHT, FIGURE_DPI = 7.0, 5.0, 150
@@ -172,8 +172,9 @@ def execute_document(doc: QmdDocument, execute_defaults: dict[str, Any], env: di
                                metadata=nbformat.NotebookNode(), cells=[])
     # IPC transport: a local kernel needs no TCP ports (and ipykernel warns about unencrypted TCP).
     # The async manager is what nbclient expects: its client polls without blocking, so a dead kernel is noticed.
+    # Its kernel is forked from a process that imported ipykernel and pyplot once (analysis.render.kernel_fork).
     socket_dir = Path(tempfile.mkdtemp(prefix="qmd-kernel-"))
-    manager = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(socket_dir / "kernel"),
+    manager = ForkingKernelManager(kernel_name="python3", transport="ipc", ip=str(socket_dir / "kernel"),
                                  kernel_spec_manager=_kernel_spec_manager())
     client = NotebookClient(nb, km=manager, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3",
                             resources={"metadata": {"path": str(doc.path.parent)}})
