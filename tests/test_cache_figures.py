@@ -120,7 +120,7 @@ def test_document_png_draws_once_then_reads_the_cache(shipped, tmp_path, monkeyp
 
 def test_journal_files_leave_the_documents_images_identical_to_drawing_them(shipped, tmp_path, monkeypatch):
     """The pre-render's figure pass stores the document image of each Kaplan-Meier and flow
-    figure (the Figure built for the files, printed once more at 300 dpi); a document then reads bytes identical to drawing
+    figure, made from its 600-dpi raster; a document then reads bytes identical to drawing
     the figure itself at 300 dpi. The forest plot, narrower in the documents, is not stored."""
     from analysis.figures import png_bytes
     from analysis.figures import catalog

@@ -40,8 +40,7 @@ def write_all_figures(results: dict, out_dir: str | Path,
     ``cache.hits`` / ``cache.misses`` list the names.
 
     Each Kaplan-Meier and flow figure drawn here also leaves its document image
-    (``files.DOCUMENT_DPI``: the figure built for the files printed once more at that
-    dpi, the bytes a document draws itself: ``save.png_bytes``) in the cache, where the
+    (``files.DOCUMENT_DPI``, made from the journal raster) in the cache, where the
     documents' kernels find it. (The documents draw the forest plots narrower than
     the journal's two columns: ``analysis.report.DOCUMENT_WIDTH_MM``.)
 
@@ -85,18 +84,15 @@ _FORK_STATE: dict = {}
 def _draw_one(name: str, results: dict, out: Path, document_png: bool) -> tuple[list[Path], tuple[str, bytes] | None]:
     """Write one figure's files; with ``document_png``, also (cache file name, bytes) of its document image
     when the documents show the journal file's image (registry entry without a document width)."""
-    from analysis.figures.save import png_bytes, save_figure
+    from analysis.figures.save import document_png_bytes, save_figure_and_raster
     from analysis.figures.style import rendered_in_style
 
     spec = registry.figure(name, results)
     with rendered_in_style():   # saved in the style at once: no separate layout pass
-        fig = registry.draw(name, results)
-        paths = save_figure(fig, name, out, formats=spec.entry.formats)
-        if not document_png or spec.entry.document_width_mm is not None:
-            return paths, None
-        # the document image of the same Figure, rasterised at the document dpi (bytes equal to
-        # drawing it anew: tests/test_cache_figures.py)
-        return paths, (f"document-{DOCUMENT_DPI}.png", png_bytes(fig, DOCUMENT_DPI))
+        paths, raster = save_figure_and_raster(registry.draw(name, results), name, out, formats=spec.entry.formats)
+    if not document_png or spec.entry.document_width_mm is not None or raster is None:
+        return paths, None
+    return paths, (f"document-{DOCUMENT_DPI}.png", document_png_bytes(raster, DOCUMENT_DPI))
 
 
 def _draw_in_child(name: str):

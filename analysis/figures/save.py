@@ -30,6 +30,12 @@ def save_figure(fig: Figure, name: str, out_dir: str | Path, formats: tuple[str,
 
     The same figure saved twice gives identical bytes in every format.
     """
+    return save_figure_and_raster(fig, name, out_dir, formats, dpi)[0]
+
+
+def save_figure_and_raster(fig: Figure, name: str, out_dir: str | Path, formats: tuple[str, ...] = FORMATS,
+                           dpi: int = style.RASTER_DPI) -> tuple[list[Path], Image.Image | None]:
+    """``save_figure``, also returning the RGB raster written as PNG/TIFF (None if neither was asked)."""
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise ValueError(f"save_figure: unknown format(s) {sorted(unknown)}; known: {', '.join(FORMATS)}")
@@ -54,21 +60,28 @@ def save_figure(fig: Figure, name: str, out_dir: str | Path, formats: tuple[str,
                 else:
                     raster.save(path, format="TIFF", compression="tiff_lzw", dpi=(dpi, dpi))
             written.append(path)
-    return written
+    return written, raster
 
 
 def png_bytes(fig: Figure, dpi: int = 300) -> bytes:
     """The figure as PNG bytes (for embedding in a document), rendered in the figure style, same bytes every run.
 
-    Rasterised at ``dpi`` itself, as Quarto's Jupyter engine renders a figure at its
-    ``fig-dpi`` (matplotlib's savefig at that dpi: src/resources/jupyter/lang/python/setup.py),
-    not made from the journal raster: a document image at 300 dpi is a quarter of the
-    600-dpi raster's pixels. The pre-render's figure pass prints the figure it built for
-    the journal files once more at the document dpi (``catalog``), so a document image
-    has the same bytes whichever render made it.
+    Where ``dpi`` divides the journal resolution (``style.RASTER_DPI``), the image is
+    the journal raster reduced by box averaging (``document_png_bytes``), so the
+    render's pre-render step makes it from the raster it writes anyway.
     """
     with style.figure_style():
+        if style.RASTER_DPI % dpi == 0:
+            return document_png_bytes(_render_rgb(fig, style.RASTER_DPI), dpi)
         return _png(_render_rgb(fig, dpi), dpi)
+
+
+def document_png_bytes(raster: Image.Image, dpi: int, raster_dpi: int = style.RASTER_DPI) -> bytes:
+    """PNG bytes at ``dpi`` from a raster made at ``raster_dpi`` (a whole multiple of ``dpi``): box-averaged pixels."""
+    factor, remainder = divmod(raster_dpi, dpi)
+    if remainder or factor < 1:
+        raise ValueError(f"document_png_bytes: {raster_dpi} dpi is not a whole multiple of {dpi} dpi")
+    return _png(raster.reduce(factor) if factor > 1 else raster, dpi)
 
 
 # zlib level of a document image: level 3 encodes in 0.020 s instead of level 6's 0.033 s (Pillow's
