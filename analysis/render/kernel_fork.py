@@ -39,6 +39,9 @@ FORK_ENV_VAR = "QMD_KERNEL_FORK"
 # read by the imports the server makes, so kernels that differ only in these share a server.
 PER_DOCUMENT_ENV = ("QUARTO_DOCUMENT_PATH", "QUARTO_DOCUMENT_FILE")
 _SERVER_SOURCE = Path(__file__).with_name("kernel_zygote.py")
+# run as a file, not ``-m analysis.render...``: the server imports nothing of the project (a kernel
+# imports the project's modules itself, from its own sys.path)
+_RUN_SERVER = "__import__('runpy').run_path(__import__('sys').argv[1], run_name='__main__')"
 
 
 def _shared_env(env: dict[str, str]) -> dict[str, str]:
@@ -98,7 +101,7 @@ class KernelForkServer:
         kernel_stdout = os.dup(1)   # the kernels write where a kernel Popen starts would: our stdout
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", _SERVER_SOURCE.read_text(encoding="utf-8"), str(kernel_stdout)],
+                [sys.executable, "-c", _RUN_SERVER, str(_SERVER_SOURCE), str(kernel_stdout)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=cwd, pass_fds=(kernel_stdout,),
                 start_new_session=True)   # a Ctrl-C of the render reaches the kernels as before, not the server
         finally:

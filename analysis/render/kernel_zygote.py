@@ -1,4 +1,4 @@
-"""The kernel fork server's own program (run as ``python -c`` by ``analysis.render.kernel_fork``).
+"""The kernel fork server's own program (run as a file by ``analysis.render.kernel_fork``).
 
 It imports once what every document's kernel imports before a cell runs (ipykernel and
 IPython, which ``python -m ipykernel_launcher`` loads, and ``matplotlib.pyplot``, which
@@ -22,7 +22,7 @@ import select
 import signal
 import sys
 
-KERNEL_STDOUT_FD = -1   # the render process's stdout (argv[1]), which a kernel writes to as when Popen starts it
+KERNEL_STDOUT_FD = -1   # the render process's stdout (last argument), which a kernel writes to as when Popen starts it
 _children: set[int] = set()
 
 
@@ -110,7 +110,7 @@ def _become_kernel(request: dict, wake_fds: tuple[int, int]) -> None:
 
 def main() -> None:
     global KERNEL_STDOUT_FD
-    KERNEL_STDOUT_FD = int(sys.argv[1])
+    KERNEL_STDOUT_FD = int(sys.argv[-1])
     _preload()
     import gc
 
