@@ -151,8 +151,9 @@ class KernelForkServer:
     def _read(self, timeout: float | None) -> bool:
         """Read what the server wrote within ``timeout`` (None: until something arrives); False at its end."""
         out = self.process.stdout
-        ready, _, _ = select.select([out], [], [], timeout)
-        if not ready:
+        poller = select.poll()   # not select.select: a render process may hold more than 1024 descriptors
+        poller.register(out.fileno(), select.POLLIN)
+        if not poller.poll(None if timeout is None else timeout * 1000):
             return True
         chunk = os.read(out.fileno(), 65536)
         if not chunk:
