@@ -33,8 +33,12 @@ from typing import Any, Callable
 # (jupyter pulls it in, through jupyter-events); that import compiles 38 Lark grammars, 1.1 s of
 # CPU per render, for the "iri" formats that no notebook schema uses. jsonschema skips a checker
 # whose module is absent (jsonschema/_format.py: ``with suppress(ImportError)``), and a None entry
-# in sys.modules makes the import fail; a process that imported it already keeps it.
-sys.modules.setdefault("rfc3987_syntax", None)
+# in sys.modules makes the import fail; a process that imported it already keeps it. The same for
+# the checkers of the "duration" (isoduration, which imports arrow and dateutil: 0.05-0.08 s) and
+# "uri" formats (rfc3986_validator, which compiles its grammar's regexes: 0.015 s): nbformat
+# validates without a format checker (nbformat/json_compat.py), so no format is ever checked.
+for _unused_format_checker in ("rfc3987_syntax", "isoduration", "rfc3986_validator"):
+    sys.modules.setdefault(_unused_format_checker, None)
 
 import nbformat  # noqa: E402
 from jupyter_core.utils import run_sync
