@@ -113,3 +113,51 @@ def test_no_kernel_outlives_a_killed_render_process(tmp_path):
     while any(running(pid) for pid in pids.values()) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(running(pid) for pid in pids.values()), pids
+
+
+WARM_PROBE = textwrap.dedent("""\
+    ```{{python}}
+    import json, os
+    import {module}
+    print(json.dumps({{"imported_in_kernel": {module}.IMPORTED_IN == os.getpid(), "ppid": os.getppid(),
+                      "folder": os.path.basename(os.path.dirname({module}.__file__))}}))
+    ```
+    """)
+
+
+def warm_probe(tmp_path: Path, folder: Path, module: str, env: dict[str, str]) -> dict:
+    from analysis.render.gate import StartGate
+
+    path = folder / "doc.qmd"
+    path.write_text(WARM_PROBE.format(module=module), encoding="utf-8")
+    gate = StartGate()
+    gate.open()
+    executed = execute_document(parse_qmd(path), EXECUTE_DEFAULTS, env, progress=lambda _m: None, gate=gate)
+    return json.loads("".join(o.get("text", "") for outs in executed.outputs.values() for o in outs))
+
+
+def test_the_server_imports_the_documents_modules_before_forking_unless_the_folder_shadows_them(tmp_path):
+    """With a pre-render step (a start gate), what the cells import is imported once, by the server,
+    when the kernel would find the same module; a module of the document's own folder is the
+    kernel's to import; a module that starts a thread stops the forking (kernels launched directly)."""
+    kernel_fork.close_servers()
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    record = "import os\nIMPORTED_IN = os.getpid()\n"
+    (lib / "warm_probe_lib.py").write_text(record)
+    (lib / "warm_probe_thread.py").write_text(record + "import threading, time\n"
+                                              "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n")
+    env = {k: v for k, v in os.environ.items() if k != kernel_fork.FORK_ENV_VAR}
+    env["PYTHONPATH"] = os.pathsep.join([str(lib), *filter(None, [env.get("PYTHONPATH")])])
+    folder = tmp_path / "doc"
+    folder.mkdir()
+    # the kernel finds its folder's module before an installed one of the same name ('' comes before
+    # site-packages on its sys.path); the server, without '', would import the installed one
+    (folder / "pypandoc.py").write_text(record)
+    warmed = warm_probe(tmp_path, folder, "warm_probe_lib", env)
+    assert warmed["ppid"] in server_pids()
+    assert warmed == {"imported_in_kernel": False, "ppid": warmed["ppid"], "folder": "lib"}
+    local = warm_probe(tmp_path, folder, "pypandoc", env)
+    assert local == {"imported_in_kernel": True, "ppid": warmed["ppid"], "folder": "doc"}   # forked; the folder's module
+    threaded = warm_probe(tmp_path, folder, "warm_probe_thread", env)
+    assert threaded["ppid"] == os.getpid()   # the server no longer forks: launched directly

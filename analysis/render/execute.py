@@ -180,6 +180,8 @@ def execute_document(doc: QmdDocument, execute_defaults: dict[str, Any], env: di
     socket_dir = Path(tempfile.mkdtemp(prefix="qmd-kernel-"))
     manager = ForkingKernelManager(kernel_name="python3", transport="ipc", ip=str(socket_dir / "kernel"),
                                  kernel_spec_manager=_kernel_spec_manager())
+    if gate is not None:   # imported while the pre-render step runs: by the fork server, once for every kernel
+        manager.warm_modules = tuple(imported_modules(doc))
     client = NotebookClient(nb, km=manager, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3",
                             resources={"metadata": {"path": str(doc.path.parent)}})
     try:

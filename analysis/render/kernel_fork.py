@@ -90,20 +90,18 @@ class KernelForkServer:
     def __init__(self, env: dict[str, str], cwd: str):
         self.env, self.cwd = env, cwd
         self._lock = threading.Lock()
-        self._news = threading.Condition(self._lock)
         self._exited: dict[int, int] = {}
         self._forked: dict[int, int] = {}
         self._errors: dict[int, str] = {}
         self._live: set[int] = set()
         self._next_id = 0
         self._buffer = b""
-        self._reading = False
         kernel_stdout = os.dup(1)   # the kernels write where a kernel Popen starts would: our stdout
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", _RUN_SERVER, str(_SERVER_SOURCE), str(kernel_stdout)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=cwd, pass_fds=(kernel_stdout,),
-                start_new_session=True)   # a Ctrl-C of the render reaches the kernels as before, not the server
+                start_new_session=True)   # as a kernel is started: a Ctrl-C at the terminal reaches the render only
         finally:
             os.close(kernel_stdout)
 
@@ -116,11 +114,12 @@ class KernelForkServer:
             self._read(timeout=0)
             return self._live <= set(self._exited)
 
-    def fork(self, argv: list[str], env: dict[str, str], cwd: str) -> ForkedProcess:
+    def fork(self, argv: list[str], env: dict[str, str], cwd: str, warm: list[str] = ()) -> ForkedProcess:
+        """A kernel forked with ``argv``, ``env``, ``cwd``, after the server imported ``warm`` (errors ignored)."""
         with self._lock:
             request_id = self._next_id
             self._next_id += 1
-            line = json.dumps({"id": request_id, "argv": argv, "env": env, "cwd": cwd}) + "\n"
+            line = json.dumps({"id": request_id, "argv": argv, "env": env, "cwd": cwd, "warm": list(warm)}) + "\n"
             try:
                 self.process.stdin.write(line.encode())
                 self.process.stdin.flush()
@@ -235,14 +234,24 @@ class ForkedKernelProvisioner(LocalProvisioner):
         import importlib.util
 
         launcher = importlib.util.find_spec("ipykernel_launcher").origin   # sys.argv[0] of ``python -m``
-        self.process = server.fork([launcher, *cmd[3:]], dict(env), cwd)
+        try:
+            self.process = server.fork([launcher, *cmd[3:]], dict(env), cwd,
+                                       list(getattr(self.parent, "warm_modules", ())))
+        except OSError:   # the server cannot fork (any more): this kernel is launched directly
+            return await super().launch_kernel(cmd, **kwargs)
         self.pid = self.pgid = self.process.pid   # the kernel leads its own session, as launched by Popen
         self.cwd = cwd
         return self.connection_info
 
 
 class ForkingKernelManager(AsyncKernelManager):
-    """``AsyncKernelManager`` whose kernels come from ``ForkedKernelProvisioner``."""
+    """``AsyncKernelManager`` whose kernels come from ``ForkedKernelProvisioner``.
+
+    ``warm_modules``: modules the server imports before it forks this kernel (the document's
+    imports, which the kernel would otherwise import itself while it waits for the pre-render step).
+    """
+
+    warm_modules: tuple[str, ...] = ()
 
     async def _async_pre_start_kernel(self, **kw: Any):
         if self.provisioner is None:

@@ -7,7 +7,8 @@ kernel per request. A forked kernel is what ``python -m ipykernel_launcher -f <c
 file>`` would be in the requested folder with the requested environment: a new session
 (as jupyter_client's launcher starts it), its own random seeds, stdin on /dev/null.
 
-Protocol (one JSON object a line): requests on stdin, ``{"id", "argv", "env", "cwd"}``;
+Protocol (one JSON object a line): requests on stdin, ``{"id", "argv", "env", "cwd", "warm"}``
+(``warm``: modules to import before forking, see ``_warm``);
 replies on stdout, ``{"id", "pid"}`` (or ``{"id", "error"}``) and ``{"exited": pid,
 "code": returncode}`` when a kernel ends. End of stdin (the render process closed it, or
 died): every kernel still running is killed and the server exits.
@@ -23,7 +24,10 @@ import signal
 import sys
 
 KERNEL_STDOUT_FD = -1   # the render process's stdout (last argument), which a kernel writes to as when Popen starts it
+REPLY_FD = 1            # the replies' pipe (stdout when started; moved off fd 1 so that nothing else writes to it)
 _children: set[int] = set()
+_warmed: set[str] = set()
+_unsafe = ""            # why this server no longer forks (a warmed module started a thread)
 
 
 def _preload() -> None:
@@ -48,7 +52,47 @@ def _preload() -> None:
 def _reply(message: dict) -> None:
     data = (json.dumps(message) + "\n").encode()
     while data:
-        data = data[os.write(1, data):]
+        data = data[os.write(REPLY_FD, data):]
+
+
+def _warm(modules: list[str], cwd: str) -> None:
+    """Import the modules the document's cells import, before forking its kernel, as the kernel
+    itself does while the pre-render step runs (``execute._warm_imports``; errors are the cell's to
+    report). A module is imported only if the kernel would find the same file: its name is not an
+    entry of the kernel's folder, which comes first on the kernel's sys.path ('') and is not on the
+    server's. Whatever it prints is dropped, as the kernel drops its warm-up cell's output. A module
+    that starts a thread makes forking unsafe: the server then forks no more kernels."""
+    global _unsafe
+    import importlib
+    import threading
+
+    entries = os.listdir(cwd)
+    wanted = [m for m in modules if m not in _warmed]
+    _warmed.update(wanted)
+    wanted = [m for m in wanted if not any(e == m.partition(".")[0] or e.startswith(m.partition(".")[0] + ".")
+                                           for e in entries)]
+    if not wanted:
+        return
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        for name in wanted:
+            try:
+                importlib.import_module(name)
+            except BaseException:   # noqa: BLE001 - as the kernel's warm-up: the cell reports it
+                pass
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+    if threading.active_count() > 1:
+        _unsafe = "a module imported before forking started a thread"
+    import gc
+
+    gc.freeze()
 
 
 def _reap() -> None:
@@ -69,7 +113,7 @@ def _become_kernel(request: dict, wake_fds: tuple[int, int]) -> None:
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for fd in wake_fds:
+        for fd in (*wake_fds, REPLY_FD):
             os.close(fd)
         os.setsid()   # jupyter_client's launcher: start_new_session=True (interrupts reach the group)
         null = os.open(os.devnull, os.O_RDWR)
@@ -109,8 +153,12 @@ def _become_kernel(request: dict, wake_fds: tuple[int, int]) -> None:
 
 
 def main() -> None:
-    global KERNEL_STDOUT_FD
+    global KERNEL_STDOUT_FD, REPLY_FD
     KERNEL_STDOUT_FD = int(sys.argv[-1])
+    REPLY_FD = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)   # the server's own prints (a warmed module's) go nowhere
+    os.close(null)
     _preload()
     import gc
 
@@ -137,6 +185,11 @@ def main() -> None:
         while b"\n" in buffer:
             line, buffer = buffer.split(b"\n", 1)
             request = json.loads(line)
+            if request.get("warm"):
+                _warm(request["warm"], request["cwd"])
+            if _unsafe:
+                _reply({"id": request["id"], "error": _unsafe})
+                continue
             try:
                 pid = os.fork()
             except OSError as error:
