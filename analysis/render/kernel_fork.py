@@ -38,6 +38,7 @@ FORK_ENV_VAR = "QMD_KERNEL_FORK"
 # Set per document by the render (analysis/render/command.py) or per kernel by jupyter_client: not
 # read by the imports the server makes, so kernels that differ only in these share a server.
 PER_DOCUMENT_ENV = ("QUARTO_DOCUMENT_PATH", "QUARTO_DOCUMENT_FILE")
+FORK_TIMEOUT_SECONDS = 600   # as a cell's (execute.CELL_TIMEOUT_SECONDS): the server imports the documents' modules
 _SERVER_SOURCE = Path(__file__).with_name("kernel_zygote.py")
 # run as a file, not ``-m analysis.render...``: the server imports nothing of the project (a kernel
 # imports the project's modules itself, from its own sys.path)
@@ -94,6 +95,7 @@ class KernelForkServer:
         self._forked: dict[int, int] = {}
         self._errors: dict[int, str] = {}
         self._live: set[int] = set()
+        self.broken = False
         self._next_id = 0
         self._buffer = b""
         kernel_stdout = os.dup(1)   # the kernels write where a kernel Popen starts would: our stdout
@@ -106,7 +108,7 @@ class KernelForkServer:
             os.close(kernel_stdout)
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return not self.broken and self.process.poll() is None
 
     def idle(self) -> bool:
         """No kernel of this server still running (every one it forked has been reported ended)."""
@@ -125,8 +127,13 @@ class KernelForkServer:
                 self.process.stdin.flush()
             except (BrokenPipeError, ValueError) as error:
                 raise OSError(f"kernel fork server gone: {error}") from None
+            deadline = time.monotonic() + FORK_TIMEOUT_SECONDS
             while request_id not in self._forked and request_id not in self._errors:
-                if not self._read(timeout=None):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:   # stuck (a module it imports never returns): no more kernels from it
+                    self.broken = True
+                    raise OSError(f"kernel fork server did not fork within {FORK_TIMEOUT_SECONDS} s")
+                if not self._read(timeout=remaining):
                     raise OSError("kernel fork server ended before forking a kernel")
             if request_id in self._errors:
                 raise OSError(f"kernel fork server could not fork: {self._errors.pop(request_id)}")
@@ -139,7 +146,7 @@ class KernelForkServer:
             self._read(timeout=0)
             if pid in self._exited:
                 return self._exited[pid]
-            if not self.alive() and not self._buffer:   # the server is gone: so are its kernels
+            if self.process.poll() is not None and not self._buffer:   # the server is gone: so are its kernels
                 return -9
             return None
 
@@ -199,7 +206,7 @@ def server_for(env: dict[str, str], cwd: str) -> KernelForkServer | None:
         for server in _servers:
             if server.env == shared and server.cwd == cwd and server.alive():
                 return server
-        for server in [s for s in _servers if not s.alive() or s.idle()]:
+        for server in [s for s in _servers if s.process.poll() is not None or s.idle()]:
             server.close()
             _servers.remove(server)
         server = KernelForkServer(shared, cwd)
@@ -228,7 +235,10 @@ class ForkedKernelProvisioner(LocalProvisioner):
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):
         env = kwargs.get("env")
         cwd = str(kwargs.get("cwd") or os.getcwd())
-        server = server_for(env, cwd) if env is not None and _is_standard_kernel(cmd) else None
+        try:
+            server = server_for(env, cwd) if env is not None and _is_standard_kernel(cmd) else None
+        except OSError:   # no server could be started (no stdout to hand on, no process left): launched directly
+            server = None
         if server is None:
             return await super().launch_kernel(cmd, **kwargs)
         import importlib.util
