@@ -35,19 +35,20 @@ from typing import Any, Callable
 # whose module is absent (jsonschema/_format.py: ``with suppress(ImportError)``), and a None entry
 # in sys.modules makes the import fail; a process that imported it already keeps it. The same
 # for the other optional format checkers (duration, uri, date-time, json-pointer, ...: 0.2-0.4 s of
-# imports, arrow among them): nbformat never passes a FormatChecker, so none of them is ever called.
+# imports, arrow among them): nbformat validates without a FormatChecker (nbformat/json_compat.py),
+# so none of them is ever called.
 for _optional_format_checker in ("rfc3987_syntax", "isoduration", "rfc3986_validator", "rfc3339_validator",
                                  "jsonpointer", "uri_template", "webcolors", "fqdn"):
     sys.modules.setdefault(_optional_format_checker, None)
 
 import nbformat  # noqa: E402
-from jupyter_client import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from analysis.render.errors import RenderError
 from analysis.render.gate import StartGate
+from analysis.render.kernel_fork import ForkingKernelManager
 from analysis.render.qmd import Cell, InlineExpr, QmdDocument
 
 FIG_WIDTH, FIG_HEIGHT, FIGURE_DPI = 7.0, 5.0, 150
@@ -176,9 +177,12 @@ def execute_document(doc: QmdDocument, execute_defaults: dict[str, Any], env: di
                                metadata=nbformat.NotebookNode(), cells=[])
     # IPC transport: a local kernel needs no TCP ports (and ipykernel warns about unencrypted TCP).
     # The async manager is what nbclient expects: its client polls without blocking, so a dead kernel is noticed.
+    # Its kernel is forked from a process that imported ipykernel and pyplot once (analysis.render.kernel_fork).
     socket_dir = Path(tempfile.mkdtemp(prefix="qmd-kernel-"))
-    manager = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(socket_dir / "kernel"),
+    manager = ForkingKernelManager(kernel_name="python3", transport="ipc", ip=str(socket_dir / "kernel"),
                                  kernel_spec_manager=_kernel_spec_manager())
+    if gate is not None:   # imported while the pre-render step runs: by the fork server, once for every kernel
+        manager.warm_modules = tuple(imported_modules(doc))
     client = NotebookClient(nb, km=manager, timeout=CELL_TIMEOUT_SECONDS, kernel_name="python3",
                             resources={"metadata": {"path": str(doc.path.parent)}})
     try:
