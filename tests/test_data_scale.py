@@ -121,3 +121,53 @@ def test_residual_panel_keeps_every_event_up_to_the_cap_then_an_even_sample(monk
     assert sample["time"][0] == all_points["time"][0] and sample["time"][-1] == all_points["time"][-1]
     assert max(np.diff(picked)) <= 2 * (len(all_points["time"]) // 50)
     assert sample["smooth"] == all_points["smooth"] and sample["axis"] == all_points["axis"]   # from every event
+
+
+def test_sort_stable_is_the_stable_sort_values() -> None:
+    from analysis.data.derive import sort_stable
+
+    keys = ["id", "when", "b"]
+    for rng, frame in _frames(5, 150):
+        frame = frame.assign(when=pd.to_datetime("2020-01-01") + pd.to_timedelta(
+            rng.integers(0, 3, len(frame)), unit="D"))
+        if rng.random() < 0.2 and len(frame):
+            frame.loc[frame.index[0], "when"] = pd.NaT
+        expected = frame.sort_values(keys, kind="stable")
+        for candidate in (frame, expected):   # unsorted, and already in order (returned as it is)
+            got = sort_stable(candidate, keys)
+            pd.testing.assert_frame_equal(got, expected)
+
+
+def test_parses_of_distinct_values_are_the_parses_of_the_column() -> None:
+    rng = np.random.default_rng(6)
+    texts = ["", "1", "2.5", "-3", "abc", "inf", "2017-02-30", "2017-7-05", "2017-07-05", "2017-07-05 ", "1e3", "0"]
+    frame = pd.DataFrame({"v": rng.choice(texts, 300)}, index=pd.Index(rng.permutation(300) + 2, name="line"))
+    parsed = schema.ParsedText(frame)
+    s = frame["v"]
+    pd.testing.assert_series_equal(parsed.numbers("v"), schema.as_number(s))
+    pd.testing.assert_series_equal(parsed.dates("v"), pd.to_datetime(s, format="%Y-%m-%d", errors="coerce"))
+    assert parsed.iso_dates("v").tolist() == schema.is_iso_date(s).tolist()
+    assert parsed.in_codes("v", ["1", "0"]).tolist() == s.isin(["1", "0"]).tolist()
+    assert parsed.blank("v").tolist() == (s == "").tolist()
+
+
+def test_factor_recoded_on_distinct_values_is_the_rowwise_recoding() -> None:
+    from analysis.data.derive import _recode, factor_column
+    from analysis.plan import Factor
+
+    rng = np.random.default_rng(7)
+    columns = {"text": pd.Series(rng.choice(["a", "b", "c", None], 200), dtype=object),
+               "number": pd.Series(rng.choice([1.0, 2.5, np.nan, 7.0], 200)),
+               "whole": pd.Series(rng.integers(0, 4, 200)),
+               "flag": pd.Series(rng.random(200) < 0.5)}
+    factors = [Factor("m", "m", "", ("low", "high"), mapping={"a": "low", "b": "high", 0: "low", 3: "high",
+                                                            True: "high", False: "low"}),
+               Factor("c", "c", "", ("low", "high"), cut=2.0, ordered=True),
+               Factor("p", "p", "", ("a", "b"))]
+    for values in columns.values():
+        values.index = pd.Index(rng.permutation(200) + 5)
+        for factor in factors:
+            if factor.cut is not None and values.dtype == object:
+                continue
+            expected = pd.Series(_recode(values, factor), index=values.index, name=factor.name)
+            pd.testing.assert_series_equal(factor_column(values, factor), expected)
