@@ -171,3 +171,28 @@ def test_factor_recoded_on_distinct_values_is_the_rowwise_recoding() -> None:
                 continue
             expected = pd.Series(_recode(values, factor), index=values.index, name=factor.name)
             pd.testing.assert_series_equal(factor_column(values, factor), expected)
+
+
+def test_zph_setup_is_reused_only_for_equal_inputs(monkeypatch) -> None:
+    rng = np.random.default_rng(8)
+    n = 300
+    x = np.column_stack([rng.integers(0, 2, n), rng.integers(0, 3, n)]).astype(float)
+    time = rng.exponential(5.0, n).round(1)
+    event = rng.random(n) < 0.7
+    terms = {"a": [0], "b": [1]}
+    coef = efron.efron_fit(time, event, x, ["a", "b"]).coef
+
+    def fresh(fn, *args):
+        monkeypatch.setattr(efron, "_ZPH_LAST", [])
+        return fn(*args, terms)
+
+    expected = [fresh(efron.zph_test, time, event, x, coef), fresh(efron.zph_residuals, time, event, x, coef)]
+    monkeypatch.setattr(efron, "_ZPH_LAST", [])
+    shared = [efron.zph_test(time, event, x, coef, terms), efron.zph_residuals(time, event, x, coef, terms)]
+    assert efron._ZPH_LAST and efron._ZPH_LAST[0][1] is efron._zph_setup(time, event, x, coef)   # reused
+    assert shared[0] == expected[0]
+    for key in ("x", "time", "var"):
+        assert np.array_equal(shared[1][key], expected[1][key])
+    assert all(np.array_equal(shared[1]["y"][k], expected[1]["y"][k]) for k in terms)
+    other = coef * 1.5   # same shapes, other values: a new setup, its own result
+    assert efron.zph_test(time, event, x, other, terms) == fresh(efron.zph_test, time, event, x, other)
