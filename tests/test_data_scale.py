@@ -196,3 +196,26 @@ def test_zph_setup_is_reused_only_for_equal_inputs(monkeypatch) -> None:
     assert all(np.array_equal(shared[1]["y"][k], expected[1]["y"][k]) for k in terms)
     other = coef * 1.5   # same shapes, other values: a new setup, its own result
     assert efron.zph_test(time, event, x, other, terms) == fresh(efron.zph_test, time, event, x, other)
+
+
+def test_logrank_groups_hashed_once_are_the_rowwise_groups() -> None:
+    from analysis.stats.logrank import logrank_test, observed_expected
+
+    rng = np.random.default_rng(9)
+    n = 400
+    time = rng.exponential(5.0, n).round(1)
+    event = (rng.random(n) < 0.6).astype(int)
+    group = rng.choice(np.array(["a", "b", "c", None, np.nan], dtype=object), n)
+    levels = ["c", "a", "zz", "b"]   # an absent level; order not sorted
+    test = logrank_test(time, event, group, levels=levels)
+    kept = ~pd.isna(group)
+    for level in levels:
+        rows = kept & (group == level)
+        assert test["groups"][level]["n"] == int(rows.sum())
+        assert test["groups"][level]["events"] == int(event[rows].sum())
+    present = [level for level in levels if (group == level).any()]
+    o, e, v = observed_expected(time[kept], event[kept], group[kept], present)   # its own row-wise codes
+    assert [test["groups"][level]["expected"] for level in present] == e.tolist()
+    difference = (o - e)[:-1]
+    assert test["chi2"] == float(difference @ np.linalg.pinv(v[:-1, :-1]) @ difference)
+    assert logrank_test(time, event, group)["groups"].keys() == {"a", "b", "c"}
