@@ -219,3 +219,24 @@ def test_logrank_groups_hashed_once_are_the_rowwise_groups() -> None:
     difference = (o - e)[:-1]
     assert test["chi2"] == float(difference @ np.linalg.pinv(v[:-1, :-1]) @ difference)
     assert logrank_test(time, event, group)["groups"].keys() == {"a", "b", "c"}
+
+
+def test_id_codes_are_the_pandas_lookups_they_replace() -> None:
+    rng = np.random.default_rng(10)
+    ids = np.array(["P1", "P2", "P3", "P4", np.nan], dtype=object)
+    for _ in range(60):
+        a = pd.DataFrame({"id": rng.choice(ids, int(rng.integers(0, 12)))})
+        a["when"] = pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 9, len(a)), unit="D")
+        a.loc[rng.random(len(a)) < 0.2, "when"] = pd.NaT
+        b = pd.DataFrame({"id": rng.choice(ids, int(rng.integers(0, 12)))})
+        a.index = pd.Index(rng.permutation(len(a)) + 2)
+        b.index = pd.Index(rng.permutation(len(b)) + 2)
+        codes = schema.IdCodes({"a": a["id"], "b": b["id"]})
+        assert codes.isin("b", "a").tolist() == b["id"].isin(a["id"]).tolist()
+        assert codes.isin("a", "b").tolist() == a["id"].isin(b["id"]).tolist()
+        first = a.drop_duplicates("id").set_index("id")["when"]
+        pd.testing.assert_series_equal(codes.first_values("a", a["when"])("b", b.index), b["id"].map(first),
+                                       check_names=False, check_dtype=False)
+        minimum = a.groupby("id", sort=False)["when"].min()
+        pd.testing.assert_series_equal(codes.group_min("a", a["when"], "b", b.index), b["id"].map(minimum),
+                                       check_names=False, check_dtype=False, check_index_type=False)

@@ -238,6 +238,53 @@ def duplicated_rows(frame: pd.DataFrame, key: str | None) -> pd.Series:
     return pd.Series(out, index=frame.index)
 
 
+class IdCodes:
+    """The ids of one kind (patient or session) in several tables, hashed once into integer codes.
+
+    ``pd.factorize(..., use_na_sentinel=False)`` over all the tables' columns together: equal ids
+    get one code, and a missing id is a code of its own, as pandas' ``isin``, ``map`` and
+    ``drop_duplicates`` treat NaN (equal to NaN). ``codes[name]``: the code of each row of table ``name``.
+    """
+
+    def __init__(self, columns: dict[str, pd.Series]):
+        arrays = [column.to_numpy(dtype=object) for column in columns.values()]
+        codes, distinct = pd.factorize(np.concatenate(arrays) if arrays else np.empty(0, dtype=object),
+                                       use_na_sentinel=False)
+        self.size = len(distinct)
+        self.missing = np.flatnonzero(pd.isna(distinct))   # the code of a missing id (if any)
+        bounds = np.cumsum([0] + [len(a) for a in arrays])
+        self.codes = {name: codes[bounds[i]:bounds[i + 1]] for i, name in enumerate(columns)}
+
+    def isin(self, name: str, other: str) -> np.ndarray:
+        """``typed[name][col].isin(typed[other][col])``."""
+        table = np.zeros(self.size, dtype=bool)
+        table[self.codes[other]] = True
+        return table[self.codes[name]]
+
+    def first_rows(self, name: str) -> np.ndarray:
+        """Per code, the position of the first row of ``name`` holding it (-1: none)."""
+        rows = np.full(self.size, -1, dtype=np.intp)
+        distinct, first = np.unique(self.codes[name], return_index=True)
+        rows[distinct] = first
+        return rows
+
+    def first_values(self, name: str, values: pd.Series):
+        """``lookup(other, index)``: ``typed[other][col].map(<values of name's first row of each id>)``."""
+        rows = self.first_rows(name)
+        by_code = values.reset_index(drop=True)
+
+        def lookup(other: str, index: pd.Index) -> pd.Series:
+            return by_code.reindex(rows.take(self.codes[other])).set_axis(index)
+        return lookup
+
+    def group_min(self, name: str, values: pd.Series, other: str, index: pd.Index) -> pd.Series:
+        """``typed[other][col].map(values.groupby(typed[name][col]).min())`` (missing ids form no group)."""
+        codes = self.codes[name]
+        grouped = ~np.isin(codes, self.missing)
+        minimum = pd.Series(values.to_numpy()[grouped]).groupby(codes[grouped]).min()
+        return minimum.reindex(self.codes[other]).set_axis(index)
+
+
 def cross_file_schemas(typed: dict[str, pd.DataFrame]) -> dict[str, pa.DataFrameSchema]:
     """Schemas for the typed tables that look across files (references, agreement, date order).
 
@@ -271,43 +318,60 @@ def cross_file_schemas(typed: dict[str, pd.DataFrame]) -> dict[str, pa.DataFrame
                 lambda x, e=earlier: not_before(x, p[e]),
                 error=f"date order: {later} is before {earlier}"))
 
+    # the ids of each kind hashed once across the tables (10^6 patients: a dozen isin/map/groupby passes
+    # over text ids become lookups of integer codes)
+    patient_ids = IdCodes({name: frame["patient_id"] for name, frame in typed.items()
+                           if name in ("patients", "sessions", "lesions", "screening")})
+    session_ids = IdCodes({name: frame["session_id"] for name, frame in typed.items()
+                           if name in ("sessions", "lesions", "complications")})
+
+    def found(name: str, column: str, codes: IdCodes, table: str, fallback) -> pa.Check:
+        """``x.isin(typed[table][column])`` for ``x`` = ``typed[name][column]``, from the codes."""
+        index = typed[name].index
+        mask = codes.isin(name, table)
+        return lambda x: pd.Series(mask, index=index) if x.index.equals(index) else fallback(x)
+
     if p is not None:
-        last_followup = p.drop_duplicates("patient_id").set_index("patient_id")["last_followup_date"]
+        # p.drop_duplicates("patient_id").set_index("patient_id")["last_followup_date"], as a lookup by code
+        last_followup = patient_ids.first_values("patients", p["last_followup_date"])
 
     if p is not None and sessions is not None:
-        first_session = sessions.groupby("patient_id", sort=False)["session_date"].min()
-        earliest = p["patient_id"].map(first_session)
+        # sessions.groupby("patient_id")["session_date"].min() (a missing id is no group), mapped to patients
+        earliest = patient_ids.group_min("sessions", sessions["session_date"], "patients", p.index)
         add("patients", "first_ablation_date", rule(
             lambda x: earliest.isna() | x.isna() | (x == earliest),   # no session: reported below
             error="first_ablation_date differs from the patient's earliest session_date in sessions.csv"))
         add("patients", "patient_id", rule(
-            lambda x: x.isin(sessions["patient_id"]), error="patient has no session in sessions.csv"))
+            found("patients", "patient_id", patient_ids, "sessions", lambda x: x.isin(sessions["patient_id"])),
+            error="patient has no session in sessions.csv"))
         add("sessions", "patient_id", rule(
-            lambda x: x.isin(p["patient_id"]), error="patient_id not found in patients.csv"))
-        session_last_fu = sessions["patient_id"].map(last_followup)
+            found("sessions", "patient_id", patient_ids, "patients", lambda x: x.isin(p["patient_id"])),
+            error="patient_id not found in patients.csv"))
+        session_last_fu = last_followup("sessions", sessions.index)
         add("sessions", "session_date", rule(
             lambda x: not_before(session_last_fu, x),
             error="date order: session_date is after the patient's last_followup_date"))
 
     if p is not None and lesions is not None:
         add("patients", "patient_id", rule(
-            lambda x: x.isin(lesions["patient_id"]), error="patient has no lesion in lesions.csv"))
+            found("patients", "patient_id", patient_ids, "lesions", lambda x: x.isin(lesions["patient_id"])),
+            error="patient has no lesion in lesions.csv"))
         add("lesions", "patient_id", rule(
-            lambda x: x.isin(p["patient_id"]), error="patient_id not found in patients.csv"))
-        lesion_last_fu = lesions["patient_id"].map(last_followup)
+            found("lesions", "patient_id", patient_ids, "patients", lambda x: x.isin(p["patient_id"])),
+            error="patient_id not found in patients.csv"))
+        lesion_last_fu = last_followup("lesions", lesions.index)
         add("lesions", "local_progression_date", rule(
             lambda x: not_before(lesion_last_fu, x),
             error="date order: local_progression_date is after the patient's last_followup_date"))
 
     if lesions is not None and sessions is not None:
-        by_session = sessions.drop_duplicates("session_id").set_index("session_id")
-        # each lesion's session row, looked up once (10^6 lesions: one hash pass, not four)
-        lesion_session = by_session.index.get_indexer(lesions["session_id"])
+        # each lesion's session row (the first with its session_id, as drop_duplicates keeps), or -1
+        lesion_session = session_ids.first_rows("sessions").take(session_ids.codes["lesions"])
         session_found = pd.Series(lesion_session >= 0, index=lesions.index)
 
         def of_session(column: str) -> pd.Series:
             """``lesions["session_id"].map(by_session[column])``, from the one lookup."""
-            values = by_session[column].reset_index(drop=True).reindex(lesion_session)
+            values = sessions[column].reset_index(drop=True).reindex(lesion_session)
             values.index = lesions.index
             return values
 
@@ -329,12 +393,14 @@ def cross_file_schemas(typed: dict[str, pd.DataFrame]) -> dict[str, pa.DataFrame
 
     if c is not None and sessions is not None:
         add("complications", "session_id", rule(
-            lambda x: x.isin(sessions["session_id"]), error="session_id not found in sessions.csv"))
+            found("complications", "session_id", session_ids, "sessions", lambda x: x.isin(sessions["session_id"])),
+            error="session_id not found in sessions.csv"))
 
     if screening is not None and p is not None:
         included = screening["included"] == "yes"
         add("screening", "patient_id", rule(
-            lambda x: ~included | x.isna() | (x == "") | x.isin(p["patient_id"]),
+            lambda x, known=found("screening", "patient_id", patient_ids, "patients",
+                                  lambda x: x.isin(p["patient_id"])): ~included | x.isna() | (x == "") | known(x),
             error="included patient's patient_id not found in patients.csv"))
 
     return {file: pa.DataFrameSchema({col: pa.Column(checks=checks, nullable=True)
