@@ -88,7 +88,8 @@ class ParsedText:
         once and is spread to the cells by their codes (the same values: every parse is elementwise)."""
         def factorize(s: pd.Series):
             codes, distinct = pd.factorize(s.to_numpy(dtype=object))
-            return codes, pd.Series(distinct, dtype=object)
+            # a coded column has a few thousand distinct values: 4-byte codes halve what the parse holds
+            return codes.astype(np.int32) if len(distinct) < 2**31 else codes, pd.Series(distinct, dtype=object)
         return self._memo("distinct", column, factorize)
 
     def _spread(self, column: str, parse) -> pd.Series:
@@ -417,8 +418,10 @@ def problems_from(schema: pa.DataFrameSchema, checked: pd.DataFrame, raw: pd.Dat
     (column, rule), then one summary problem counting the rest.
     """
     try:
-        # inplace: no copy of the table (the schemas coerce nothing, so nothing is written to it)
-        schema.validate(checked, lazy=True, inplace=True)
+        # inplace on a shallow copy: no copy of the data (the schemas coerce nothing, so nothing is
+        # written), and pandera's registry ties the schema, whose checks hold the parses, to that copy
+        # only (it lets go when the copy does; on ``checked``, kept for the analysis, it would not)
+        schema.validate(checked.copy(deep=False), lazy=True, inplace=True)
         return []
     except SchemaErrors as error:
         cases = error.failure_cases
