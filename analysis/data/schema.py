@@ -476,7 +476,11 @@ def study_warnings(typed: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame],
     study = plan["study"]
     if patients is not None and lesions is not None:
         limit = study["criteria"]["max_pos_per_patient"]
-        n_pos = patients["patient_id"].map(lesions.groupby("patient_id", sort=False).size()).fillna(0).astype(int)
+        # lesions.groupby("patient_id").size() mapped to the patients (0 without one), from integer codes
+        ids = IdCodes({"patients": patients["patient_id"], "lesions": lesions["patient_id"]})
+        per_id = np.bincount(ids.codes["lesions"], minlength=ids.size)
+        per_id[ids.missing] = 0   # a missing id is no group
+        n_pos = pd.Series(per_id[ids.codes["patients"]], index=patients.index)
         warnings += capped_messages(
             "patients.csv", patients, n_pos > limit, "patient_id",
             f"more than {limit} POs in lesions.csv (study criterion: at most {limit}; warning)")
@@ -490,7 +494,10 @@ def study_warnings(typed: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame],
             values=raw["patients"]["first_ablation_date"])
     if sessions is not None and lesions is not None:
         warnings += capped_messages(
-            "sessions.csv", sessions, ~sessions["session_id"].isin(lesions["session_id"]), "session_id",
+            "sessions.csv", sessions,
+            pd.Series(~IdCodes({"sessions": sessions["session_id"], "lesions": lesions["session_id"]}
+                               ).isin("sessions", "lesions"), index=sessions.index),
+            "session_id",
             "session has no lesion in lesions.csv (warning)")
     if screening is not None and patients is not None:
         included = screening.loc[screening["included"] == "yes", "patient_id"]
