@@ -176,7 +176,8 @@ def read_data_dir(directory: Path, plan: Plan) -> RawTables:
         typed[name] = typed_table(name, frame, parsed)
         del parsed
     cross_ready = {name: typed[name] for name in complete if name in typed}
-    for name, file_schema in schema.cross_file_schemas(cross_ready).items():
+    ids = schema.id_codes(cross_ready)   # each kind of id hashed once: cross-file checks and warnings
+    for name, file_schema in schema.cross_file_schemas(cross_ready, ids).items():
         problems += schema.problems_from(file_schema, cross_ready[name], text[name], f"{name}.csv")
 
     manifest, manifest_problems = provenance_rules.read_manifest(directory)
@@ -185,7 +186,8 @@ def read_data_dir(directory: Path, plan: Plan) -> RawTables:
     if problems:
         raise DataError(sorted(_annotate(problems, cells), key=_order))
 
-    warnings = schema.study_warnings(typed, text, plan)
+    warnings = schema.study_warnings(typed, text, plan, ids)
+    del ids
     tables = {name: frame.reset_index(drop=True) for name, frame in typed.items()}
     synthetic = provenance_rules.synthetic_evidence(directory, text.get("patients"), manifest)
     return RawTables(tables=tables, corrections=applied, provenance=provenance, warnings=warnings,

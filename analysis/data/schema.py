@@ -247,7 +247,8 @@ class IdCodes:
     ``drop_duplicates`` treat NaN (equal to NaN). ``codes[name]``: the code of each row of table ``name``.
     """
 
-    def __init__(self, columns: dict[str, pd.Series]):
+    def __init__(self, columns: dict[str, pd.Series], frames: dict[str, pd.DataFrame] | None = None):
+        self.frames = frames or {}   # the tables the columns are of (to know when codes can be reused)
         arrays = [column.to_numpy(dtype=object) for column in columns.values()]
         codes, distinct = pd.factorize(np.concatenate(arrays) if arrays else np.empty(0, dtype=object),
                                        use_na_sentinel=False)
@@ -255,6 +256,10 @@ class IdCodes:
         self.missing = np.flatnonzero(pd.isna(distinct))   # the code of a missing id (if any)
         bounds = np.cumsum([0] + [len(a) for a in arrays])
         self.codes = {name: codes[bounds[i]:bounds[i + 1]] for i, name in enumerate(columns)}
+
+    def of(self, tables: dict[str, pd.DataFrame | None]) -> bool:
+        """True when these codes were made from exactly these tables (the same objects)."""
+        return all(name in self.frames and self.frames[name] is frame for name, frame in tables.items())
 
     def isin(self, name: str, other: str) -> np.ndarray:
         """``typed[name][col].isin(typed[other][col])``."""
@@ -286,7 +291,20 @@ class IdCodes:
         return minimum.reindex(self.codes[other]).set_axis(index)
 
 
-def cross_file_schemas(typed: dict[str, pd.DataFrame]) -> dict[str, pa.DataFrameSchema]:
+PATIENT_ID_TABLES = ("patients", "sessions", "lesions", "screening")
+SESSION_ID_TABLES = ("sessions", "lesions", "complications")
+
+
+def id_codes(typed: dict[str, pd.DataFrame]) -> tuple[IdCodes, IdCodes]:
+    """(patient ids, session ids) of the typed tables, each kind hashed once across them."""
+    def of(column: str, names: tuple[str, ...]) -> IdCodes:
+        frames = {name: typed[name] for name in names if name in typed}
+        return IdCodes({name: frame[column] for name, frame in frames.items()}, frames)
+    return of("patient_id", PATIENT_ID_TABLES), of("session_id", SESSION_ID_TABLES)
+
+
+def cross_file_schemas(typed: dict[str, pd.DataFrame],
+                       ids: tuple[IdCodes, IdCodes] | None = None) -> dict[str, pa.DataFrameSchema]:
     """Schemas for the typed tables that look across files (references, agreement, date order).
 
     ``typed`` maps file name to its typed table (index = CSV line; a value that failed
@@ -321,10 +339,7 @@ def cross_file_schemas(typed: dict[str, pd.DataFrame]) -> dict[str, pa.DataFrame
 
     # the ids of each kind hashed once across the tables (10^6 patients: a dozen isin/map/groupby passes
     # over text ids become lookups of integer codes)
-    patient_ids = IdCodes({name: frame["patient_id"] for name, frame in typed.items()
-                           if name in ("patients", "sessions", "lesions", "screening")})
-    session_ids = IdCodes({name: frame["session_id"] for name, frame in typed.items()
-                           if name in ("sessions", "lesions", "complications")})
+    patient_ids, session_ids = ids if ids is not None else id_codes(typed)
 
     def found(name: str, column: str, codes: IdCodes, table: str, fallback) -> pa.Check:
         """``x.isin(typed[table][column])`` for ``x`` = ``typed[name][column]``, from the codes."""
@@ -468,19 +483,26 @@ def capped_messages(filename: str, frame: pd.DataFrame, mask: pd.Series, column:
     return lines
 
 
-def study_warnings(typed: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame], plan) -> list[str]:
-    """Study criteria that valid data may break: reported, not refused."""
+def study_warnings(typed: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame], plan,
+                   ids: tuple[IdCodes, IdCodes] | None = None) -> list[str]:
+    """Study criteria that valid data may break: reported, not refused.
+
+    ``ids``: the id codes the cross-file checks made (``id_codes``); used where they are of these tables.
+    """
     warnings: list[str] = []
     patients, lesions = typed.get("patients"), typed.get("lesions")
     sessions, screening = typed.get("sessions"), typed.get("screening")
     study = plan["study"]
     if patients is not None and lesions is not None:
         limit = study["criteria"]["max_pos_per_patient"]
-        # lesions.groupby("patient_id").size() mapped to the patients (0 without one), from integer codes
-        ids = IdCodes({"patients": patients["patient_id"], "lesions": lesions["patient_id"]})
-        per_id = np.bincount(ids.codes["lesions"], minlength=ids.size)
-        per_id[ids.missing] = 0   # a missing id is no group
-        n_pos = pd.Series(per_id[ids.codes["patients"]], index=patients.index)
+        patient_ids = ids[0] if ids is not None else None
+        if patient_ids is not None and patient_ids.of({"patients": patients, "lesions": lesions}):
+            # lesions.groupby("patient_id").size() mapped to the patients (0 without one), from the codes
+            per_id = np.bincount(patient_ids.codes["lesions"], minlength=patient_ids.size)
+            per_id[patient_ids.missing] = 0   # a missing id is no group
+            n_pos = pd.Series(per_id[patient_ids.codes["patients"]], index=patients.index)
+        else:
+            n_pos = patients["patient_id"].map(lesions.groupby("patient_id", sort=False).size()).fillna(0).astype(int)
         warnings += capped_messages(
             "patients.csv", patients, n_pos > limit, "patient_id",
             f"more than {limit} POs in lesions.csv (study criterion: at most {limit}; warning)")
@@ -495,8 +517,9 @@ def study_warnings(typed: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame],
     if sessions is not None and lesions is not None:
         warnings += capped_messages(
             "sessions.csv", sessions,
-            pd.Series(~IdCodes({"sessions": sessions["session_id"], "lesions": lesions["session_id"]}
-                               ).isin("sessions", "lesions"), index=sessions.index),
+            pd.Series(~ids[1].isin("sessions", "lesions"), index=sessions.index)
+            if ids is not None and ids[1].of({"sessions": sessions, "lesions": lesions})
+            else ~sessions["session_id"].isin(lesions["session_id"]),
             "session_id",
             "session has no lesion in lesions.csv (warning)")
     if screening is not None and patients is not None:
