@@ -5,7 +5,13 @@
 - ``derive.join_on_key`` (one index lookup) is the left merge on the right frame's index;
 - ``efron._time_order`` (a remembered stable sort) is ``np.argsort(kind="stable")``, never another
   vector's order;
-- a file check reading the shared parse (``schema.ParsedText``) reports what it reports without it.
+- a file check reading the shared parse (``schema.ParsedText``) reports what it reports without it,
+  and its parses of a column's distinct values spread by codes are the parses of the column;
+- ``derive.sort_stable`` is the stable ``sort_values`` (rows already in order are returned as they are);
+- plan factors recoded on distinct values are the row-wise recoding;
+- ``efron._zph_setup`` (cox.zph's test and residuals of one fit share a setup) is reused only for equal inputs;
+- the log-rank groups hashed once are the row-wise groups;
+- ``schema.IdCodes`` (ids hashed once across tables) gives what isin / map / groupby-min give, NaN included.
 """
 
 from __future__ import annotations
