@@ -31,8 +31,8 @@ def endpoint_times(patients: pd.DataFrame, spec: dict, plan: Plan) -> tuple[pd.S
     return time, has_event.astype(int)
 
 
-def factor_column(values: pd.Series, factor: Factor) -> pd.Series:
-    """Recode ``values`` into the factor's ordered levels (missing stays missing)."""
+def _recode(values: pd.Series, factor: Factor) -> pd.Categorical:
+    """The factor's levels of ``values`` (elementwise; missing stays missing)."""
     if factor.cut is not None:
         numeric = pd.to_numeric(values, errors="coerce")
         coded = pd.Series(np.where(numeric < factor.cut, factor.levels[0], factor.levels[1]),
@@ -43,8 +43,19 @@ def factor_column(values: pd.Series, factor: Factor) -> pd.Series:
         coded = values.map(factor.mapping)
     else:
         coded = values.astype(object)
-    return pd.Series(pd.Categorical(coded, categories=list(factor.levels), ordered=factor.ordered),
-                     index=values.index, name=factor.name)
+    return pd.Categorical(coded, categories=list(factor.levels), ordered=factor.ordered)
+
+
+def factor_column(values: pd.Series, factor: Factor) -> pd.Series:
+    """Recode ``values`` into the factor's ordered levels (missing stays missing).
+
+    The recoding is elementwise, so it runs on the column's distinct values (a handful, missing
+    ones included) and is spread to the rows by their codes: 10^6 rows are hashed once, not three times.
+    """
+    codes, distinct = pd.factorize(values, use_na_sentinel=False)
+    levels = _recode(pd.Series(distinct), factor)
+    categorical = pd.Categorical.from_codes(levels.codes.take(codes), dtype=levels.dtype)
+    return pd.Series(categorical, index=values.index, name=factor.name)
 
 
 def join_on_key(left: pd.DataFrame, key: str, right: pd.DataFrame) -> pd.DataFrame:
@@ -61,6 +72,33 @@ def join_on_key(left: pd.DataFrame, key: str, right: pd.DataFrame) -> pd.DataFra
     joined = {name: right[name].reset_index(drop=True).reindex(positions).set_axis(left.index)
               for name in right.columns}
     return pd.concat([left, pd.DataFrame(joined, index=left.index)], axis=1)
+
+
+def _in_order(frame: pd.DataFrame, keys: list[str]) -> bool:
+    """True when every row's ``keys`` are >= the previous row's (lexicographically; no missing key)."""
+    if len(frame) < 2:
+        return True
+    ordered = np.zeros(len(frame) - 1, dtype=bool)   # rows already known to be after the one before
+    tied = np.ones(len(frame) - 1, dtype=bool)       # ... and rows equal to the previous one so far
+    for key in keys:
+        values = frame[key].to_numpy()
+        if pd.isna(values).any():
+            return False
+        previous, current = values[:-1], values[1:]
+        ordered |= tied & (current > previous)
+        tied &= current == previous
+    return bool((ordered | tied).all())
+
+
+def sort_stable(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """``frame.sort_values(keys, kind="stable")``; a frame already in that order is returned as it is.
+
+    A stable sort of rows already in order is the identity, and exports usually come sorted: one
+    comparison of each row with the one before instead of sorting 10^6 text ids (seconds).
+    """
+    if _in_order(frame, keys):
+        return frame
+    return frame.sort_values(keys, kind="stable")
 
 
 def derive_cohort(raw: RawTables, plan: Plan, data_dir: Path) -> Cohort:
@@ -88,7 +126,7 @@ def derive_cohort(raw: RawTables, plan: Plan, data_dir: Path) -> Cohort:
     sessions = join_on_key(sessions, "session_id", per_session)
     sessions["n_complications"] = sessions["n_complications"].fillna(0).astype(int)
     sessions["major_complication"] = sessions["major_complication"].astype("boolean").fillna(False).astype(bool)
-    sessions = sessions.sort_values(["patient_id", "session_date", "session_id"], kind="stable")
+    sessions = sort_stable(sessions, ["patient_id", "session_date", "session_id"])
 
     # (session ids are unique in validated data; a merge ``on`` gives a fresh RangeIndex)
     lesions = join_on_key(lesions, "session_id", sessions.set_index("session_id")[["session_date"]]).reset_index(drop=True)

@@ -166,14 +166,18 @@ def read_data_dir(directory: Path, plan: Plan) -> RawTables:
             text, applied, cells = result.tables, result.applied, result.cells
             problems += result.problems
 
-    parsed = {name: schema.ParsedText(frame) for name, frame in text.items()}   # one parse: checks and types
+    typed = {}
     for name, frame in text.items():
-        problems += schema.problems_from(schema.file_schema(name, frame, name in full_header, parsed[name]),
+        # one parse of each file for its checks and its types, dropped before the next file is parsed
+        # (10^6 rows: the parses of all files at once would hold about a gigabyte)
+        parsed = schema.ParsedText(frame)
+        problems += schema.problems_from(schema.file_schema(name, frame, name in full_header, parsed),
                                          frame, frame, f"{name}.csv")
-
-    typed = {name: typed_table(name, frame, parsed.pop(name)) for name, frame in text.items()}
+        typed[name] = typed_table(name, frame, parsed)
+        del parsed
     cross_ready = {name: typed[name] for name in complete if name in typed}
-    for name, file_schema in schema.cross_file_schemas(cross_ready).items():
+    ids = schema.id_codes(cross_ready)   # each kind of id hashed once: cross-file checks and warnings
+    for name, file_schema in schema.cross_file_schemas(cross_ready, ids).items():
         problems += schema.problems_from(file_schema, cross_ready[name], text[name], f"{name}.csv")
 
     manifest, manifest_problems = provenance_rules.read_manifest(directory)
@@ -182,7 +186,8 @@ def read_data_dir(directory: Path, plan: Plan) -> RawTables:
     if problems:
         raise DataError(sorted(_annotate(problems, cells), key=_order))
 
-    warnings = schema.study_warnings(typed, text, plan)
+    warnings = schema.study_warnings(typed, text, plan, ids)
+    del ids
     tables = {name: frame.reset_index(drop=True) for name, frame in typed.items()}
     synthetic = provenance_rules.synthetic_evidence(directory, text.get("patients"), manifest)
     return RawTables(tables=tables, corrections=applied, provenance=provenance, warnings=warnings,

@@ -104,7 +104,9 @@ def _records(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     if len(data) and (len(newlines) == 0 or newlines[-1] != len(data) - 1):
         ends = np.append(newlines, len(data))          # last line without a final newline
     starts = np.concatenate(([0], newlines + 1))[: len(ends)]
-    n_fields = np.bincount(np.searchsorted(ends, commas), minlength=len(ends))[: len(ends)] + 1
+    # commas before each record's end, minus those before the previous record's end: one lookup per
+    # record (10^6) in the commas (10^7), not one per comma in the records (several times slower)
+    n_fields = np.diff(np.searchsorted(commas, ends), prepend=0) + 1
     return starts, ends, n_fields, open_quote_line
 
 

@@ -82,26 +82,44 @@ class ParsedText:
             self._cache[key] = parse(self.frame[column])
         return self._cache[key]
 
+    def _distinct(self, column: str) -> tuple[np.ndarray, pd.Series]:
+        """(code of each cell, the column's distinct values): a coded, date or number column holds a
+        few thousand distinct texts repeated 10^6 times, so each parse runs on the distinct values
+        once and is spread to the cells by their codes (the same values: every parse is elementwise)."""
+        def factorize(s: pd.Series):
+            codes, distinct = pd.factorize(s.to_numpy(dtype=object))
+            # a coded column has a few thousand distinct values: 4-byte codes halve what the parse holds
+            return codes.astype(np.int32) if len(distinct) < 2**31 else codes, pd.Series(distinct, dtype=object)
+        return self._memo("distinct", column, factorize)
+
+    def _spread(self, column: str, parse) -> pd.Series:
+        """``parse`` (elementwise, Series -> Series) of the column, computed on its distinct values."""
+        codes, distinct = self._distinct(column)
+        values = parse(distinct).to_numpy()
+        return pd.Series(values.take(codes), index=self.frame.index, name=column)
+
     def blank(self, column: str) -> np.ndarray:
         """True where the cell is empty."""
-        return self._memo("blank", column, lambda s: (s == "").to_numpy(dtype=bool))
+        return self._memo("blank", column, lambda s: s.to_numpy(dtype=object) == "")
 
     def in_codes(self, column: str, allowed: list[str]) -> np.ndarray:
         """True where the cell is one of ``allowed`` (the column's codes as text)."""
-        return self._memo("codes", column, lambda s: s.isin(allowed).to_numpy(dtype=bool))
+        return self._memo("codes", column,
+                          lambda s: self._spread(column, lambda d: d.isin(allowed)).to_numpy(dtype=bool))
 
     def numbers(self, column: str) -> pd.Series:
         """:func:`as_number` of the column."""
-        return self._memo("numbers", column, as_number)
+        return self._memo("numbers", column, lambda s: self._spread(column, as_number))
 
     def dates(self, column: str) -> pd.Series:
         """The column parsed with ``%Y-%m-%d`` (pandas also takes 2017-7-5; blank and invalid: NaT)."""
-        return self._memo("dates", column, lambda s: pd.to_datetime(s, format="%Y-%m-%d", errors="coerce"))
+        return self._memo("dates", column, lambda s: self._spread(
+            column, lambda d: pd.to_datetime(d, format="%Y-%m-%d", errors="coerce")))
 
     def iso_dates(self, column: str) -> np.ndarray:
         """:func:`is_iso_date` of the column, from the one parse."""
         def iso(s: pd.Series) -> np.ndarray:
-            lengths = np.fromiter(map(len, s.to_numpy(dtype=object)), dtype=np.int64, count=len(s))
+            lengths = self._spread(column, lambda d: d.str.len()).to_numpy()
             return self.dates(column).notna().to_numpy() & (lengths == 10)
         return self._memo("iso", column, iso)
 
@@ -191,14 +209,16 @@ def file_schema(name: str, frame: pd.DataFrame, complete: bool = True,
     if name == "screening" and {"included", "patient_id", "exclusion_reason"} <= set(frame.columns):
         included = frame["included"]
         columns["patient_id"].checks.append(pa.Check(
-            lambda s: (s != "") | (included != "yes"), error="an included patient needs a patient_id"))
+            lambda s: (s != "") | (included != "yes"), error="an included patient needs a patient_id", ignore_na=False))
         columns["patient_id"].checks.append(pa.Check(
             lambda s: (s == "") | ~s.duplicated(keep=False),
-            error="patient_id listed more than once in screening.csv"))
+            error="patient_id listed more than once in screening.csv", ignore_na=False))
         columns["exclusion_reason"].checks.append(pa.Check(
-            lambda s: (s != "") | (included != "no"), error="an excluded patient needs an exclusion_reason"))
+            lambda s: (s != "") | (included != "no"), error="an excluded patient needs an exclusion_reason",
+            ignore_na=False))
     key = next((c for c, (kind, _, _) in COLUMNS[name].items() if kind == "id" and c in frame.columns), None)
-    checks = [pa.Check(lambda d: ~duplicated_rows(d, key), error=DUPLICATE_ROW)] if complete else []
+    # ignore_na=False: text cells are never null, and pandera would scan the whole table for them
+    checks = [pa.Check(lambda d: ~duplicated_rows(d, key), error=DUPLICATE_ROW, ignore_na=False)] if complete else []
     return pa.DataFrameSchema(columns, strict=False, name=name, checks=checks)
 
 
@@ -210,14 +230,81 @@ def duplicated_rows(frame: pd.DataFrame, key: str | None) -> pd.Series:
     """
     if key is None or key not in frame.columns:
         return frame.duplicated(keep="first")
-    candidates = frame[key].duplicated(keep=False).to_numpy()
     out = np.zeros(len(frame), dtype=bool)
+    if frame[key].is_unique:   # valid data: one pass that finds no repeat (cheaper than marking repeats)
+        return pd.Series(out, index=frame.index)
+    candidates = frame[key].duplicated(keep=False).to_numpy()
     if candidates.any():
         out[candidates] = frame[candidates].duplicated(keep="first").to_numpy()
     return pd.Series(out, index=frame.index)
 
 
-def cross_file_schemas(typed: dict[str, pd.DataFrame]) -> dict[str, pa.DataFrameSchema]:
+class IdCodes:
+    """The ids of one kind (patient or session) in several tables, hashed once into integer codes.
+
+    ``pd.factorize(..., use_na_sentinel=False)`` over all the tables' columns together: equal ids
+    get one code, and a missing id is a code of its own, as pandas' ``isin``, ``map`` and
+    ``drop_duplicates`` treat NaN (equal to NaN). ``codes[name]``: the code of each row of table ``name``.
+    """
+
+    def __init__(self, columns: dict[str, pd.Series], frames: dict[str, pd.DataFrame] | None = None):
+        self.frames = frames or {}   # the tables the columns are of (to know when codes can be reused)
+        arrays = [column.to_numpy(dtype=object) for column in columns.values()]
+        codes, distinct = pd.factorize(np.concatenate(arrays) if arrays else np.empty(0, dtype=object),
+                                       use_na_sentinel=False)
+        self.size = len(distinct)
+        self.missing = np.flatnonzero(pd.isna(distinct))   # the code of a missing id (if any)
+        bounds = np.cumsum([0] + [len(a) for a in arrays])
+        self.codes = {name: codes[bounds[i]:bounds[i + 1]] for i, name in enumerate(columns)}
+
+    def of(self, tables: dict[str, pd.DataFrame | None]) -> bool:
+        """True when these codes were made from exactly these tables (the same objects)."""
+        return all(name in self.frames and self.frames[name] is frame for name, frame in tables.items())
+
+    def isin(self, name: str, other: str) -> np.ndarray:
+        """``typed[name][col].isin(typed[other][col])``."""
+        table = np.zeros(self.size, dtype=bool)
+        table[self.codes[other]] = True
+        return table[self.codes[name]]
+
+    def first_rows(self, name: str) -> np.ndarray:
+        """Per code, the position of the first row of ``name`` holding it (-1: none)."""
+        rows = np.full(self.size, -1, dtype=np.intp)
+        distinct, first = np.unique(self.codes[name], return_index=True)
+        rows[distinct] = first
+        return rows
+
+    def first_values(self, name: str, values: pd.Series):
+        """``lookup(other, index)``: ``typed[other][col].map(<values of name's first row of each id>)``."""
+        rows = self.first_rows(name)
+        by_code = values.reset_index(drop=True)
+
+        def lookup(other: str, index: pd.Index) -> pd.Series:
+            return by_code.reindex(rows.take(self.codes[other])).set_axis(index)
+        return lookup
+
+    def group_min(self, name: str, values: pd.Series, other: str, index: pd.Index) -> pd.Series:
+        """``typed[other][col].map(values.groupby(typed[name][col]).min())`` (missing ids form no group)."""
+        codes = self.codes[name]
+        grouped = ~np.isin(codes, self.missing)
+        minimum = pd.Series(values.to_numpy()[grouped]).groupby(codes[grouped]).min()
+        return minimum.reindex(self.codes[other]).set_axis(index)
+
+
+PATIENT_ID_TABLES = ("patients", "sessions", "lesions", "screening")
+SESSION_ID_TABLES = ("sessions", "lesions", "complications")
+
+
+def id_codes(typed: dict[str, pd.DataFrame]) -> tuple[IdCodes, IdCodes]:
+    """(patient ids, session ids) of the typed tables, each kind hashed once across them."""
+    def of(column: str, names: tuple[str, ...]) -> IdCodes:
+        frames = {name: typed[name] for name in names if name in typed}
+        return IdCodes({name: frame[column] for name, frame in frames.items()}, frames)
+    return of("patient_id", PATIENT_ID_TABLES), of("session_id", SESSION_ID_TABLES)
+
+
+def cross_file_schemas(typed: dict[str, pd.DataFrame],
+                       ids: tuple[IdCodes, IdCodes] | None = None) -> dict[str, pa.DataFrameSchema]:
     """Schemas for the typed tables that look across files (references, agreement, date order).
 
     ``typed`` maps file name to its typed table (index = CSV line; a value that failed
@@ -250,43 +337,57 @@ def cross_file_schemas(typed: dict[str, pd.DataFrame]) -> dict[str, pa.DataFrame
                 lambda x, e=earlier: not_before(x, p[e]),
                 error=f"date order: {later} is before {earlier}"))
 
+    # the ids of each kind hashed once across the tables (10^6 patients: a dozen isin/map/groupby passes
+    # over text ids become lookups of integer codes)
+    patient_ids, session_ids = ids if ids is not None else id_codes(typed)
+
+    def found(name: str, column: str, codes: IdCodes, table: str, fallback) -> pa.Check:
+        """``x.isin(typed[table][column])`` for ``x`` = ``typed[name][column]``, from the codes."""
+        index = typed[name].index
+        mask = codes.isin(name, table)
+        return lambda x: pd.Series(mask, index=index) if x.index.equals(index) else fallback(x)
+
     if p is not None:
-        last_followup = p.drop_duplicates("patient_id").set_index("patient_id")["last_followup_date"]
+        # p.drop_duplicates("patient_id").set_index("patient_id")["last_followup_date"], as a lookup by code
+        last_followup = patient_ids.first_values("patients", p["last_followup_date"])
 
     if p is not None and sessions is not None:
-        first_session = sessions.groupby("patient_id", sort=False)["session_date"].min()
-        earliest = p["patient_id"].map(first_session)
+        # sessions.groupby("patient_id")["session_date"].min() (a missing id is no group), mapped to patients
+        earliest = patient_ids.group_min("sessions", sessions["session_date"], "patients", p.index)
         add("patients", "first_ablation_date", rule(
             lambda x: earliest.isna() | x.isna() | (x == earliest),   # no session: reported below
             error="first_ablation_date differs from the patient's earliest session_date in sessions.csv"))
         add("patients", "patient_id", rule(
-            lambda x: x.isin(sessions["patient_id"]), error="patient has no session in sessions.csv"))
+            found("patients", "patient_id", patient_ids, "sessions", lambda x: x.isin(sessions["patient_id"])),
+            error="patient has no session in sessions.csv"))
         add("sessions", "patient_id", rule(
-            lambda x: x.isin(p["patient_id"]), error="patient_id not found in patients.csv"))
-        session_last_fu = sessions["patient_id"].map(last_followup)
+            found("sessions", "patient_id", patient_ids, "patients", lambda x: x.isin(p["patient_id"])),
+            error="patient_id not found in patients.csv"))
+        session_last_fu = last_followup("sessions", sessions.index)
         add("sessions", "session_date", rule(
             lambda x: not_before(session_last_fu, x),
             error="date order: session_date is after the patient's last_followup_date"))
 
     if p is not None and lesions is not None:
         add("patients", "patient_id", rule(
-            lambda x: x.isin(lesions["patient_id"]), error="patient has no lesion in lesions.csv"))
+            found("patients", "patient_id", patient_ids, "lesions", lambda x: x.isin(lesions["patient_id"])),
+            error="patient has no lesion in lesions.csv"))
         add("lesions", "patient_id", rule(
-            lambda x: x.isin(p["patient_id"]), error="patient_id not found in patients.csv"))
-        lesion_last_fu = lesions["patient_id"].map(last_followup)
+            found("lesions", "patient_id", patient_ids, "patients", lambda x: x.isin(p["patient_id"])),
+            error="patient_id not found in patients.csv"))
+        lesion_last_fu = last_followup("lesions", lesions.index)
         add("lesions", "local_progression_date", rule(
             lambda x: not_before(lesion_last_fu, x),
             error="date order: local_progression_date is after the patient's last_followup_date"))
 
     if lesions is not None and sessions is not None:
-        by_session = sessions.drop_duplicates("session_id").set_index("session_id")
-        # each lesion's session row, looked up once (10^6 lesions: one hash pass, not four)
-        lesion_session = by_session.index.get_indexer(lesions["session_id"])
+        # each lesion's session row (the first with its session_id, as drop_duplicates keeps), or -1
+        lesion_session = session_ids.first_rows("sessions").take(session_ids.codes["lesions"])
         session_found = pd.Series(lesion_session >= 0, index=lesions.index)
 
         def of_session(column: str) -> pd.Series:
             """``lesions["session_id"].map(by_session[column])``, from the one lookup."""
-            values = by_session[column].reset_index(drop=True).reindex(lesion_session)
+            values = sessions[column].reset_index(drop=True).reindex(lesion_session)
             values.index = lesions.index
             return values
 
@@ -308,12 +409,14 @@ def cross_file_schemas(typed: dict[str, pd.DataFrame]) -> dict[str, pa.DataFrame
 
     if c is not None and sessions is not None:
         add("complications", "session_id", rule(
-            lambda x: x.isin(sessions["session_id"]), error="session_id not found in sessions.csv"))
+            found("complications", "session_id", session_ids, "sessions", lambda x: x.isin(sessions["session_id"])),
+            error="session_id not found in sessions.csv"))
 
     if screening is not None and p is not None:
         included = screening["included"] == "yes"
         add("screening", "patient_id", rule(
-            lambda x: ~included | x.isna() | (x == "") | x.isin(p["patient_id"]),
+            lambda x, known=found("screening", "patient_id", patient_ids, "patients",
+                                  lambda x: x.isin(p["patient_id"])): ~included | x.isna() | (x == "") | known(x),
             error="included patient's patient_id not found in patients.csv"))
 
     return {file: pa.DataFrameSchema({col: pa.Column(checks=checks, nullable=True)
@@ -330,7 +433,10 @@ def problems_from(schema: pa.DataFrameSchema, checked: pd.DataFrame, raw: pd.Dat
     (column, rule), then one summary problem counting the rest.
     """
     try:
-        schema.validate(checked, lazy=True)
+        # inplace on a shallow copy: no copy of the data (the schemas coerce nothing, so nothing is
+        # written), and pandera's registry ties the schema, whose checks hold the parses, to that copy
+        # only (it lets go when the copy does; on ``checked``, kept for the analysis, it would not)
+        schema.validate(checked.copy(deep=False), lazy=True, inplace=True)
         return []
     except SchemaErrors as error:
         cases = error.failure_cases
@@ -377,15 +483,26 @@ def capped_messages(filename: str, frame: pd.DataFrame, mask: pd.Series, column:
     return lines
 
 
-def study_warnings(typed: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame], plan) -> list[str]:
-    """Study criteria that valid data may break: reported, not refused."""
+def study_warnings(typed: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame], plan,
+                   ids: tuple[IdCodes, IdCodes] | None = None) -> list[str]:
+    """Study criteria that valid data may break: reported, not refused.
+
+    ``ids``: the id codes the cross-file checks made (``id_codes``); used where they are of these tables.
+    """
     warnings: list[str] = []
     patients, lesions = typed.get("patients"), typed.get("lesions")
     sessions, screening = typed.get("sessions"), typed.get("screening")
     study = plan["study"]
     if patients is not None and lesions is not None:
         limit = study["criteria"]["max_pos_per_patient"]
-        n_pos = patients["patient_id"].map(lesions.groupby("patient_id", sort=False).size()).fillna(0).astype(int)
+        patient_ids = ids[0] if ids is not None else None
+        if patient_ids is not None and patient_ids.of({"patients": patients, "lesions": lesions}):
+            # lesions.groupby("patient_id").size() mapped to the patients (0 without one), from the codes
+            per_id = np.bincount(patient_ids.codes["lesions"], minlength=patient_ids.size)
+            per_id[patient_ids.missing] = 0   # a missing id is no group
+            n_pos = pd.Series(per_id[patient_ids.codes["patients"]], index=patients.index)
+        else:
+            n_pos = patients["patient_id"].map(lesions.groupby("patient_id", sort=False).size()).fillna(0).astype(int)
         warnings += capped_messages(
             "patients.csv", patients, n_pos > limit, "patient_id",
             f"more than {limit} POs in lesions.csv (study criterion: at most {limit}; warning)")
@@ -399,7 +516,11 @@ def study_warnings(typed: dict[str, pd.DataFrame], raw: dict[str, pd.DataFrame],
             values=raw["patients"]["first_ablation_date"])
     if sessions is not None and lesions is not None:
         warnings += capped_messages(
-            "sessions.csv", sessions, ~sessions["session_id"].isin(lesions["session_id"]), "session_id",
+            "sessions.csv", sessions,
+            pd.Series(~ids[1].isin("sessions", "lesions"), index=sessions.index)
+            if ids is not None and ids[1].of({"sessions": sessions, "lesions": lesions})
+            else ~sessions["session_id"].isin(lesions["session_id"]),
+            "session_id",
             "session has no lesion in lesions.csv (warning)")
     if screening is not None and patients is not None:
         included = screening.loc[screening["included"] == "yes", "patient_id"]

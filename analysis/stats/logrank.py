@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def observed_expected(time, event, group, levels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def observed_expected(time, event, group, levels, codes=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(O, E, V) per the module docstring; ``levels`` fixes the order of the groups.
 
     Vectorised over the distinct times: counts per (time, group) by ``bincount``,
@@ -44,7 +44,8 @@ def observed_expected(time, event, group, levels) -> tuple[np.ndarray, np.ndarra
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=bool)
     k = len(levels)
-    codes = np.asarray(pd.Categorical(np.asarray(group, dtype=object), categories=list(levels)).codes)  # -1: other
+    if codes is None:   # each subject's position in ``levels`` (-1: another value or missing)
+        codes = np.asarray(pd.Categorical(np.asarray(group, dtype=object), categories=list(levels)).codes)
     if not event.any():
         return np.zeros(k), np.zeros(k), np.zeros((k, k))
     distinct, where = np.unique(time, return_inverse=True)
@@ -105,13 +106,25 @@ def logrank_test(time, event, group, levels=None, trend: bool = False) -> dict:
     group = np.asarray(group, dtype=object)
     import pandas as pd
 
-    keep = ~pd.isna(group)  # drop missing (None / NaN)
-    time, event, group = time[keep], event[keep], group[keep]
+    # the groups hashed once (10^6 subjects): which of the few distinct values each subject holds;
+    # missing (None / NaN) is -1 and dropped, and a level's members are those holding a value equal to it
+    value_of, distinct = pd.factorize(group)
+    keep = value_of >= 0
+    time, event, group, value_of = time[keep], event[keep], group[keep], value_of[keep]
     if levels is None:
-        levels = sorted(set(group.tolist()))
-    members = {level: group == level for level in levels}   # one comparison of every row per level, not four
-    present = [level for level in levels if members[level].any()]
-    observed, expected, variance = observed_expected(time, event, group, present) if present else ([], [], None)
+        levels = sorted(set(distinct.tolist()))
+
+    def positions(wanted: list) -> np.ndarray:
+        """Each subject's position in ``wanted`` (-1: none), through its distinct value."""
+        of_distinct = np.asarray(pd.Categorical(np.asarray(distinct, dtype=object), categories=list(wanted)).codes)
+        return of_distinct.take(value_of) if len(value_of) else np.zeros(0, dtype=of_distinct.dtype)
+
+    level_of = positions(levels)
+    counts = np.bincount(level_of + 1, minlength=len(levels) + 1)[1:]
+    present = [level for level, count in zip(levels, counts) if count > 0]
+    observed, expected, variance = (observed_expected(time, event, group, present, positions(present))
+                                    if present else ([], [], None))
+    members = {level: level_of == i for i, level in enumerate(levels)}
     groups = {
         str(level): {
             "n": int(np.sum(members[level])),

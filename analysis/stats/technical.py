@@ -18,13 +18,23 @@ Every proportion carries a Clopper-Pearson CI
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analysis.stats.proportions import proportion
 
 
 def _yes(series: pd.Series) -> pd.Series:
-    return series.astype(str).str.lower().isin(["yes", "true", "1"])
+    """True where the value reads yes / true / 1 (any case); computed once per distinct value."""
+    codes, distinct = pd.factorize(series, use_na_sentinel=False)
+    yes = pd.Series(distinct).astype(str).str.lower().isin(["yes", "true", "1"]).to_numpy()
+    return pd.Series(yes.take(codes), index=series.index)
+
+
+def _count_distinct(codes: np.ndarray) -> int:
+    """``nunique()`` of the values whose factorize ``codes`` these are (missing, -1, not counted)."""
+    codes = codes[codes >= 0]
+    return int(np.count_nonzero(np.bincount(codes))) if codes.size else 0
 
 
 def technical_outcomes(patients: pd.DataFrame, lesions: pd.DataFrame, alpha: float = 0.05) -> dict:
@@ -58,20 +68,31 @@ def complication_outcomes(
     events["patient_id"] = events["session_id"].map(patient_of)
     events["major"] = events["sir_class"].isin(major_classes)
 
-    def summary(rows: pd.DataFrame) -> dict:
+    # the ids hashed once (10^6 complications): each count of distinct sessions or patients is a
+    # count of distinct integer codes (nunique of the text ids, one hash pass each, 24 times)
+    session_code = pd.factorize(events["session_id"])[0]
+    patient_code = pd.factorize(events["patient_id"])[0]
+
+    def summary(rows: np.ndarray) -> dict:
         return {
-            "events": int(len(rows)),
-            "sessions": proportion(rows["session_id"].nunique(), n_sessions, alpha),
-            "patients": proportion(rows["patient_id"].nunique(), n_patients, alpha),
+            "events": int(rows.sum()),
+            "sessions": proportion(_count_distinct(session_code[rows]), n_sessions, alpha),
+            "patients": proportion(_count_distinct(patient_code[rows]), n_patients, alpha),
         }
 
-    kinds = {"any": events, "major": events[events["major"]], "minor": events[~events["major"]]}
+    major = events["major"].to_numpy(dtype=bool)
+    kinds = {"any": np.ones(len(events), dtype=bool), "major": major, "minor": ~major}
+    kind_of, kind_values = pd.factorize(events["complication"])   # groupby's groups (missing left out)
+    by_type = sorted(((kind, kind_of == j) for j, kind in enumerate(kind_values)), key=lambda kv: str(kv[0]))
+    sir_class = events["sir_class"].to_numpy()
     result = {
-        "per_session": {kind: proportion(rows["session_id"].nunique(), n_sessions, alpha) for kind, rows in kinds.items()},
-        "per_patient": {kind: proportion(rows["patient_id"].nunique(), n_patients, alpha) for kind, rows in kinds.items()},
-        "events": {kind: int(len(rows)) for kind, rows in kinds.items()},
-        "by_type": {str(kind): summary(rows) for kind, rows in sorted(events.groupby("complication"), key=lambda kv: str(kv[0]))},
-        "by_sir_class": {cls: summary(events[events["sir_class"] == cls]) for cls in sir_classes},
+        "per_session": {kind: proportion(_count_distinct(session_code[rows]), n_sessions, alpha)
+                        for kind, rows in kinds.items()},
+        "per_patient": {kind: proportion(_count_distinct(patient_code[rows]), n_patients, alpha)
+                        for kind, rows in kinds.items()},
+        "events": {kind: int(rows.sum()) for kind, rows in kinds.items()},
+        "by_type": {str(kind): summary(rows) for kind, rows in by_type},
+        "by_sir_class": {cls: summary(sir_class == cls) for cls in sir_classes},
         "major_classes": list(major_classes),
         "n_sessions": n_sessions,
         "n_patients": n_patients,
