@@ -75,13 +75,6 @@ def command_process() -> None:
       is installed (the test extra), at every validation (6% of a 62-patient ``results`` run);
       pandera's strategies treat a missing hypothesis as "strategies unavailable", which no command
       uses. Only this process: ``sys.modules`` is not inherited by the processes it starts.
-    - The cyclic garbage collector's youngest generation collected after 100,000 net allocations
-      instead of 700: start-up creates some 10^6 long-lived objects (classes, schemas, functions),
-      each of them scanned again and again by the default thresholds (3% of a 62-patient
-      ``results`` run); the data are a few large arrays, not many small cycles.
     """
-    import gc
-
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     sys.modules.setdefault("hypothesis", None)
-    gc.set_threshold(100_000, 10, 10)
