@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from analysis import inputs_read, paths
+from analysis import inputs_read, paths, safe_text
 from analysis.figures import registry as figure_registry
 from analysis.figures.cache import document_png
 from analysis.figures.files import DOCUMENT_DPI
@@ -106,7 +106,7 @@ class InlineValues:
         if _is_markdown(name, value):
             from IPython.display import Markdown
 
-            return Markdown(value)
+            return Markdown(safe_text.literal_lt(value))   # the same text, read faster by pandoc
         return value
 
     def printed_text(self, name: str) -> str:

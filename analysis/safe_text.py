@@ -30,6 +30,13 @@ the data, tables and report layers can all use it):
     one line for a figure label: ``$`` escaped, so matplotlib never parses data
     text as mathtext (a stray ``$\\frac`` would otherwise stop the render).
 
+``literal_lt(markdown)``
+    the project's own Markdown with every ``<`` that cannot open a tag written
+    ``\\<``. Not for safety (such a ``<`` is text either way: the AST is the
+    same) but for speed: pandoc's reader tries raw HTML at every bare ``<``,
+    at a cost that grows with the rest of the document (19 bare ``<`` in
+    "P < 0.001" and "<60 years" made the manuscript's read 0.07 -> 0.21 s CPU).
+
 ``Inert`` marks a table cell as data text (``analysis.tables.model.Table``
 writes such cells through ``markdown``/``csv_cell``; other cells are the
 project's own formatted Markdown).
@@ -78,6 +85,27 @@ def markdown(text: object, limit: int = MAX_MARKDOWN) -> str:
         cut = f" [... {len(value) - limit} more characters]"
         value = value[:limit]
     return "".join("\\" + c if c in _PUNCTUATION else c for c in value + cut)
+
+
+# A "<" followed by a letter, "/", "!" or "?" may open a tag, comment or declaration: left alone.
+# An even run of backslashes before it (``\\\\<``) leaves the "<" bare; an odd one has escaped it.
+_CODE_SPAN = re.compile(r"(?<!`)((`+)(?!`).*?(?<!`)\2(?!`))", re.S)   # a run of n backticks to the next run of n
+_BARE_LT = re.compile(r"(?<!\\)((?:\\\\)*)<(?![A-Za-z/!?])")
+
+
+def literal_lt(markdown_text: str) -> str:
+    """``markdown_text`` with each ``<`` that cannot open an HTML tag (``< 0.05``, ``<60``) as ``\\<``.
+
+    pandoc reads ``\\<`` as the character ``<``, as it reads such a bare ``<``: the document is
+    the same; it is only read faster (pandoc's raw-HTML attempt at a bare ``<`` scans ahead).
+    """
+    if "`" not in markdown_text:
+        return _BARE_LT.sub(r"\1\\<", markdown_text)
+    # code spans keep their text as it is (a backslash there is printed): only the text between them
+    parts = _CODE_SPAN.split(markdown_text)
+    # split() gives text, span, the span's backtick run (dropped), text, ...
+    return "".join(_BARE_LT.sub(r"\1\\<", part) if index % 3 == 0 else part
+                   for index, part in enumerate(parts) if index % 3 != 2)
 
 
 def csv_cell(text: object) -> str:

@@ -385,6 +385,10 @@ def _run_inline(client: NotebookClient, nb: Any, doc: QmdDocument, expr: InlineE
 
 # Quarto escapes these in a quoted text/plain result; ``+-.`` is a range in its regex, so ``,`` too.
 _QUARTO_INLINE_ESCAPED = re.compile(r"([\\`*_{}\[\]()>#+-.!])")
+# A "<" before a space (or at the end) is text to pandoc whether escaped or not (no tag, comment or
+# autolink starts so), but a bare one costs pandoc's reader a raw-HTML attempt that scans ahead
+# (engine detail: Quarto leaves it bare; the AST is the same).
+_LT_BEFORE_SPACE = re.compile(r"<(?=\s|$)")
 
 
 def inline_markdown(data: dict[str, Any]) -> str:
@@ -401,7 +405,7 @@ def inline_markdown(data: dict[str, Any]) -> str:
     text = _joined(data.get("text/plain", ""))
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
         text = text[1:-1].replace("\\", "\\\\")
-        return _QUARTO_INLINE_ESCAPED.sub(r"\\\1", text)
+        return _LT_BEFORE_SPACE.sub(r"\\<", _QUARTO_INLINE_ESCAPED.sub(r"\\\1", text))
     return text
 
 

@@ -73,17 +73,23 @@ class Table:
             return list(self.align)
         return ["l"] + ["r"] * (len(self.header) - 1)
 
-    def to_markdown(self, caption: bool = True, footnotes: bool = True) -> str:
-        """A pandoc pipe table, its caption and (unless ``footnotes=False``) its footnotes."""
+    def to_markdown(self, caption: bool = True, footnotes: bool = True, escape_lt: bool = True) -> str:
+        """A pandoc pipe table, its caption and (unless ``footnotes=False``) its footnotes.
 
-        def escape(text: str) -> str:
+        ``escape_lt``: a bare ``<`` written ``\\<`` (``safe_text.literal_lt``: the same table, read
+        faster by pandoc); off for the tables folder's ``.md`` files, which people read as text.
+        """
+
+        def escape(text: str, code: bool = False) -> str:
             if isinstance(text, safe_text.Inert):   # text from a data file: every character literal
                 return safe_text.markdown(text)
+            if code:   # a code span shows backslashes as they are; only the pipe needs one (pipe tables)
+                return text.replace("|", "\\|")
             return text.replace("\\", "\\\\").replace("|", "\\|")
 
         body = []
         for row in self.rows:
-            cells = [escape(c) for c in row.cells]
+            cells = [escape(c, code=row.styles.get(i) == "code") for i, c in enumerate(row.cells)]
             for column, style in row.styles.items():
                 if cells[column]:
                     cells[column] = MARKDOWN_STYLES[style](cells[column])
@@ -92,6 +98,9 @@ class Table:
             cells[0] = INDENT * row.indent + cells[0]
             body.append(cells)
         header = [escape(h) for h in self.header]
+        # Widths (the separator's dashes, which pandoc turns into relative column widths) and line
+        # lengths (a line over 72 characters makes the table full width) are those of the text
+        # before a bare "<" is written "\\<" (safe_text.literal_lt, only for pandoc's speed).
         widths = [max(3, len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
         separators = {
             "l": lambda w: ":" + "-" * (w + 1),
@@ -100,7 +109,10 @@ class Table:
         }
 
         def line(cells: list[str]) -> str:
-            return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+            plain = "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+            if not escape_lt or "<" not in plain:
+                return plain
+            return _literal_lt_line(cells, widths, len(plain)) or plain
 
         lines = [line(header)]
         lines.append("|" + "|".join(separators[a](w) for a, w in zip(self._alignments(), widths)) + "|")
@@ -109,12 +121,12 @@ class Table:
         if caption and self.title:
             text += f"\n: {self.title}\n"
         if footnotes and self.footnotes:
-            text += "\n" + self.notes_markdown()
+            text += "\n" + self.notes_markdown(escape_lt)
         return text
 
-    def notes_markdown(self) -> str:
+    def notes_markdown(self, escape_lt: bool = True) -> str:
         """The footnotes as one Markdown paragraph (lines joined by hard breaks); empty without notes."""
-        return "\\\n".join(escape_note(n) for n in self.footnotes) + "\n" if self.footnotes else ""
+        return "\\\n".join(escape_note(n, escape_lt) for n in self.footnotes) + "\n" if self.footnotes else ""
 
     def to_csv(self, footnotes: bool = False) -> str:
         """CSV text (UTF-8, comma, minimal quoting) with a leading ``indent`` column."""
@@ -146,13 +158,35 @@ class Table:
         directory.mkdir(parents=True, exist_ok=True)
         name = self.name or "table"
         md = directory / f"{name}.md"
-        md.write_text((f"**{escape_note(notice)}**\n\n" if notice else "") + self.to_markdown(caption=caption),
+        md.write_text((f"**{escape_note(notice, False)}**\n\n" if notice else "")
+                      + self.to_markdown(caption=caption, escape_lt=False),
                       encoding="utf-8")
         csv_path = directory / f"{name}.csv"
         csv_path.write_text((f"# {notice}\n" if notice else "") + self.to_csv(), encoding="utf-8")
         return {"markdown": md, "csv": csv_path}
 
 
-def escape_note(text: str) -> str:
-    """A footnote line as Markdown text (only characters pandoc would misread are escaped)."""
-    return text.replace("|", "\\|")
+def _literal_lt_line(cells: list[str], widths: list[int], length: int) -> str | None:
+    """A pipe-table line with its bare ``<`` written ``\\<``, exactly ``length`` characters long.
+
+    The line keeps the length of the unescaped line (pandoc makes a table full width when a line
+    is longer than its column setting): the backslashes take the place of the cells' padding
+    (pandoc trims a cell's spaces). ``None`` when they do not fit (the line is left as it was).
+    """
+    shown = [safe_text.literal_lt(c) for c in cells]
+    padding = [max(0, w - len(c)) for c, w in zip(shown, widths)]
+    overflow = sum(len(c) + p for c, p in zip(shown, padding)) + 3 * len(cells) + 1 - length
+    for index, room in enumerate(padding):
+        taken = min(overflow, room)
+        padding[index] -= taken
+        overflow -= taken
+    if overflow > 0:
+        return None
+    return "| " + " | ".join(c + " " * p for c, p in zip(shown, padding)) + " |"
+
+
+def escape_note(text: str, escape_lt: bool = True) -> str:
+    """A footnote line as Markdown text (only characters pandoc would misread are escaped; a bare
+    ``<`` as ``\\<``: ``safe_text.literal_lt``)."""
+    text = text.replace("|", "\\|")
+    return safe_text.literal_lt(text) if escape_lt else text
