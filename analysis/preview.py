@@ -545,7 +545,8 @@ class PreviewSession:
         parsed, settings = prepare(doc, self.project)
         relative = Path(self.page_path(doc).lstrip("/")).with_suffix("")
         kernel = self._kernels[doc]
-        render_document(parsed, settings, ["html"], self.out_dir, relative, kernel.env, progress=self._say, execute=kernel)
+        render_document(parsed, settings, ["html"], self.out_dir, relative, kernel.env, progress=self._say, execute=kernel,
+                        quick_html_embed=True)
 
     def _set(self, page: str, error: str | None = None, bump: bool = False) -> None:
         with self.changed:

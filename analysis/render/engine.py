@@ -66,13 +66,16 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
                     env: dict[str, str], progress: Callable[[str], None] = print,
                     gate: StartGate | None = None,
                     execute: Callable[..., ExecutedDocument] | None = None,
-                    same_markdown: "SameMarkdown | None" = None) -> RenderedDocument:
+                    same_markdown: "SameMarkdown | None" = None,
+                    quick_html_embed: bool = False) -> RenderedDocument:
     """Render ``doc`` into ``staging / relative_out`` (``relative_out`` = output path without suffix).
 
     ``execute`` (default: a fresh kernel, ``execute_document``) runs the cells; the preview
     server passes its own, which keeps a warm kernel or reuses the outputs of a text edit.
     ``same_markdown``: output files kept by the executed Markdown they were written from
     (with its images); when this Markdown's are there, they are copied and no writer runs.
+    ``quick_html_embed``: the HTML's images and stylesheets embedded by the engine, not by pandoc
+    (``formats.write_html``; the preview's pages).
     """
     unknown = [fmt for fmt in to if fmt not in WRITTEN_FORMATS]
     if unknown:  # checked before any code runs: never a PDF written for a format without a writer
@@ -129,7 +132,7 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
         # Quarto format -> (file suffix, writer(ast, uncited ast, out, options, toc)); a format without a writer is an error.
         writers = {
             "html": (".html", lambda ast_fmt, _uncited, out, options, toc:
-                     formats.write_html(ast_fmt, out, options, toc, doc.path.parent, work)),
+                     formats.write_html(ast_fmt, out, options, toc, doc.path.parent, work, quick_html_embed)),
             "docx": (".docx", lambda ast_fmt, _uncited, out, options, toc:
                      formats.write_docx(ast_fmt, out, options, toc, doc.path.parent, work)),
             "typst": (".pdf", write_pdf),
