@@ -566,6 +566,7 @@ class PreviewSession:
             return {"serial": self.serial, "version": self.versions.get(page, 0) if page else None,
                     "versions": dict(self.versions), "error": "\n\n".join(errors) or None,
                     "results_version": self.results_version, "ready": self.ready.is_set(),
+                    "busy": self._lock.locked(),   # a change being rendered (every document it touches)
                     "kernels": {self.page_path(d): {"runs": k.runs, "reuses": k.reuses} for d, k in self._kernels.items()}}
 
 

@@ -117,6 +117,7 @@ def test_preview_serves_reloads_and_rerenders_only_what_changed(project: Path):
     try:
         ready = _wait(lambda: (s := _status(port))["ready"] and s, "the first render", process)
         assert ready["versions"] == {"/report/doc.html": 1} and ready["error"] is None
+        assert ready["busy"] is False   # the benchmark times each edit from an idle preview
 
         # Served page: the document, and the reload script added at serve time (never to the file).
         status, page = _get(port, "/report/doc.html")
