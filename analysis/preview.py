@@ -14,6 +14,9 @@ What a change re-does (nothing more):
   are computed again (in this process, imports already loaded), then every document's
   cells are run again in its warm kernel and its HTML written.
 
+Pages open in a browser are rendered first; when a file is saved again meanwhile, the other
+documents are left to the next round (which renders them with the newer files).
+
 Outputs go to ``<output>/.preview/`` (never over the rendered files of ``render``). The
 reload script (server-sent events) is added to the page as it is served, never to a
 file. A page whose render failed keeps its last good version; the error is printed
@@ -146,6 +149,11 @@ class Change:
 
     def __bool__(self) -> bool:
         return bool(self.documents or self.resources or self.results)
+
+    def merge(self, other: "Change") -> None:
+        self.documents |= other.documents
+        self.resources = self.resources or other.resources
+        self.results = self.results or other.results
 
     def describe(self, root: Path) -> str:
         what = [_rel(d, root) for d in sorted(self.documents)]
@@ -371,6 +379,7 @@ class PreviewSession:
         self._pools = {doc: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"preview-{doc.stem}")
                        for doc in self.documents}
         self._kernels: dict[Path, WarmKernel] = {}
+        self._deferred = Change()                         # what a round left to the next (a newer save came)
         self.env = self._kernel_env()
         self.watcher = Watcher(self.documents, self.data_dir, self.plan_file)
 
@@ -458,7 +467,8 @@ class PreviewSession:
 
     def step(self) -> Change:
         """One poll: act on whatever changed (once the files have settled)."""
-        change = self.watcher.poll()
+        change, self._deferred = self._deferred, Change()
+        change.merge(self.watcher.poll())
         if not change:
             return change
         while True:  # an editor's save can be several writes: wait until they have stopped
@@ -466,9 +476,7 @@ class PreviewSession:
             more = self.watcher.poll()
             if not more:
                 break
-            change.documents |= more.documents
-            change.resources |= more.resources
-            change.results |= more.results
+            change.merge(more)
         if change:
             self._say(f"change: {change.describe(self.project.root)}")
             self.rebuild(change)
@@ -489,7 +497,17 @@ class PreviewSession:
             # The pages open in a browser first, the others after them: on a machine with few cores
             # the unseen document's kernel and pandoc would otherwise slow the page being looked at.
             viewed = [d for d in targets if self.viewers.get(self.page_path(d))]
-            for batch in ([viewed, [d for d in targets if d not in viewed]] if viewed else [targets]):
+            batches = [viewed, [d for d in targets if d not in viewed]] if viewed else [targets]
+            for number, batch in enumerate(batches):
+                if number and batch and starts is None:
+                    # Saved again while the page in view was rendered: the documents not in view are
+                    # left to the next round, which renders them anyway (with the newer files).
+                    newer = self.watcher.poll()
+                    if newer:
+                        newer.documents |= set(batch)
+                        self._deferred.merge(newer)
+                        self._say(f"  newer change: {_rel_list(batch, self.project.root)} left to the next round")
+                        break
                 futures = {doc: self._pools[doc].submit(self._render_html, doc, (starts or {}).get(doc))
                            for doc in batch}
                 for doc, future in futures.items():
@@ -568,6 +586,10 @@ class PreviewSession:
                     "results_version": self.results_version, "ready": self.ready.is_set(),
                     "busy": self._lock.locked(),   # a change being rendered (every document it touches)
                     "kernels": {self.page_path(d): {"runs": k.runs, "reuses": k.reuses} for d, k in self._kernels.items()}}
+
+
+def _rel_list(documents: list[Path], root: Path) -> str:
+    return ", ".join(_rel(d, root) for d in documents)
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -250,3 +250,42 @@ def test_a_change_renders_the_pages_open_in_a_browser_first(tmp_path: Path, monk
     finally:
         for pool in session._pools.values():
             pool.shutdown(wait=True)
+
+
+def test_a_save_during_a_change_leaves_the_unseen_documents_to_the_next_round(tmp_path: Path, monkeypatch):
+    """A second save while the page in view is rendered: the other documents are not rendered for the
+    first change (that render would be stale and hold up the second), but in the next round."""
+    from analysis.preview import PreviewSession
+    from analysis.render.project import load_project
+
+    root = tmp_path / "project"
+    (root / "report").mkdir(parents=True)
+    (root / "_quarto.yml").write_text("project:\n  type: default\n  output-dir: _output\n  render:\n"
+                                      "    - report/a.qmd\n    - report/b.qmd\n", encoding="utf-8")
+    for name in ("a", "b"):
+        (root / "report" / f"{name}.qmd").write_text("---\ntitle: x\n---\n\nText.\n", encoding="utf-8")
+    project = load_project(root)
+    documents = [root / "report" / "a.qmd", root / "report" / "b.qmd"]
+    session = PreviewSession(project, documents, data=str(paths.SHIPPED_DATA), progress=lambda message: None)
+    events: list[str] = []
+
+    def render(doc, start):
+        events.append(f"render {doc.stem}")
+        if doc.stem == "b" and len(events) == 1:   # the author saves a.qmd while b (in view) renders
+            (root / "report" / "a.qmd").write_text("---\ntitle: x\n---\n\nText, edited.\n", encoding="utf-8")
+
+    monkeypatch.setattr(session, "_compute_results", lambda: True)
+    monkeypatch.setattr(session, "_render_html", render)
+    session.results_path.parent.mkdir(parents=True, exist_ok=True)
+    session.results_path.write_text("{}", encoding="utf-8")
+    try:
+        session.viewing("/report/b.html", +1)
+        session.rebuild(Change(results=True))
+        assert events == ["render b"]                # a: left to the next round
+        session.step()
+        assert events == ["render b", "render a"]    # the next round: a, with its edit (b is not touched)
+        assert not session.step()                    # nothing left over
+        assert session.versions == {"/report/b.html": 1, "/report/a.html": 1}
+    finally:
+        for pool in session._pools.values():
+            pool.shutdown(wait=True)
