@@ -217,9 +217,9 @@ def write_html(ast: dict[str, Any], out: Path, options: dict[str, Any], toc: boo
 
     ``quick_embed`` (the preview's pages): pandoc writes the page with links and the images and
     stylesheets are put in by :func:`embed_local_resources` (data: URIs, ``<style>``): the same
-    page to look at, written in less than half the time (pandoc's embedding re-reads and
-    re-serialises the whole page: 0.20 -> 0.09 s CPU for a 30-page document with 11 figures). A page with anything else
-    to embed (scripts, remote images, CSS that loads files) is embedded by pandoc as usual.
+    page to look at, written in about half the time (pandoc's embedding re-reads and re-serialises
+    the whole page: 0.27 -> 0.15 s for a 30-page document with 11 figures). A page with anything
+    else to embed (scripts, remote images, CSS that loads files) is embedded by pandoc as usual.
     """
     args = _common_args(toc) + ["-t", "html5", "--mathml", "--section-divs"]
     for css in _as_paths(options.get("css")):  # absolute: resolved where they were declared
