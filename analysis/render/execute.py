@@ -49,10 +49,10 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from analysis.render.errors import RenderError
 from analysis.render.gate import StartGate
 from analysis.render.kernel_fork import ForkingKernelManager
+from analysis.render.limits import CELL_TIMEOUT_SECONDS
 from analysis.render.qmd import Cell, InlineExpr, QmdDocument
 
 FIG_WIDTH, FIG_HEIGHT, FIGURE_DPI = 7.0, 5.0, 150
-CELL_TIMEOUT_SECONDS = 600
 
 _SETUP = f"""
 import matplotlib as __qmd_mpl

@@ -34,11 +34,12 @@ from typing import Any
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
+from analysis.render.limits import CELL_TIMEOUT_SECONDS
+
 FORK_ENV_VAR = "QMD_KERNEL_FORK"
 # Set per document by the render (analysis/render/command.py) or per kernel by jupyter_client: not
 # read by the imports the server makes, so kernels that differ only in these share a server.
 PER_DOCUMENT_ENV = ("QUARTO_DOCUMENT_PATH", "QUARTO_DOCUMENT_FILE")
-FORK_TIMEOUT_SECONDS = 600   # as a cell's (execute.CELL_TIMEOUT_SECONDS): the server imports the documents' modules
 _SERVER_SOURCE = Path(__file__).with_name("kernel_zygote.py")
 # run as a file, not ``-m analysis.render...``: the server imports nothing of the project (a kernel
 # imports the project's modules itself, from its own sys.path)
@@ -127,12 +128,12 @@ class KernelForkServer:
                 self.process.stdin.flush()
             except (BrokenPipeError, ValueError) as error:
                 raise OSError(f"kernel fork server gone: {error}") from None
-            deadline = time.monotonic() + FORK_TIMEOUT_SECONDS
+            deadline = time.monotonic() + CELL_TIMEOUT_SECONDS
             while request_id not in self._forked and request_id not in self._errors:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:   # stuck (a module it imports never returns): no more kernels from it
                     self.broken = True
-                    raise OSError(f"kernel fork server did not fork within {FORK_TIMEOUT_SECONDS} s")
+                    raise OSError(f"kernel fork server did not fork within {CELL_TIMEOUT_SECONDS} s")
                 if not self._read(timeout=remaining):
                     raise OSError("kernel fork server ended before forking a kernel")
             if request_id in self._errors:
