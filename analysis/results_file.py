@@ -65,23 +65,38 @@ class _NotPlain(Exception):
     """A value ``_indented`` leaves to ``json.dumps`` (not a plain JSON type, a key not text, NaN)."""
 
 
-# The JSON text of the plain scalars besides text and floats, as json.dumps writes them.
-_SCALAR_TEXT = {int: int.__repr__, bool: lambda b: "true" if b else "false", type(None): lambda _: "null"}
-_NUMBERS = frozenset((float, int, bool, type(None)))   # their JSON text holds no comma
+def _scalar_text(value) -> str:
+    """The JSON text of a plain scalar, as json.dumps writes it (text by ``encode_basestring``)."""
+    kind = type(value)
+    if kind is float:
+        if not math.isfinite(value):   # json.dumps(allow_nan=False) refuses it
+            raise _NotPlain(value)
+        return float.__repr__(value)
+    if kind is str:
+        return _encode_text(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    raise _NotPlain(kind)
+
+
 _encode_text = json.encoder.encode_basestring   # what json.dumps(ensure_ascii=False) writes text with
-_compact_numbers = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode   # the C encoder
+_FLOAT = frozenset((float,))
 
 
 def _indented(value, level: int) -> str:
     """``json.dumps(value, sort_keys=True, indent=1, ensure_ascii=False, allow_nan=False)`` for plain
     JSON types (exactly dict with text keys, list, str, int, float, bool, None), character for character.
 
-    With ``indent`` the standard library writes every value in Python (its C encoder serves only
-    compact JSON): 6% of a 62-patient ``results`` run's instructions, most of it the Kaplan-Meier
-    curves' long lists of numbers. Here such a list is written compact by that C encoder and its
-    commas (a number's text has none) become the indented separators; every scalar's text is the
-    standard library's own (``float.__repr__``, ``json.encoder.encode_basestring``). Anything else
-    raises ``_NotPlain`` and ``dumps`` calls ``json.dumps`` (tests/test_results_file.py compares them).
+    With ``indent`` the standard library writes every value through Python generators (its C
+    encoder serves only compact JSON): 6% of a 62-patient ``results`` run's instructions, most of it
+    the Kaplan-Meier curves' long lists of numbers, which here are joined in one call each. Every
+    scalar's text is the standard library's own (``float.__repr__``, ``int.__repr__``,
+    ``json.encoder.encode_basestring``). Anything else raises ``_NotPlain`` and ``dumps`` calls
+    ``json.dumps`` (tests/test_results_file.py compares them).
     """
     kind = type(value)
     if kind is dict:
@@ -92,31 +107,26 @@ def _indented(value, level: int) -> str:
         for key in sorted(value):
             if type(key) is not str:
                 raise _NotPlain(key)
-            items.append(_encode_text(key) + ": " + _indented(value[key], level + 1))
+            item = value[key]
+            kind = type(item)
+            text = _indented(item, level + 1) if kind is dict or kind is list else _scalar_text(item)
+            items.append(_encode_text(key) + ": " + text)
         return "{" + inner + ("," + inner).join(items) + "\n" + " " * level + "}"
     if kind is list:
         if not value:
             return "[]"
         inner = "\n" + " " * (level + 1)
-        if all(type(item) in _NUMBERS for item in value):
-            try:
-                compact = _compact_numbers(value)
-            except ValueError:   # NaN or infinity: json.dumps raises it
-                raise _NotPlain(value) from None
-            body = compact[1:-1].replace(",", "," + inner)
+        kinds = set(map(type, value))
+        if kinds == _FLOAT:   # a curve's times, estimates, bounds: no call per number
+            if not all(map(math.isfinite, value)):
+                raise _NotPlain("NaN or infinity")
+            texts = map(float.__repr__, value)
+        elif dict in kinds or list in kinds:
+            texts = [_indented(item, level + 1) for item in value]
         else:
-            body = ("," + inner).join([_indented(item, level + 1) for item in value])
-        return "[" + inner + body + "\n" + " " * level + "]"
-    if kind is str:
-        return _encode_text(value)
-    if kind is float:
-        if not math.isfinite(value):
-            raise _NotPlain(value)
-        return float.__repr__(value)
-    convert = _SCALAR_TEXT.get(kind)
-    if convert is None:
-        raise _NotPlain(kind)
-    return convert(value)
+            texts = map(_scalar_text, value)
+        return "[" + inner + ("," + inner).join(texts) + "\n" + " " * level + "]"
+    return _scalar_text(value)
 
 
 def dumps(results: dict) -> str:
