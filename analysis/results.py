@@ -74,7 +74,7 @@ def installed_version(name: str) -> str | None:
     """``importlib.metadata.version(name)``, reading only the header block of the package's metadata.
 
     ``version()`` parses the whole METADATA file, long description included (email parser, in
-    Python): 2.6% of a 62-patient ``results`` run for the four libraries it does not import. The
+    Python): for the four libraries a ``results`` run does not import, 0.7% of its instructions. The
     version is a header (core metadata: headers, a blank line, then the description), so the same
     parser given the headers alone reads the same value (tests/test_results.py compares them).
     """

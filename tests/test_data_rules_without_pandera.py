@@ -1,5 +1,5 @@
 """Valid tables pass the rules without pandera; a table breaking one is reported by pandera as before
-(analysis/data/schema.py TableSchema; issue 17: pandera's import and validation were a fifth of `results`)."""
+(analysis/data/schema.py TableSchema; issue 17: pandera's import and validation were 15% of `results`)."""
 from __future__ import annotations
 
 import shutil

@@ -48,7 +48,8 @@ def _pandera():
 
 # The rules are described here and become pandera objects (``pandera_schema``) only for a table that
 # breaks one: importing pandera (with typeguard and its engines' 100 dataclasses) and running its
-# validation cost a fifth of a 62-patient ``results`` run, and valid data need neither. A table
+# validation cost 0.52 G of a 62-patient ``results`` run's 3.59 G instructions (cachegrind), and
+# valid data need neither. A table
 # passes when every check function returns an all-True boolean Series, each unique column has no
 # repeat and every column is present: what pandera's validation requires of these schemas (no
 # dtypes, nullable columns, no coercion); anything else (a False, a check that raises, another
