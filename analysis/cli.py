@@ -82,10 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from analysis import paths
     from analysis.data.errors import DataError
 
     args = build_parser().parse_args(argv)
-    module = import_module(COMMANDS[args.command])
+    with paths.imports_uncollected():
+        module = import_module(COMMANDS[args.command])
     try:
         return int(module.run(args) or 0)
     except DataError as error:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -78,3 +80,24 @@ def command_process() -> None:
     """
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     sys.modules.setdefault("hypothesis", None)
+
+
+@contextmanager
+def imports_uncollected():
+    """Imports without the cyclic garbage collector, their objects then kept out of its sight.
+
+    Importing numpy, pandas, pandera and pydantic creates some hundred thousand objects (modules,
+    classes, functions) that live until the process ends, and every collection on the way walks
+    the ones made before it: 3.6% of a 62-patient ``results`` run's instructions (cachegrind).
+    ``gc.freeze()`` at the end moves what exists then to the permanent generation, so later
+    collections, while the data are processed with the collector on, do not walk them again.
+    Only around imports: a process's data (10^6 patients) are collected as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()

@@ -196,3 +196,18 @@ def test_bad_plan_setting_exits_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "plan.yml" in err and "survival.median_ci_method" in err and "'sas'" in err
     assert "Traceback" not in err
+
+
+def test_installed_version_is_importlib_metadatas():
+    from importlib.metadata import PackageNotFoundError, version
+
+    from analysis.results import SOFTWARE, installed_version
+
+    for name in SOFTWARE + ("pandera", "pydantic", "pyyaml", "hypothesis"):
+        try:
+            expected = version(name)
+        except PackageNotFoundError:
+            with pytest.raises(PackageNotFoundError):
+                installed_version(name)
+            continue
+        assert installed_version(name) == expected, name

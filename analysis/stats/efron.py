@@ -409,13 +409,13 @@ def efron_fit(time, event, x, names: list[str], order=None, firth: bool = False,
 
 def null_log_likelihood(time, event) -> float:
     """Efron log partial likelihood at beta = 0: - sum_j sum_{l<d_j} log(n_j - l) = - sum_j log(n_j! / (n_j - d_j)!)."""
-    from scipy.special import gammaln
+    from analysis.stats.distributions import log_gamma
 
     time = np.asarray(time, dtype=float)
     event = np.asarray(event).astype(bool)
     event_times, deaths = np.unique(time[event], return_counts=True)
     at_risk = len(time) - np.searchsorted(np.sort(time), event_times, side="left")
-    return float(-np.sum(gammaln(at_risk + 1.0) - gammaln(at_risk - deaths + 1.0)))
+    return float(-np.sum(log_gamma(at_risk + 1.0) - log_gamma(at_risk - deaths + 1.0)))
 
 
 # --------------------------------------------------------------------------- cox.zph
