@@ -82,7 +82,7 @@ def installed_version(name: str) -> str | None:
     from importlib.metadata import distribution
 
     found = distribution(name)
-    text = found.read_text("METADATA") or found.read_text("PKG-INFO") or found.read_text("") or ""
+    text = found.read_text("METADATA") or found.read_text("PKG-INFO") or ""
     return email.message_from_string(text.split("\n\n", 1)[0])["Version"]
 
 
