@@ -211,9 +211,8 @@ def test_reload_script_goes_before_the_end_of_the_body():
 
 
 
-def test_a_change_renders_the_pages_open_in_a_browser_first(tmp_path: Path, monkeypatch):
-    """On few cores the unseen document would slow the page looked at: viewed pages are rendered, and
-    their new version published, before the other documents start."""
+def _two_document_session(tmp_path: Path):
+    """A preview session over report/a.qmd and report/b.qmd (nothing started)."""
     from analysis.preview import PreviewSession
     from analysis.render.project import load_project
 
@@ -226,6 +225,13 @@ def test_a_change_renders_the_pages_open_in_a_browser_first(tmp_path: Path, monk
     project = load_project(root)
     documents = [root / "report" / "a.qmd", root / "report" / "b.qmd"]
     session = PreviewSession(project, documents, data=str(paths.SHIPPED_DATA), progress=lambda message: None)
+    return session
+
+
+def test_a_change_renders_the_pages_open_in_a_browser_first(tmp_path: Path, monkeypatch):
+    """On few cores the unseen document would slow the page looked at: viewed pages are rendered, and
+    their new version published, before the other documents start."""
+    session = _two_document_session(tmp_path)
     events: list[str] = []
     monkeypatch.setattr(session, "_compute_results", lambda: True)
     monkeypatch.setattr(session, "_render_html", lambda doc, start: events.append(f"render {doc.stem}"))
@@ -255,18 +261,8 @@ def test_a_change_renders_the_pages_open_in_a_browser_first(tmp_path: Path, monk
 def test_a_save_during_a_change_leaves_the_unseen_documents_to_the_next_round(tmp_path: Path, monkeypatch):
     """A second save while the page in view is rendered: the other documents are not rendered for the
     first change (that render would be stale and hold up the second), but in the next round."""
-    from analysis.preview import PreviewSession
-    from analysis.render.project import load_project
-
-    root = tmp_path / "project"
-    (root / "report").mkdir(parents=True)
-    (root / "_quarto.yml").write_text("project:\n  type: default\n  output-dir: _output\n  render:\n"
-                                      "    - report/a.qmd\n    - report/b.qmd\n", encoding="utf-8")
-    for name in ("a", "b"):
-        (root / "report" / f"{name}.qmd").write_text("---\ntitle: x\n---\n\nText.\n", encoding="utf-8")
-    project = load_project(root)
-    documents = [root / "report" / "a.qmd", root / "report" / "b.qmd"]
-    session = PreviewSession(project, documents, data=str(paths.SHIPPED_DATA), progress=lambda message: None)
+    session = _two_document_session(tmp_path)
+    root = session.project.root
     events: list[str] = []
 
     def render(doc, start):
