@@ -161,3 +161,26 @@ def test_the_server_imports_the_documents_modules_before_forking_unless_the_fold
     assert local == {"imported_in_kernel": True, "ppid": warmed["ppid"], "folder": "doc"}   # forked; the folder's module
     threaded = warm_probe(tmp_path, folder, "warm_probe_thread", env)
     assert threaded["ppid"] == os.getpid()   # the server no longer forks: launched directly
+
+
+def test_a_server_handed_out_is_not_closed_by_another_thread_before_it_forks(tmp_path):
+    """Two renders in one process (the conformance corpus renders two documents at a time): a server
+    is closed as idle when another is started, but never between server_for and its fork (that
+    closed its pipes under a kernel being started: 'I/O operation on closed file')."""
+    kernel_fork.close_servers()
+    env = dict(os.environ)
+    folders = []
+    for name in ("a", "b", "c"):
+        (tmp_path / name).mkdir()
+        folders.append(str(tmp_path / name))
+    try:
+        first = kernel_fork.server_for(env, folders[0])
+        second = kernel_fork.server_for(env, folders[1])   # another folder: a new server; the first is reserved
+        assert first.alive() and not first.process.stdout.closed
+        first.release()
+        second.release()
+        kernel_fork.server_for(env, folders[2]).release()   # now both are idle: closed
+        assert first.process.poll() is not None and second.process.poll() is not None
+        assert first.exit_code(12345) == -9   # a closed server reads as ended, not as an I/O error
+    finally:
+        kernel_fork.close_servers()

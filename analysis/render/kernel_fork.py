@@ -97,6 +97,7 @@ class KernelForkServer:
         self._errors: dict[int, str] = {}
         self._live: set[int] = set()
         self.broken = False
+        self.reserved = 0   # callers given this server by server_for that have not forked yet (_servers_lock)
         self._next_id = 0
         self._buffer = b""
         kernel_stdout = os.dup(1)   # the kernels write where a kernel Popen starts would: our stdout
@@ -115,7 +116,7 @@ class KernelForkServer:
         """No kernel of this server still running (every one it forked has been reported ended)."""
         with self._lock:
             self._read(timeout=0)
-            return self._live <= set(self._exited)
+            return self.reserved == 0 and self._live <= set(self._exited)
 
     def fork(self, argv: list[str], env: dict[str, str], cwd: str, warm: list[str] = ()) -> ForkedProcess:
         """A kernel forked with ``argv``, ``env``, ``cwd``, after the server imported ``warm`` (errors ignored)."""
@@ -158,6 +159,8 @@ class KernelForkServer:
     def _read(self, timeout: float | None) -> bool:
         """Read what the server wrote within ``timeout`` (None: until something arrives); False at its end."""
         out = self.process.stdout
+        if out.closed:   # closed by close(): the server and its kernels are gone
+            return False
         poller = select.poll()   # not select.select: a render process may hold more than 1024 descriptors
         poller.register(out.fileno(), select.POLLIN)
         if not poller.poll(None if timeout is None else timeout * 1000):
@@ -177,17 +180,23 @@ class KernelForkServer:
                 self._forked[message["id"]] = message["pid"]
         return True
 
+    def release(self) -> None:
+        """A caller of server_for is done with it (forked or not): the server may be closed when idle."""
+        with _servers_lock:
+            self.reserved -= 1
+
     def close(self) -> None:
-        try:
-            self.process.stdin.close()   # the server kills what is left and exits
-        except OSError:
-            pass
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process.stdout.close()
+        with self._lock:   # never while a fork or a read is under way in another thread
+            try:
+                self.process.stdin.close()   # the server kills what is left and exits
+            except OSError:
+                pass
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process.stdout.close()
 
 
 _servers: list[KernelForkServer] = []
@@ -199,18 +208,22 @@ def server_for(env: dict[str, str], cwd: str) -> KernelForkServer | None:
     or None when kernels are launched directly (``QMD_KERNEL_FORK=0``, or no ``fork`` here).
 
     A server whose kernels have all ended is closed when another one is started (a process that
-    renders again with other data, as the tests and the preview do, keeps one server at a time)."""
+    renders again with other data, as the tests and the preview do, keeps one server at a time).
+    The caller forks from it, then calls ``release()``: until then the server is not idle, so a
+    render in another thread never closes it between this call and the fork."""
     if env.get(FORK_ENV_VAR, os.environ.get(FORK_ENV_VAR, "1")) == "0" or not hasattr(os, "fork"):
         return None
     shared = _shared_env(env)
     with _servers_lock:
         for server in _servers:
             if server.env == shared and server.cwd == cwd and server.alive():
+                server.reserved += 1
                 return server
         for server in [s for s in _servers if s.process.poll() is not None or s.idle()]:
             server.close()
             _servers.remove(server)
         server = KernelForkServer(shared, cwd)
+        server.reserved += 1
         _servers.append(server)
         return server
 
@@ -244,12 +257,14 @@ class ForkedKernelProvisioner(LocalProvisioner):
             return await super().launch_kernel(cmd, **kwargs)
         import importlib.util
 
-        launcher = importlib.util.find_spec("ipykernel_launcher").origin   # sys.argv[0] of ``python -m``
         try:
+            launcher = importlib.util.find_spec("ipykernel_launcher").origin   # sys.argv[0] of ``python -m``
             self.process = server.fork([launcher, *cmd[3:]], dict(env), cwd,
                                        list(getattr(self.parent, "warm_modules", ())))
         except OSError:   # the server cannot fork (any more): this kernel is launched directly
             return await super().launch_kernel(cmd, **kwargs)
+        finally:
+            server.release()
         self.pid = self.pgid = self.process.pid   # the kernel leads its own session, as launched by Popen
         self.cwd = cwd
         return self.connection_info
