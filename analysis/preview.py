@@ -506,7 +506,8 @@ class PreviewSession:
                     if newer:
                         newer.documents |= set(batch)
                         self._deferred.merge(newer)
-                        self._say(f"  newer change: {_rel_list(batch, self.project.root)} left to the next round")
+                        left = Change(documents=set(batch)).describe(self.project.root)
+                        self._say(f"  newer change: {left} left to the next round")
                         break
                 futures = {doc: self._pools[doc].submit(self._render_html, doc, (starts or {}).get(doc))
                            for doc in batch}
@@ -586,10 +587,6 @@ class PreviewSession:
                     "results_version": self.results_version, "ready": self.ready.is_set(),
                     "busy": self._lock.locked(),   # a change being rendered (every document it touches)
                     "kernels": {self.page_path(d): {"runs": k.runs, "reuses": k.reuses} for d, k in self._kernels.items()}}
-
-
-def _rel_list(documents: list[Path], root: Path) -> str:
-    return ", ".join(_rel(d, root) for d in documents)
 
 
 def _rel(path: Path, root: Path) -> str:

@@ -67,6 +67,11 @@ def markdown_to_ast(markdown: str, meta: dict[str, Any], work: Path) -> dict[str
     return json.loads(process.stdout)
 
 
+def _is_url(target: str) -> bool:
+    """A link target with a scheme (``https:``, ``data:``, ``file:``), not a path."""
+    return re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) is not None
+
+
 def absolutize_images(node: Any, doc: QmdDocument, work: Path) -> None:
     """Make the document's own relative image paths absolute (they are relative to the .qmd).
 
@@ -80,7 +85,7 @@ def absolutize_images(node: Any, doc: QmdDocument, work: Path) -> None:
         if node.get("t") == "Image":
             target = node["c"][2]
             url = target[0]
-            if (url and not re.match(r"^[a-z][a-z0-9+.-]*:", url, re.I) and not Path(url).is_absolute()
+            if (url and not _is_url(url) and not Path(url).is_absolute()
                     and not (work / url).is_file()):
                 path = (doc.path.parent / url).resolve()
                 if not path.is_file():
@@ -241,7 +246,7 @@ _IMG_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")')
 _STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]*)" />')
 _OTHER_RESOURCE = re.compile(r"<(?:script|video|audio|source|iframe|embed|object|track)\b[^>]*\bsrc=|"
                              r"<link\b(?![^>]*rel=\"stylesheet\")[^>]*\bhref=|"
-                             r"<(?:object)\b[^>]*\bdata=|\bposter=", re.I)
+                             r"<object\b[^>]*\bdata=|\bposter=", re.I)
 
 
 def embed_local_resources(page: str, work: Path) -> str | None:
@@ -256,7 +261,7 @@ def embed_local_resources(page: str, work: Path) -> str | None:
 
     def local_file(url: str) -> Path | None:
         path = html_lib.unescape(url)
-        if re.match(r"^[a-z][a-z0-9+.-]*:", path, re.I):   # a URL (data: is already embedded)
+        if _is_url(path):   # data: is already embedded
             return None
         file = Path(path) if Path(path).is_absolute() else work / path
         return file if file.is_file() else None

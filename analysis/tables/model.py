@@ -80,16 +80,14 @@ class Table:
         faster by pandoc); off for the tables folder's ``.md`` files, which people read as text.
         """
 
-        def escape(text: str, code: bool = False) -> str:
+        def escape(text: str) -> str:
             if isinstance(text, safe_text.Inert):   # text from a data file: every character literal
                 return safe_text.markdown(text)
-            if code:   # a code span shows backslashes as they are; only the pipe needs one (pipe tables)
-                return text.replace("|", "\\|")
             return text.replace("\\", "\\\\").replace("|", "\\|")
 
         body = []
         for row in self.rows:
-            cells = [escape(c, code=row.styles.get(i) == "code") for i, c in enumerate(row.cells)]
+            cells = [escape(c) for c in row.cells]
             for column, style in row.styles.items():
                 if cells[column]:
                     cells[column] = MARKDOWN_STYLES[style](cells[column])
