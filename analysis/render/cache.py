@@ -55,6 +55,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from analysis.paths import RENDER_CACHE_ENV_VAR as CACHE_ENV_VAR
+from analysis.paths import files_under
 from analysis.source_digest import code_digest
 
 ENGINE_VERSION = "embedded-1"
@@ -112,16 +113,22 @@ def tree_digest(root: Path, exclude: tuple[Path, ...] = ()) -> str:
     if not root.is_dir():
         digest.update(b"missing")
         return digest.hexdigest()
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if any(part.startswith(".") or part == "__pycache__" for part in relative.parts):
-            continue
+    for path in files_under(root):
         resolved = path.resolve()
         if any(e in resolved.parents for e in excluded):
             continue
-        if path.is_file():
-            digest.update(relative.as_posix().encode() + b"\0" + bytes.fromhex(file_digest(path)))
+        if (content := _digest_if_present(path)) is not None:
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + bytes.fromhex(content))
     return digest.hexdigest()
+
+
+def _digest_if_present(path: Path) -> str | None:
+    """``file_digest`` of a regular file; None for anything else or a file gone while the folder was
+    walked (another render's output swapped out beside this render's documents)."""
+    try:
+        return file_digest(path) if path.is_file() else None
+    except FileNotFoundError:
+        return None
 
 
 @lru_cache(maxsize=None)
@@ -388,13 +395,12 @@ def document_key(inputs: dict[str, str], through: tuple[str, ...], document: Pat
     folder = hashlib.sha256()
     for root in sorted({document.parent, *(Path(o).resolve().parent for o in others)}):
         folder.update(str(root).encode() + b"\0")
-        for path in sorted(root.rglob("*")):
-            relative = path.relative_to(root)
-            if any(part.startswith(".") or part == "__pycache__" for part in relative.parts) or path.resolve() in skip:
+        for path in files_under(root):
+            resolved = path.resolve()
+            if resolved in skip or output_dir in resolved.parents:
                 continue
-            if not path.is_file() or output_dir in path.resolve().parents:
-                continue
-            folder.update(relative.as_posix().encode() + b"\0" + bytes.fromhex(file_digest(path)))
+            if (content := _digest_if_present(path)) is not None:
+                folder.update(path.relative_to(root).as_posix().encode() + b"\0" + bytes.fromhex(content))
     return hashlib.sha256(json.dumps({"inputs": kept, "document": str(document), "folder": folder.hexdigest()},
                                      sort_keys=True).encode()).hexdigest()
 

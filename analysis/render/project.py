@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analysis.paths import files_under
 from analysis.render.errors import RenderError
 from analysis.render.qmd import QmdDocument, parse_qmd, yaml_with_lines
 
@@ -130,9 +131,8 @@ def load_project(root: Path, output_override: Path | None = None) -> Project:
             raise RenderError(f"file '{entry}' listed in project: render: does not exist", config_file, source.line("project", "render"))
         render.append(path)
     if not render:
-        render = sorted(p.resolve() for p in root.rglob("*.qmd")
-                        if not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts)
-                        and output_dir not in p.resolve().parents)
+        render = sorted(p.resolve() for p in files_under(root, skip_name=lambda name: name.startswith(("_", ".")))
+                        if p.suffix == ".qmd" and output_dir not in p.resolve().parents)
     pre = [str(s) for s in _as_list(project.get("pre-render"))]
     post = [str(s) for s in _as_list(project.get("post-render"))]
     return Project(root, config_file if source else None, config, source, output_dir, render, pre, post)
