@@ -1,4 +1,4 @@
-"""The folder walk behind the render's input digests and its document discovery (analysis.paths.files_under).
+"""The folder walk behind the render's input digests and its document discovery (analysis.render.files.files_under).
 
 Found by CI: two renders into sibling output folders (the conformance corpus renders two documents of a
 folder at a time) each walked the documents' folder with rglob while the other removed its staging
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.paths import files_under
+from analysis.render.files import files_under
 from analysis.render.cache import document_key, tree_digest
 
 

@@ -55,7 +55,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from analysis.paths import RENDER_CACHE_ENV_VAR as CACHE_ENV_VAR
-from analysis.paths import files_under
+from analysis.render.files import files_under
 from analysis.source_digest import code_digest
 
 ENGINE_VERSION = "embedded-1"
