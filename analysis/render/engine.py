@@ -85,6 +85,9 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
     work = Path(tempfile.mkdtemp(prefix=f"qmd-{doc.path.stem}-"))
     try:
         started = time.perf_counter()
+        # pypandoc finds its pandoc once per process by running every candidate's --version
+        # (about 10 processes, 40 ms): done now, while the kernel starts, not before the first reader
+        formats.pandoc_path()
         progress(f"  [{doc.path.name}] executing {len(doc.cells)} cell(s)")
         executed = (execute or execute_document)(doc, settings.execute, env, progress=progress, gate=gate,
                                                  figure_size=settings.figure_size)

@@ -1,7 +1,8 @@
 """The kernel fork server's own program (run as a file by ``analysis.render.kernel_fork``).
 
 It imports once what every document's kernel imports before a cell runs (ipykernel and
-IPython, which ``python -m ipykernel_launcher`` loads, and ``matplotlib.pyplot``, which
+IPython, which ``python -m ipykernel_launcher`` loads, ipykernel.debugger, which the kernel
+imports when it is made, and ``matplotlib.pyplot``, which
 Quarto's setup cell imports: src/resources/jupyter/lang/python/setup.py), then forks one
 kernel per request. A forked kernel is what ``python -m ipykernel_launcher -f <connection
 file>`` would be in the requested folder with the requested environment: a new session
@@ -17,6 +18,7 @@ Only the standard library, ipykernel and matplotlib are imported here, never the
 own modules: a document imports those itself, inside its kernel, with its own ``sys.path``.
 """
 
+import contextlib
 import json
 import os
 import select
@@ -37,6 +39,11 @@ def _preload() -> None:
         del sys.path[0]
     import ipykernel.ipkernel  # noqa: F401
     import ipykernel.kernelapp  # noqa: F401
+    # IPythonKernel.__init__ imports its debugger module, which imports debugpy, whose log module
+    # calls platform.platform() (a ``uname -p`` process): 60 ms a kernel, once here instead. What
+    # pydevd prints then (a warning about frozen modules) a kernel sends to no cell: dropped here too.
+    with _stderr_dropped():
+        import ipykernel.debugger  # noqa: F401
     # What ``import matplotlib.pyplot`` loads, but neither pyplot itself nor a backend: the setup cell
     # selects the inline backend before it imports pyplot, and the inline backend configures the
     # kernel's shell when it is imported (matplotlib_inline.backend_inline._enable_matplotlib_integration),
@@ -47,6 +54,22 @@ def _preload() -> None:
     import matplotlib.image  # noqa: F401
     import matplotlib.style  # noqa: F401
     import matplotlib.widgets  # noqa: F401
+
+
+@contextlib.contextmanager
+def _stderr_dropped():
+    """File descriptor 2 on /dev/null meanwhile (what Python and native code print there)."""
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def _reply(message: dict) -> None:
@@ -73,21 +96,12 @@ def _warm(modules: list[str], cwd: str) -> None:
                                            for e in entries)]
     if not wanted:
         return
-    saved = os.dup(2)
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
+    with _stderr_dropped():
         for name in wanted:
             try:
                 importlib.import_module(name)
             except BaseException:   # noqa: BLE001 - as the kernel's warm-up: the cell reports it
                 pass
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
     if threading.active_count() > 1:
         _unsafe = "a module imported before forking started a thread"
     import gc
