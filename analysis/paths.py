@@ -101,4 +101,3 @@ def imports_uncollected():
         gc.freeze()
         if enabled:
             gc.enable()
-

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analysis.render.files import files_under
 from analysis.render.errors import RenderError
+from analysis.render.files import files_under
 from analysis.render.qmd import QmdDocument, parse_qmd, yaml_with_lines
 
 CONFIG_NAME = "_quarto.yml"
