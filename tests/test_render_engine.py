@@ -124,6 +124,21 @@ def test_unsupported_front_matter_is_an_error(tmp_path, front, line, words):
     assert error.line == line and words in error.message
 
 
+def test_default_project_inputs_leave_out_what_quartos_walk_leaves_out(tmp_path):
+    """Every .qmd of the project but those under a name starting with '_' or '.' and under the folders
+    the engines ignore (src/execute/engine.ts engineIgnoreDirs: node_modules; jupyter: venv, env;
+    knitr: renv, packrat, rsconnect), and none in the output folder."""
+    (tmp_path / "_quarto.yml").write_text("project:\n  output-dir: out\n")
+    for name in ("a.qmd", "sub/b.qmd", "_draft.qmd", "_parts/c.qmd", ".hidden/d.qmd", "venv/lib/e.qmd",
+                 "env/f.qmd", "node_modules/g.qmd", "renv/h.qmd", "packrat/i.qmd", "rsconnect/j.qmd",
+                 "out/k.qmd", "sub/environment/l.qmd", "notes.md"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("Text.\n")
+    project = load_project(tmp_path)
+    assert [p.relative_to(tmp_path.resolve()).as_posix() for p in project.render] == \
+        ["a.qmd", "sub/b.qmd", "sub/environment/l.qmd"]
+
+
 def test_project_and_front_matter_merge_as_quarto(tmp_path):
     project = load_project(PROJECT)
     assert [p.name for p in project.render] == ["features.qmd", "second.qmd"]

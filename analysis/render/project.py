@@ -131,11 +131,23 @@ def load_project(root: Path, output_override: Path | None = None) -> Project:
             raise RenderError(f"file '{entry}' listed in project: render: does not exist", config_file, source.line("project", "render"))
         render.append(path)
     if not render:
-        render = sorted(p.resolve() for p in files_under(root, skip_name=lambda name: name.startswith(("_", ".")))
+        render = sorted(p.resolve() for p in files_under(root, skip_name=_not_an_input)
                         if p.suffix == ".qmd" and output_dir not in p.resolve().parents)
     pre = [str(s) for s in _as_list(project.get("pre-render"))]
     post = [str(s) for s in _as_list(project.get("post-render"))]
     return Project(root, config_file if source else None, config, source, output_dir, render, pre, post)
+
+
+# Folders Quarto's project walk does not enter: src/execute/engine.ts engineIgnoreDirs (node_modules)
+# plus every engine's ignoreDirs (src/execute/jupyter/jupyter.ts: venv, env; src/execute/rmd.ts:
+# renv, packrat, rsconnect); src/project/project-context.ts prunes hidden folders (kSkipHidden) and
+# drops inputs matching projectHiddenIgnoreGlob (a name starting with '_' or '.').
+ENGINE_IGNORE_DIRS = frozenset({"node_modules", "venv", "env", "renv", "packrat", "rsconnect"})
+
+
+def _not_an_input(name: str) -> bool:
+    """A path component that keeps a file out of a project's default inputs (Quarto's rule, above)."""
+    return name.startswith(("_", ".")) or name in ENGINE_IGNORE_DIRS
 
 
 def _as_list(value: Any) -> list[Any]:
