@@ -171,3 +171,12 @@ def test_fit_cox_firth_option_reports_penalised_estimates():
     row = firth["terms"][0]
     assert firth["method"] == "firth" and row["method"] == "firth" and row["estimable"]
     assert 0 < row["hr"] < 0.2 and row["reason_code"] == "firth"
+
+
+def test_a_log_likelihood_of_exactly_zero_is_not_a_division_error() -> None:
+    """The only event's risk set is the subject itself: log L = 0 for every beta. coxfit6 divides in C
+    doubles (1 - 0/0 is NaN, never within eps), so R runs out of iterations: coef 0, loglik (0, 0),
+    "Ran out of iterations and did not converge" (R 4.2.2, survival 3.5-3)."""
+    fit = efron_fit(np.array([1.0, 2.0, 3.0]), np.array([0, 0, 1]), np.array([[0.0], [1.0], [1.0]]), ["x"])
+    assert fit.loglik_init == 0.0 and fit.loglik == 0.0 and fit.coef[0] == 0.0
+    assert not fit.converged and fit.messages == ["Ran out of iterations and did not converge"]

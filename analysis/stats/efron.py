@@ -143,26 +143,117 @@ def _time_order(time: np.ndarray) -> np.ndarray:
     return order
 
 
-class _Sorted:
-    """Subjects sorted by time, grouped by distinct time; the per-time sums the likelihood needs."""
+_COLLAPSE_FROM = 10_000   # subjects; below this a collapse costs about what it saves
+_COLLAPSE_AT_MOST = 0.5   # collapse only when the distinct rows are at most this share of the subjects
+_PACKED_CODES = 2 ** 40   # combined column codes are made dense again above this (no int64 overflow)
 
-    def __init__(self, time: np.ndarray, event: np.ndarray, x: np.ndarray, order: np.ndarray | None = None):
+
+def _distinct_rows(time: np.ndarray, event: np.ndarray, x: np.ndarray, order: np.ndarray):
+    """The subjects' distinct (time, event, x) rows, in time order: (first, inverse, counts), or None.
+
+    ``time``/``event`` sorted by ``order``, ``x`` not. ``first``: the sorted position of one subject per
+    distinct row; ``inverse``: each sorted subject's distinct row; ``counts``: subjects per row. None when
+    the rows are too varied to be worth it (more than ``_COLLAPSE_AT_MOST`` of the subjects).
+    Indicator columns (0/1, every Cox design of this project) are packed as bits; other columns by
+    their distinct values.
+    """
+    n, p = x.shape
+    limit = int(n * _COLLAPSE_AT_MOST)
+    pattern = np.zeros(n, dtype=np.int64)
+    size = 1
+    for k in range(p):
+        column = x[:, k]
+        if np.all((column == 0.0) | (column == 1.0)):
+            code, levels = column.astype(np.int64), 2
+        else:
+            values, code = np.unique(column, return_inverse=True)
+            levels = values.size
+            if levels > limit:
+                return None
+        if size * levels > _PACKED_CODES:
+            _, pattern = np.unique(pattern, return_inverse=True)
+            size = int(pattern.max()) + 1
+            if size > limit:
+                return None
+        pattern = pattern * levels + code
+        size *= levels
+    if size > n:   # the patterns present, numbered densely in the same order
+        _, pattern = np.unique(pattern, return_inverse=True)
+        size = int(pattern.max()) + 1
+    elif size > 1:
+        present = np.bincount(pattern, minlength=size) > 0
+        pattern = (np.cumsum(present) - 1)[pattern]
+        size = int(present.sum())
+    group = np.cumsum(np.r_[False, time[1:] != time[:-1]])   # distinct time, non-decreasing
+    key = (group * 2 + event) * size + pattern[order]          # time first: the distinct rows stay in time order
+    if int(key[-1]) // size * size + size <= 8 * n:   # keys in a small range: counted, not sorted
+        counts = np.bincount(key, minlength=int(key.max()) + 1)
+        present = counts > 0
+        inverse = (np.cumsum(present) - 1)[key]
+        counts = counts[present]
+        first = np.empty(counts.size, dtype=np.intp)
+        first[inverse] = np.arange(n)   # any subject of a row stands for it: its rows are equal
+    else:
+        _, first, inverse, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
+    if first.size > limit:
+        return None
+    return first, inverse, counts
+
+
+class _Sorted:
+    """Subjects sorted by time, grouped by distinct time; the per-time sums the likelihood needs.
+
+    With ``collapse`` (10,000 subjects or more), subjects with the same time, event and x are one row
+    weighted by their count: every sum below is a sum over subjects, so the weighted rows give the
+    same sums (to rounding) in a fraction of the time. A Cox design of indicators at 10^6 subjects has
+    a few thousand distinct times and a few dozen covariate patterns: 10^4-10^5 rows, not 10^6.
+    Efron's steps l = 0 .. d_j - 1 still count the deaths d_j, not the rows (Therneau & Grambsch
+    2000, sec. 3.3: the approximation is defined on the tied subjects).
+    """
+
+    def __init__(self, time: np.ndarray, event: np.ndarray, x: np.ndarray, order: np.ndarray | None = None,
+                 collapse: bool = False, center: bool = False):
         self.order = _time_order(time) if order is None else np.asarray(order)
-        self.time = time[self.order]
-        self.event = event[self.order]
-        self.x = x[self.order]
-        self.starts = np.flatnonzero(np.r_[True, self.time[1:] != self.time[:-1]])  # first row of each distinct time
-        self.deaths = np.add.reduceat(self.event.astype(float), self.starts) if self.time.size else np.zeros(0)
-        self.has_death = self.deaths > 0
+        sorted_time = time[self.order]
+        sorted_event = event[self.order]
         self.p = x.shape[1]
-        self.event_x_sum = self.x[self.event].sum(axis=0)
+        # distinct times: the first sorted subject of each, and which ones have a death
+        self.subject_starts = np.flatnonzero(np.r_[True, sorted_time[1:] != sorted_time[:-1]])
+        self.event_subjects = np.flatnonzero(sorted_event)   # sorted positions of the events, in time order
+        self.row_of = None   # sorted subject -> its row (None: one row a subject)
+        self.weight = None
+        distinct = _distinct_rows(sorted_time, sorted_event, x, self.order) \
+            if collapse and time.size >= _COLLAPSE_FROM else None
+        if distinct is None:
+            self.time, self.event, self.x = sorted_time, sorted_event, x[self.order]
+        else:
+            first, self.row_of, counts = distinct
+            self.time, self.event, self.x = sorted_time[first], sorted_event[first], x[self.order[first]]
+            self.weight = counts.astype(float)
+        if center:   # zph1.c re-centres X (less round-off); the subjects' mean either way
+            self.x = self.x - (x.mean(axis=0) if self.weight is None else (self.weight @ self.x) / self.order.size)
+        self.starts = np.flatnonzero(np.r_[True, self.time[1:] != self.time[:-1]])  # first row of each distinct time
+        weighted_event = self.event.astype(float) if self.weight is None else np.where(self.event, self.weight, 0.0)
+        self.deaths = np.add.reduceat(weighted_event, self.starts) if self.time.size else np.zeros(0)
+        self.has_death = self.deaths > 0
         # l = 0..d_j-1 for every death time j, flattened
-        d = self.deaths[self.has_death].astype(int)
+        d = np.rint(self.deaths[self.has_death]).astype(int)
         self.l_group = np.repeat(np.arange(d.size), d)
         self.l_weight = (np.arange(d.sum()) - np.repeat(np.cumsum(d) - d, d)) / np.repeat(d, d)
+        self.l_starts = np.cumsum(d) - d   # first step of each death time
         self.death_times = self.time[self.starts][self.has_death]
         # per death time: sum of x over its deaths
-        self.event_x_by_time = self._group_sums(np.where(self.event[:, None], self.x, 0.0))[self.has_death]
+        self.event_x_by_time = self._group_sums(weighted_event[:, None] * self.x)[self.has_death]
+
+    def _step_sums(self, values: np.ndarray) -> np.ndarray:
+        """Sums of ``values`` (one per Efron step l, grouped by death time) per death time."""
+        if not self.l_starts.size:
+            return np.zeros(0)
+        return np.add.reduceat(values, self.l_starts)   # steps are in death-time order: no bincount needed
+
+    def _weighted(self, values: np.ndarray) -> np.ndarray:
+        """``values`` (one per row) times the rows' subject counts."""
+        return values if self.weight is None else values * self.weight
 
     def _group_sums(self, values: np.ndarray) -> np.ndarray:
         """Sums of ``values`` (rows sorted) per distinct time."""
@@ -173,11 +264,18 @@ class _Sorted:
         grouped = self._group_sums(values)
         return np.cumsum(grouped[::-1], axis=0)[::-1]
 
+    def km_before(self) -> np.ndarray:
+        """1 - S(t-) of the overall Kaplan-Meier curve at each distinct time (R ``cox.zph``'s "km")."""
+        subjects = np.diff(np.r_[self.subject_starts, self.order.size]).astype(float)
+        at_risk = self.order.size - np.concatenate(([0.0], np.cumsum(subjects)[:-1]))
+        survival = np.cumprod(1.0 - self.deaths / at_risk)
+        return 1.0 - np.concatenate(([1.0], survival[:-1]))
+
     def moments(self, beta: np.ndarray, order: int):
         """Per (death time j, Efron step l): phi, first, second (and third) weighted sums minus c_l times the deaths'."""
         eta = self.x @ beta
         shift = eta.max()  # exp(eta - shift): the same ratios, no overflow
-        r = np.exp(eta - shift)
+        r = self._weighted(np.exp(eta - shift))
         er = np.where(self.event, r, 0.0)
         keep = self.has_death
         g, c = self.l_group, self.l_weight
@@ -210,22 +308,23 @@ class _Sorted:
     def loglik_score_info(self, beta: np.ndarray, second: bool = True, per_time: bool = False):
         """(log L, U, I) at ``beta``; with ``per_time`` also U's and I's contributions per death time."""
         mom = self.moments(beta, 2 if second else 1)
-        g, c = self.l_group, self.l_weight
+        c = self.l_weight
         phi = mom["phi"]
         eta, shift = mom["eta"], mom["shift"]
-        loglik = float(eta[self.event].sum() - np.log(phi).sum() - shift * c.size)
+        loglik = float(self._weighted(eta)[self.event].sum() - np.log(phi).sum() - shift * c.size)
         s1, e1 = mom["s1"], mom["e1"]
-        n_groups = s1.shape[0]
-        a = np.bincount(g, 1.0 / phi, n_groups)
-        b = np.bincount(g, c / phi, n_groups)
+        inverse = 1.0 / phi   # one division per Efron step; the sums below multiply
+        c_inverse = c * inverse
+        a = self._step_sums(inverse)
+        b = self._step_sums(c_inverse)
         score_j = self.event_x_by_time - (s1 * a[:, None] - e1 * b[:, None])
         score = score_j.sum(axis=0)
         if not second:
             return loglik, score, None
         s2, e2 = mom["s2"], mom["e2"]
-        c0 = np.bincount(g, 1.0 / phi**2, n_groups)
-        c1 = np.bincount(g, c / phi**2, n_groups)
-        c2 = np.bincount(g, c**2 / phi**2, n_groups)
+        c0 = self._step_sums(inverse * inverse)
+        c1 = self._step_sums(c_inverse * inverse)
+        c2 = self._step_sums(c_inverse * c_inverse)
         info_j = a[:, None, None] * s2 - b[:, None, None] * e2
         info_j -= c0[:, None, None] * np.einsum("ja,jb->jab", s1, s1)
         cross = c1[:, None, None] * np.einsum("ja,jb->jab", s1, e1)
@@ -253,21 +352,21 @@ class _Sorted:
         return third
 
     def schoenfeld(self, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(residuals x_i - xbar_j, the event's time), events in time order (R's ``residuals(fit, "schoenfeld")``).
+        """(residuals x_i - xbar_j, the event's time), one per event subject in time order (R's
+        ``residuals(fit, "schoenfeld")``; ties in the subjects' order).
 
         xbar_j = (1/d_j) sum_l m_l, the Efron mean at t_j (R ``zph1.c``).
         """
         mom = self.moments(beta, 1)
-        g, c = self.l_group, self.l_weight
+        c = self.l_weight
         phi = mom["phi"]
-        n_groups = mom["s1"].shape[0]
-        a = np.bincount(g, 1.0 / phi, n_groups)
-        b = np.bincount(g, c / phi, n_groups)
+        a = self._step_sums(1.0 / phi)
+        b = self._step_sums(c / phi)
         d = self.deaths[self.has_death]
         xbar = (mom["s1"] * a[:, None] - mom["e1"] * b[:, None]) / d[:, None]
         group_of_row = np.cumsum(np.r_[False, self.time[1:] != self.time[:-1]])
         death_index = np.cumsum(self.has_death) - 1
-        rows = np.flatnonzero(self.event)
+        rows = self.event_subjects if self.row_of is None else self.row_of[self.event_subjects]
         return self.x[rows] - xbar[death_index[group_of_row[rows]]], self.time[rows]
 
 
@@ -330,7 +429,7 @@ def efron_fit(time, event, x, names: list[str], order=None, firth: bool = False,
     time = np.asarray(time, dtype=float)
     event = np.asarray(event).astype(bool)
     x = np.asarray(x, dtype=float).reshape(len(time), -1)
-    data = _Sorted(time, event, x, order)
+    data = _Sorted(time, event, x, order, collapse=True)
     p = x.shape[1]
 
     def evaluate(beta):
@@ -358,7 +457,7 @@ def efron_fit(time, event, x, names: list[str], order=None, firth: bool = False,
             factor, flag = cholesky2(info)
             finite = bool(np.all(np.isfinite(score)) and np.all(np.isfinite(info)) and np.isfinite(new_loglik))
             with np.errstate(all="ignore"):
-                change = abs(1 - best / new_loglik)
+                change = abs(1 - np.float64(best) / new_loglik)   # C doubles, as coxfit6: 0/0 is NaN, not an error   # C doubles, as coxfit6: 0/0 is NaN, not an error
             if finite and change <= eps:
                 loglik = new_loglik
                 variance = chinv2(factor)
@@ -421,26 +520,12 @@ def null_log_likelihood(time, event) -> float:
 # --------------------------------------------------------------------------- cox.zph
 
 
-def km_time_transform(time, event) -> np.ndarray:
-    """R ``cox.zph(transform = "km")``: 1 - S(t-) of the overall Kaplan-Meier curve at each subject's time."""
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event).astype(float)
-    times, inverse = np.unique(time, return_inverse=True)
-    deaths = np.bincount(inverse, weights=event, minlength=times.size)
-    total = np.bincount(inverse, minlength=times.size).astype(float)
-    at_risk = time.size - np.concatenate(([0.0], np.cumsum(total)[:-1]))
-    survival = np.cumprod(1.0 - deaths / at_risk)
-    before = np.concatenate(([1.0], survival[:-1]))  # S just before each distinct time
-    return 1.0 - before[inverse]
-
-
 @dataclass
 class _ZphSetup:
     """What cox.zph's test and its residuals both start from, for one fit (``_zph_setup``)."""
 
-    x: np.ndarray          # the estimated columns, centred (zph1.c re-centres X: less round-off)
-    coef: np.ndarray       # their coefficients
-    km: np.ndarray         # km_time_transform(time, event)
+    coef: np.ndarray       # the estimated coefficients
+    km_events: np.ndarray  # 1 - KM(t-) at each event subject, in time order (cox.zph's "km" transform)
     data: "_Sorted"
     score_j: np.ndarray
     info_j: np.ndarray
@@ -464,13 +549,29 @@ def _zph_setup(time: np.ndarray, event: np.ndarray, x: np.ndarray, coef: np.ndar
             return setup
     keep = np.isfinite(coef)
     kept_x, kept_coef = x[:, keep], coef[keep]
-    kept_x = kept_x - kept_x.mean(axis=0)
-    data = _Sorted(time, event, kept_x)
+    data = _Sorted(time, event, kept_x, collapse=True, center=True)
     _, _, info, score_j, info_j = data.loglik_score_info(kept_coef, per_time=True)
-    setup = _ZphSetup(x=kept_x, coef=kept_coef, km=km_time_transform(time, event), data=data,
+    time_of_event = np.searchsorted(data.subject_starts, data.event_subjects, side="right") - 1
+    setup = _ZphSetup(coef=kept_coef, km_events=data.km_before()[time_of_event], data=data,
                       score_j=score_j, info_j=info_j, info=info)
     _ZPH_LAST[:] = [(tuple(a.copy() for a in inputs), setup)]
     return setup
+
+
+def _g_per_death_time(data: "_Sorted", time: np.ndarray, event: np.ndarray, transform: str) -> np.ndarray:
+    """cox.zph's centred transformed time g(t) at each death time, for the transforms other than "km"."""
+    if transform == "rank":
+        from scipy.stats import rankdata
+
+        ttimes = rankdata(time)
+    elif transform == "identity":
+        ttimes = time.copy()
+    elif transform == "log":
+        ttimes = np.log(time)
+    else:
+        raise ValueError(f"unknown cox.zph transform {transform!r}")
+    gtime = ttimes - ttimes[event].mean()
+    return gtime[data.order][data.subject_starts][data.has_death]   # a function of time: one value a time
 
 
 def zph_test(time, event, x, coef, terms: dict[str, list[int]], transform: str = "km") -> dict:
@@ -494,22 +595,12 @@ def zph_test(time, event, x, coef, terms: dict[str, list[int]], transform: str =
         return {"transform": transform, "terms": {},
                 "global": {"chi2": None, "df": 0, "p": None, "reason": "no estimated coefficient"}}
     setup = _zph_setup(time, event, x, coef)
-    if transform == "km":
-        ttimes = setup.km
-    elif transform == "rank":
-        from scipy.stats import rankdata
-
-        ttimes = rankdata(time)
-    elif transform == "identity":
-        ttimes = time.copy()
-    elif transform == "log":
-        ttimes = np.log(time)
-    else:
-        raise ValueError(f"unknown cox.zph transform {transform!r}")
-    gtime = ttimes - ttimes[event].mean()
     data, score_j, info_j = setup.data, setup.score_j, setup.info_j
-    # g is a function of time: one value per death time
-    g = gtime[data.order][data.starts][data.has_death]
+    if transform == "km":   # a function of time, known per distinct time: centred on its mean over the events
+        km = data.km_before()
+        g = (km - setup.km_events.mean())[data.has_death]
+    else:
+        g = _g_per_death_time(data, time, event, transform)
     u = np.concatenate((score_j.sum(axis=0), g @ score_j))
     imat = np.zeros((2 * p, 2 * p))
     imat[:p, :p] = info_j.sum(axis=0)
@@ -554,13 +645,11 @@ def zph_residuals(time, event, x, coef, terms: dict[str, list[int]], transform: 
     if transform != "km":
         raise ValueError("zph_residuals: only the 'km' transform is implemented")
     setup = _zph_setup(time, event, x, coef)
-    x, coef = setup.x, setup.coef
-    ttimes, data, info = setup.km, setup.data, setup.info
-    resid, event_time = data.schoenfeld(coef)
-    rows = data.order[np.flatnonzero(data.event)]  # the events, in time order (R: indx)
+    coef, data, info = setup.coef, setup.data, setup.info
+    resid, event_time = data.schoenfeld(coef)   # the events in time order (R: indx)
     n_events = resid.shape[0]
     names = list(terms)
-    collapse = np.zeros((x.shape[1], len(names)))  # R's ``temp``
+    collapse = np.zeros((coef.size, len(names)))  # R's ``temp``
     for k, name in enumerate(names):
         cols = terms[name]
         collapse[cols, k] = 1.0 if len(cols) == 1 else coef[cols]
@@ -569,7 +658,7 @@ def zph_residuals(time, event, x, coef, terms: dict[str, list[int]], transform: 
     for k, name in enumerate(names):
         cols = terms[name]
         scaled[:, k] += coef[cols[0]] if len(cols) == 1 else 1.0
-    return {"transform": transform, "x": ttimes[rows], "time": event_time,
+    return {"transform": transform, "x": setup.km_events, "time": event_time,
             "y": {name: scaled[:, k] for k, name in enumerate(names)},
             "var": np.linalg.inv(vmean), "terms": names}
 
