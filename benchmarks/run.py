@@ -208,6 +208,10 @@ def r_available() -> tuple[bool, str]:
     return True, f"{version}, survival {check.stdout.strip()}"
 
 
+# What the peer's pdf_document (rmarkdown's default LaTeX template) loads beyond xelatex itself.
+PEER_PDF_STYLES = ("lmodern.sty",)
+
+
 class Peer:
     """The R Markdown peer report, copied into a work folder (knitr writes beside the .Rmd)."""
 
@@ -236,10 +240,17 @@ class Peer:
             return
         self.compute = True
         self.formats = ["html", "docx"]
-        if shutil.which("xelatex"):
-            self.formats.append("pdf")
+        # R Markdown's pdf_document needs LaTeX packages beyond xelatex (lmodern first of all);
+        # a missing one fails the knit, so ask kpsewhich before timing anything.
+        latex_missing = ([] if shutil.which("xelatex") else ["xelatex"]) + [
+            sty for sty in PEER_PDF_STYLES
+            if not shutil.which("kpsewhich")
+            or not subprocess.run(["kpsewhich", sty], capture_output=True, text=True).stdout.strip()]
+        if latex_missing:
+            self.note = (f"LaTeX missing ({', '.join(latex_missing)}): the peer's PDF skipped "
+                         "(see shared/anchors/README.md)")
         else:
-            self.note = "no xelatex: the peer's PDF skipped"
+            self.formats.append("pdf")
         packages = subprocess.run(["Rscript", "-e", "cat(sapply(c('rmarkdown','survminer','flextable','arsenal'),"
                                    " function(p) paste(p, packageVersion(p))), sep=', ')"],
                                   capture_output=True, text=True).stdout.strip()
