@@ -48,6 +48,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from analysis import paths
+from analysis.render.citations import CiteprocMemo
 from analysis.render.errors import RenderError
 
 HOST = "127.0.0.1"
@@ -379,6 +380,8 @@ class PreviewSession:
         self._pools = {doc: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"preview-{doc.stem}")
                        for doc in self.documents}
         self._kernels: dict[Path, WarmKernel] = {}
+        # a text edit that leaves the citations as they were runs no citeproc (analysis.render.citations)
+        self._citeproc_memos: dict[Path, CiteprocMemo] = {}
         self._deferred = Change()                         # what a round left to the next (a newer save came)
         self.env = self._kernel_env()
         self.watcher = Watcher(self.documents, self.data_dir, self.plan_file)
@@ -565,7 +568,7 @@ class PreviewSession:
         relative = Path(self.page_path(doc).lstrip("/")).with_suffix("")
         kernel = self._kernels[doc]
         render_document(parsed, settings, ["html"], self.out_dir, relative, kernel.env, progress=self._say, execute=kernel,
-                        quick_html_embed=True)
+                        quick_html_embed=True, citeproc_memo=self._citeproc_memos.setdefault(doc, CiteprocMemo()))
 
     def _set(self, page: str, error: str | None = None, bump: bool = False) -> None:
         with self.changed:

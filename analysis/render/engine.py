@@ -10,12 +10,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from analysis.render import formats
+from analysis.render.citations import CiteprocMemo
 from analysis.render.crossref import resolve_crossrefs
 from analysis.render.errors import RenderError
 from analysis.render.execute import ExecutedDocument, execute_document
@@ -67,7 +68,8 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
                     gate: StartGate | None = None,
                     execute: Callable[..., ExecutedDocument] | None = None,
                     same_markdown: "SameMarkdown | None" = None,
-                    quick_html_embed: bool = False) -> RenderedDocument:
+                    quick_html_embed: bool = False,
+                    citeproc_memo: "CiteprocMemo | None" = None) -> RenderedDocument:
     """Render ``doc`` into ``staging / relative_out`` (``relative_out`` = output path without suffix).
 
     ``execute`` (default: a fresh kernel, ``execute_document``) runs the cells; the preview
@@ -76,6 +78,8 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
     (with its images); when this Markdown's are there, they are copied and no writer runs.
     ``quick_html_embed``: the HTML's images and stylesheets embedded by the engine, not by pandoc
     (``formats.write_html``; the preview's pages).
+    ``citeproc_memo``: citeproc's output reused for the same citations (``citations.CiteprocMemo``;
+    the preview's, one per document).
     """
     unknown = [fmt for fmt in to if fmt not in WRITTEN_FORMATS]
     if unknown:  # checked before any code runs: never a PDF written for a format without a writer
@@ -114,13 +118,9 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
         index = resolve_crossrefs(ast, doc, settings.number_sections, settings.crossref_labels)
         uncited = ast  # Typst without 'citeproc: true' formats citations itself (as under Quarto)
         refs_appended = bool(index.citations) and not formats.has_refs_div(ast["blocks"])
-        if index.citations:
-            if not settings.bibliography:
-                key = index.citations[0]
-                raise RenderError(f"citation '@{key}' but the document has no 'bibliography:'", doc.path, doc.line_of("@" + key))
-            ast = formats.run_citeproc(ast, settings.bibliography, settings.csl, doc, work)
-        rendered.timings["markdown_ast_citeproc"] = time.perf_counter() - step
-
+        if index.citations and not settings.bibliography:
+            key = index.citations[0]
+            raise RenderError(f"citation '@{key}' but the document has no 'bibliography:'", doc.path, doc.line_of("@" + key))
         target.parent.mkdir(parents=True, exist_ok=True)
 
         def write_pdf(ast_fmt: dict, uncited_fmt: dict, out: Path, options: dict, toc: bool) -> None:
@@ -142,9 +142,9 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
         }
         assert tuple(writers) == WRITTEN_FORMATS and all(writers[f][0] == OUTPUT_SUFFIX[f] for f in writers)
 
-        def write(fmt: str) -> Path:
+        def write(fmt: str, cited: dict) -> Path:
             options = settings.formats.get(fmt, {})
-            ast_fmt = formats.for_format(ast, fmt, settings.authors, refs_appended)
+            ast_fmt = formats.for_format(cited, fmt, settings.authors, refs_appended)
             uncited_fmt = formats.for_format(uncited, fmt, settings.authors)
             toc = bool(options.get("toc", settings.toc))
             step = time.perf_counter()
@@ -157,11 +157,24 @@ def render_document(doc: QmdDocument, settings: DocSettings, to: list[str], stag
             return out
 
         # The writers read the same AST and write their own files (pandoc and Typst do the
-        # work outside Python's lock): all formats at once. Errors are raised in format order.
+        # work outside Python's lock): all formats at once. A writer that reads the AST before
+        # citeproc (Typst without 'citeproc: true', formats.write_typst) starts while citeproc
+        # runs. Errors are raised in format order.
+        before_citeproc = {fmt for fmt in to if fmt == "typst" and index.citations
+                           and not settings.formats.get(fmt, {}).get("citeproc")}
+        futures: dict[str, Future] = {}
         with ThreadPoolExecutor(max_workers=len(to) or 1) as pool:
-            futures = {fmt: pool.submit(write, fmt) for fmt in to}
-        for fmt, future in futures.items():
-            rendered.files[fmt] = future.result()
+            for fmt in to:
+                if fmt in before_citeproc:
+                    futures[fmt] = pool.submit(write, fmt, ast)
+            if index.citations:
+                ast = formats.run_citeproc(ast, settings.bibliography, settings.csl, doc, work, memo=citeproc_memo)
+            rendered.timings["markdown_ast_citeproc"] = time.perf_counter() - step
+            for fmt in to:
+                if fmt not in futures:
+                    futures[fmt] = pool.submit(write, fmt, ast)
+        for fmt in to:
+            rendered.files[fmt] = futures[fmt].result()
         if same_markdown is not None:
             same_markdown.store(markdown_digest, rendered.files)
     finally:

@@ -32,6 +32,7 @@ from typing import Any
 
 import pypandoc
 
+from analysis.render.citations import CiteprocMemo
 from analysis.render.errors import RenderError
 from analysis.render.qmd import ASSETS, QmdDocument
 
@@ -99,11 +100,19 @@ def absolutize_images(node: Any, doc: QmdDocument, work: Path) -> None:
 _MISSING_CITATION = re.compile(r"Citeproc: citation (\S+) not found")
 
 
-def run_citeproc(ast: dict[str, Any], bibliography: list[Path], csl: Path | None, doc: QmdDocument, work: Path) -> dict[str, Any]:
+def run_citeproc(ast: dict[str, Any], bibliography: list[Path], csl: Path | None, doc: QmdDocument, work: Path,
+                 memo: "CiteprocMemo | None" = None) -> dict[str, Any]:
+    """``ast`` with its citations formatted and its bibliography; ``memo`` (the preview's): the
+    output for the same citation skeleton is reused (``analysis.render.citations``)."""
     args = ["-f", "json", "-t", "json", "--citeproc", "-M", "link-citations=true"]
     args += [f"--bibliography={path}" for path in bibliography]
     if csl is not None:
         args.append(f"--csl={csl}")
+    key = memo.key(ast, bibliography, csl, args) if memo is not None else None
+    if memo is not None:
+        kept = memo.lookup(key, ast)
+        if kept is not None:
+            return kept
     process = pandoc(args, json.dumps(ast), cwd=work, what="pandoc --citeproc")
     missing = _MISSING_CITATION.findall(process.stderr)
     if missing:
@@ -112,8 +121,10 @@ def run_citeproc(ast: dict[str, Any], bibliography: list[Path], csl: Path | None
                           doc.path, doc.line_of("@" + key))
     cited = json.loads(process.stdout)
     # the references are in the AST now; a writer seeing 'bibliography' (Typst) would add its own list
-    for key in ("bibliography", "csl"):
-        cited.get("meta", {}).pop(key, None)
+    for name in ("bibliography", "csl"):
+        cited.get("meta", {}).pop(name, None)
+    if memo is not None:
+        memo.remember(key, ast, cited)
     return cited
 
 
