@@ -23,7 +23,9 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+from analysis.render.cache import file_digest
 
 
 def style_is_in_text(csl: Path | None) -> bool:
@@ -76,8 +78,8 @@ def splice(ast: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
 class CiteprocMemo:
     """Citeproc's last outputs by citation skeleton (in memory; the preview keeps one per document).
 
-    Key: SHA-256 of the metadata, the skeleton, the bibliography and CSL files' bytes and
-    citeproc's arguments (``formats.run_citeproc``)."""
+    Key: SHA-256 of citeproc's arguments, the metadata, the skeleton and the bibliography and
+    CSL files' digests (``formats.run_citeproc``)."""
 
     def __init__(self, size: int = 4):
         self.size = size
@@ -85,37 +87,37 @@ class CiteprocMemo:
         self.hits = 0
         self.misses = 0
 
-    @staticmethod
-    def key(ast: dict[str, Any], bibliography: list[Path], csl: Path | None, args: list[str]) -> str | None:
-        """The key, or None when the style is not ``in-text`` (never kept)."""
-        if not style_is_in_text(csl):
-            return None
-        digest = hashlib.sha256(json.dumps([args, ast.get("meta", {}), skeleton(ast)], sort_keys=True,
-                                           ensure_ascii=False).encode("utf-8"))
-        for path in [*bibliography, *([csl] if csl is not None else [])]:
-            digest.update(b"\0" + str(path).encode() + b"\0" + hashlib.sha256(Path(path).read_bytes()).digest())
-        return digest.hexdigest()
+    def cited(self, ast: dict[str, Any], bibliography: list[Path], csl: Path | None, args: list[str],
+              run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Citeproc's output for ``ast``: the kept one for its skeleton, else ``run()``'s (then kept)."""
+        if not style_is_in_text(csl):   # never kept
+            return run()
+        cites = skeleton(ast)
+        files = [[str(path), file_digest(path)] for path in [*bibliography, *([csl] if csl is not None else [])]]
+        key = hashlib.sha256(json.dumps([args, ast.get("meta", {}), cites, files], sort_keys=True,
+                                        ensure_ascii=False).encode("utf-8")).hexdigest()
+        entry = self._entries.get(key)
+        if entry is not None:
+            self.hits += 1
+            return splice(ast, json.loads(entry))
+        self.misses += 1
+        output = run()
+        self._remember(key, ast, len(cites[0]), output)
+        return output
 
-    def lookup(self, key: str | None, ast: dict[str, Any]) -> dict[str, Any] | None:
-        entry = self._entries.get(key) if key is not None else None
-        if entry is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        return splice(ast, json.loads(entry))
-
-    def remember(self, key: str | None, ast: dict[str, Any], cited: dict[str, Any]) -> bool:
-        """Keep citeproc's output ``cited`` for input ``ast`` if putting it back gives the same output."""
-        if key is None:
-            return False
-        cited_cites, cited_refs, _ = skeleton(cited)
-        blocks_in, blocks_out = ast.get("blocks", []), cited.get("blocks", [])
-        entry = {"cites": [cite for cite, _ in cited_cites], "refs": cited_refs, "meta": cited.get("meta", {}),
+    def _remember(self, key: str, ast: dict[str, Any], cite_count: int, output: dict[str, Any]) -> None:
+        """Keep citeproc's ``output`` for ``ast`` if putting it back into ``ast`` gives ``output`` exactly."""
+        blocks_in, blocks_out = ast.get("blocks", []), output.get("blocks", [])
+        if len(blocks_out) < len(blocks_in):
+            return
+        # the formatted Cites and #refs divs are in the blocks that were there; citeproc's appended
+        # bibliography (no #refs div) is after them
+        cited_cites, cited_refs, _ = skeleton({"blocks": blocks_out[:len(blocks_in)]})
+        entry = {"cites": [cite for cite, _ in cited_cites], "refs": cited_refs, "meta": output.get("meta", {}),
                  "appended": blocks_out[len(blocks_in):]}
-        if (len(blocks_out) < len(blocks_in) or len(entry["cites"]) != len(skeleton(ast)[0])
-                or json.dumps(splice(ast, entry), sort_keys=True) != json.dumps(cited, sort_keys=True)):
-            return False
+        if (len(entry["cites"]) != cite_count
+                or json.dumps(splice(ast, entry), sort_keys=True) != json.dumps(output, sort_keys=True)):
+            return
         self._entries[key] = json.dumps(entry, ensure_ascii=False)
         while len(self._entries) > self.size:
             self._entries.pop(next(iter(self._entries)))
-        return True

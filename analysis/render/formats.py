@@ -108,24 +108,21 @@ def run_citeproc(ast: dict[str, Any], bibliography: list[Path], csl: Path | None
     args += [f"--bibliography={path}" for path in bibliography]
     if csl is not None:
         args.append(f"--csl={csl}")
-    key = memo.key(ast, bibliography, csl, args) if memo is not None else None
-    if memo is not None:
-        kept = memo.lookup(key, ast)
-        if kept is not None:
-            return kept
-    process = pandoc(args, json.dumps(ast), cwd=work, what="pandoc --citeproc")
-    missing = _MISSING_CITATION.findall(process.stderr)
-    if missing:
-        key = missing[0]
-        raise RenderError(f"citation '@{key}' is not in the bibliography ({', '.join(p.name for p in bibliography)})",
-                          doc.path, doc.line_of("@" + key))
-    cited = json.loads(process.stdout)
-    # the references are in the AST now; a writer seeing 'bibliography' (Typst) would add its own list
-    for name in ("bibliography", "csl"):
-        cited.get("meta", {}).pop(name, None)
-    if memo is not None:
-        memo.remember(key, ast, cited)
-    return cited
+
+    def run() -> dict[str, Any]:
+        process = pandoc(args, json.dumps(ast), cwd=work, what="pandoc --citeproc")
+        missing = _MISSING_CITATION.findall(process.stderr)
+        if missing:
+            key = missing[0]
+            raise RenderError(f"citation '@{key}' is not in the bibliography ({', '.join(p.name for p in bibliography)})",
+                              doc.path, doc.line_of("@" + key))
+        cited = json.loads(process.stdout)
+        # the references are in the AST now; a writer seeing 'bibliography' (Typst) would add its own list
+        for key in ("bibliography", "csl"):
+            cited.get("meta", {}).pop(key, None)
+        return cited
+
+    return run() if memo is None else memo.cited(ast, bibliography, csl, args, run)
 
 
 def _text_inlines(text: str) -> list[dict[str, Any]]:
